@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"iolab/models"
+	_ "iolab/models/all" // every model, registered
+)
+
+// serveFlags is what `iolab serve` is told, before it is checked.
+type serveFlags struct {
+	model, addr, proto, work, greeting string
+	backlog, maxLine                   int
+	idle, shutdown                     time.Duration
+	logLevel, logFormat                string
+}
+
+func serveCommand() (*flag.FlagSet, func([]string, io.Writer) error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var f serveFlags
+	def := models.DefaultConfig()
+	fs.StringVar(&f.model, "model", "", "server model: "+strings.Join(models.Names(), ", ")+" (required)")
+	fs.StringVar(&f.addr, "addr", def.Addr, "TCP address to listen on, host:port")
+	fs.StringVar(&f.proto, "proto", def.Proto.String(), "protocol: greeting (write the greeting, close) or echo (answer each line)")
+	fs.StringVar(&f.work, "work", "none", "work per request: none, sleep:DURATION (wait, like a slow backend) or cpu:DURATION (compute)")
+	fs.StringVar(&f.greeting, "greeting", models.DefaultGreeting, "text of the greeting")
+	fs.IntVar(&f.backlog, "backlog", 0, "listen(2) backlog; 0 is the system maximum (net.core.somaxconn); 1 reproduces the tutorial's listen(1)")
+	fs.IntVar(&f.maxLine, "max-line", def.MaxLine, "longest echo line in bytes, newline included; longer gets \"ERR line too long\" and a close")
+	fs.DurationVar(&f.idle, "idle-timeout", def.IdleTimeout, "close a connection after this long without traffic")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", def.ShutdownTimeout, "on SIGINT/SIGTERM, wait this long for requests in flight")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug (one event per connection), info, warn, error, disabled")
+	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (JSON lines) or console (for people)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: iolab serve -model NAME [flags]\n\nRuns one server model until SIGINT or SIGTERM. Models:\n")
+		for _, m := range models.All() {
+			fmt.Fprintf(fs.Output(), "  %-10s %s\n", m.Name, m.Waits)
+		}
+		fmt.Fprintf(fs.Output(), "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, func(args []string, _ io.Writer) error {
+		if len(args) > 0 {
+			return badUsage("unexpected argument %q", args[0])
+		}
+		model, cfg, err := f.config(os.Stderr)
+		if err != nil {
+			return err
+		}
+		srv, err := model.New(cfg)
+		if err != nil {
+			return badUsage("%v", err)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return srv.Serve(ctx, func(net.Addr) {})
+	}
+}
+
+// config checks the flags and turns them into a model and its Config,
+// logging to logOut.
+func (f *serveFlags) config(logOut io.Writer) (models.Model, models.Config, error) {
+	if f.model == "" {
+		return models.Model{}, models.Config{}, badUsage("-model is required (one of %s)", strings.Join(models.Names(), ", "))
+	}
+	model, err := models.Lookup(f.model)
+	if err != nil {
+		return model, models.Config{}, badUsage("%v", err)
+	}
+	cfg := models.DefaultConfig()
+	cfg.Addr, cfg.Backlog, cfg.MaxLine = f.addr, f.backlog, f.maxLine
+	cfg.IdleTimeout, cfg.ShutdownTimeout = f.idle, f.shutdown
+	cfg.Greeting = []byte(f.greeting)
+	if cfg.Proto, err = models.ParseProto(f.proto); err != nil {
+		return model, cfg, badUsage("%v", err)
+	}
+	if cfg.Work, err = models.ParseWork(f.work); err != nil {
+		return model, cfg, badUsage("%v", err)
+	}
+	if cfg.Log, err = newLogger(logOut, f.logLevel, f.logFormat); err != nil {
+		return model, cfg, badUsage("%v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return model, cfg, badUsage("%v", err)
+	}
+	return model, cfg, nil
+}
+
+// newLogger returns the server's logger: JSON lines, or a console format
+// for people, at the given level.
+func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Logger{}, fmt.Errorf("unknown log level %q", level)
+	}
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	default:
+		return zerolog.Logger{}, fmt.Errorf("unknown log format %q (want json or console)", format)
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,11 @@
+// Package all links every model into the registry of package models.
+// Import it for its side effect: import _ "iolab/models/all".
+package all
+
+import (
+	_ "iolab/models/epoll"      // epoll: hand-written reactor
+	_ "iolab/models/goroutine"  // goroutine: one goroutine per connection
+	_ "iolab/models/reactor"    // gnet: gnet v2 event loops
+	_ "iolab/models/sequential" // sequential: the tutorial's server
+	_ "iolab/models/threads"    // threads: one OS thread per connection
+)

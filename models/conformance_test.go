@@ -1,0 +1,391 @@
+package models_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"iolab/models"
+	_ "iolab/models/all"
+)
+
+// patience bounds every wait on a server in these tests. Nothing waits this
+// long unless a model is broken; then the test fails instead of hanging.
+const patience = 10 * time.Second
+
+// conformance is the table every model must pass.
+var conformance = []struct {
+	name string
+	cfg  func(*models.Config)
+	run  func(t *testing.T, m models.Model, s *server)
+}{
+	{"greeting is byte-exact", nil, func(t *testing.T, _ models.Model, s *server) {
+		if got, want := s.greet(t), models.DefaultGreeting; got != want {
+			t.Errorf("greeting: got %q, want %q", got, want)
+		}
+	}},
+	{"greeting text can be changed", func(c *models.Config) { c.Greeting = []byte("oi\n") }, func(t *testing.T, _ models.Model, s *server) {
+		if got, want := s.greet(t), "oi\n"; got != want {
+			t.Errorf("greeting: got %q, want %q", got, want)
+		}
+	}},
+	{"one echo line", echo, func(t *testing.T, _ models.Model, s *server) {
+		c := s.dial(t)
+		c.send(t, "hello, iolab\n")
+		c.expect(t, "hello, iolab\n")
+	}},
+	{"1000 pipelined lines in one write come back in order", echo, func(t *testing.T, _ models.Model, s *server) {
+		var b strings.Builder
+		for i := range 1000 {
+			fmt.Fprintf(&b, "line %04d\n", i)
+		}
+		c := s.dial(t)
+		c.send(t, b.String())
+		c.expect(t, b.String())
+	}},
+	{"a line written one byte at a time", echo, func(t *testing.T, _ models.Model, s *server) {
+		c := s.dial(t)
+		for _, b := range []byte("one byte at a time\n") {
+			c.send(t, string(b))
+		}
+		c.expect(t, "one byte at a time\n")
+	}},
+	{"a line over the limit gets the error and a close", func(c *models.Config) { echo(c); c.MaxLine = 64 }, func(t *testing.T, _ models.Model, s *server) {
+		long := s.dial(t)
+		// Exactly MaxLine bytes and no newline: the line can no longer fit.
+		// Sending no more than that means the server reads everything we
+		// sent, so its close is a clean FIN, not a reset.
+		long.send(t, strings.Repeat("x", 64))
+		if got := long.readAll(t); got != models.ErrLineReply {
+			t.Errorf("reply to a long line: got %q, want %q and EOF", got, models.ErrLineReply)
+		}
+		other := s.dial(t)
+		other.send(t, "still serving\n")
+		other.expect(t, "still serving\n")
+	}},
+	{"a line of exactly the limit is served", func(c *models.Config) { echo(c); c.MaxLine = 64 }, func(t *testing.T, _ models.Model, s *server) {
+		c := s.dial(t)
+		line := strings.Repeat("y", 63) + "\n"
+		c.send(t, line)
+		c.expect(t, line)
+	}},
+	{"100 concurrent echo clients", echo, func(t *testing.T, _ models.Model, s *server) {
+		s.concurrently(t, 100, func(t *testing.T, i int) {
+			c := s.dial(t)
+			line := fmt.Sprintf("client %d\n", i)
+			c.send(t, line)
+			c.expect(t, line)
+			c.close()
+		})
+	}},
+	{"100 concurrent greeting clients", nil, func(t *testing.T, _ models.Model, s *server) {
+		s.concurrently(t, 100, func(t *testing.T, _ int) {
+			if got := s.greet(t); got != models.DefaultGreeting {
+				t.Errorf("greeting: got %q", got)
+			}
+		})
+	}},
+	{"a client that resets mid-line does not disturb others", echo, func(t *testing.T, _ models.Model, s *server) {
+		bystander := s.dial(t)
+		bystander.send(t, "before\n")
+		bystander.expect(t, "before\n")
+		rude := s.dial(t)
+		rude.send(t, "half a li")
+		rude.reset(t)
+		// The sequential model serves one client at a time: let the
+		// bystander go, so that it reaches the connection after the reset.
+		bystander.send(t, "after\n")
+		bystander.expect(t, "after\n")
+		bystander.close()
+		next := s.dial(t)
+		next.send(t, "next\n")
+		next.expect(t, "next\n")
+	}},
+	{"idle connections are closed", func(c *models.Config) { echo(c); c.IdleTimeout = 100 * time.Millisecond }, func(t *testing.T, _ models.Model, s *server) {
+		c := s.dial(t)
+		if got := c.readAll(t); got != "" {
+			t.Errorf("idle connection: got %q, want EOF", got)
+		}
+	}},
+	{"cpu work answers", func(c *models.Config) { echo(c); c.Work = models.Work{Kind: models.CPU, D: 5 * time.Millisecond} }, func(t *testing.T, _ models.Model, s *server) {
+		c := s.dial(t)
+		c.send(t, "a\nb\n")
+		c.expect(t, "a\nb\n")
+	}},
+	{"sleep work answers pipelined lines in order", func(c *models.Config) { echo(c); c.Work = models.Work{Kind: models.Sleep, D: 5 * time.Millisecond} }, func(t *testing.T, _ models.Model, s *server) {
+		c := s.dial(t)
+		c.send(t, "1\n2\n3\n")
+		c.expect(t, "1\n2\n3\n")
+	}},
+	{"greeting with sleep work", func(c *models.Config) { c.Work = models.Work{Kind: models.Sleep, D: 5 * time.Millisecond} }, func(t *testing.T, _ models.Model, s *server) {
+		if got := s.greet(t); got != models.DefaultGreeting {
+			t.Errorf("greeting: got %q", got)
+		}
+	}},
+	{"sleep work does not block the server", func(c *models.Config) { echo(c); c.Work = models.Work{Kind: models.Sleep, D: 200 * time.Millisecond} }, func(t *testing.T, m models.Model, s *server) {
+		start := time.Now()
+		s.concurrently(t, 10, func(t *testing.T, i int) {
+			c := s.dial(t)
+			c.send(t, "zz\n")
+			c.expect(t, "zz\n")
+			c.close()
+		})
+		elapsed := time.Since(start)
+		if m.Serial {
+			// A lower bound, true on any machine: one at a time.
+			if elapsed < 10*200*time.Millisecond {
+				t.Errorf("serial model served 10 sleeps of 200ms in %v, faster than one at a time", elapsed)
+			}
+			return
+		}
+		if elapsed > time.Second {
+			t.Errorf("10 concurrent sleeps of 200ms took %v; the sleeps are not overlapping", elapsed)
+		}
+	}},
+}
+
+// echo selects the echo protocol.
+func echo(c *models.Config) { c.Proto = models.Echo }
+
+func TestConformance(t *testing.T) {
+	warmUp(t)
+	// Goroutines alive before any model runs are not a model's leak: gnet's
+	// dependency ants starts a process-wide worker pool from init.
+	before := goleak.IgnoreCurrent()
+	for _, m := range models.All() {
+		t.Run(m.Name, func(t *testing.T) {
+			fds := openFDs(t)
+			for _, tc := range conformance {
+				t.Run(tc.name, func(t *testing.T) {
+					s := start(t, m, tc.cfg)
+					tc.run(t, m, s)
+					s.stop(t)
+				})
+			}
+			t.Run("graceful shutdown finishes the request in flight", func(t *testing.T) {
+				shutdownInFlight(t, m)
+			})
+			goleak.VerifyNone(t, before)
+			if got := openFDs(t); got != fds {
+				t.Errorf("open file descriptors: %d after the %s cases, %d before", got, m.Name, fds)
+			}
+		})
+	}
+}
+
+// shutdownInFlight cancels the server while a request sleeps, and checks
+// that its answer still arrives, followed by a close.
+func shutdownInFlight(t *testing.T, m models.Model) {
+	working := make(chan struct{}, 1)
+	s := start(t, m, func(c *models.Config) {
+		echo(c)
+		c.Work = models.Work{Kind: models.Sleep, D: 300 * time.Millisecond}
+		c.OnWork = func() { working <- struct{}{} }
+	})
+	c := s.dial(t)
+	c.send(t, "in flight\n")
+	var idle *client // connected, no request: closed at once
+	if !m.Serial {   // a serial model would never get to it
+		idle = s.dial(t)
+	}
+	select {
+	case <-working:
+	case <-time.After(patience):
+		t.Fatal("the request never reached its work")
+	}
+	s.cancel()
+	if got := c.readAll(t); got != "in flight\n" {
+		t.Errorf("answer in flight at shutdown: got %q, want %q and a close", got, "in flight\n")
+	}
+	if idle != nil {
+		// Closed, with FIN if the server had accepted it, with RST if it
+		// was still in the accept queue when the listener closed.
+		b, err := io.ReadAll(idle.r)
+		if len(b) > 0 || err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("idle connection at shutdown: got %q, %v; want a close", b, err)
+		}
+	}
+	s.stop(t)
+}
+
+// server is one model serving in the test process.
+type server struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start serves m on an ephemeral port of 127.0.0.1 and waits until it is
+// ready.
+func start(t *testing.T, m models.Model, tweak func(*models.Config)) *server {
+	t.Helper()
+	cfg := models.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.ShutdownTimeout = patience
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := m.New(cfg)
+	if err != nil {
+		t.Fatalf("%s: New: %v", m.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() { s.done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
+	select {
+	case s.addr = <-ready:
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("%s: Serve returned before it was ready: %v", m.Name, err)
+	case <-time.After(patience):
+		cancel()
+		t.Fatalf("%s: not ready after %v", m.Name, patience)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop cancels the server and waits for Serve to return nil.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if s.done == nil {
+		return
+	}
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(patience):
+		t.Fatalf("Serve did not return within %v of cancel", patience)
+	}
+	s.done = nil
+}
+
+// greet connects and reads the whole greeting.
+func (s *server) greet(t *testing.T) string {
+	t.Helper()
+	return s.dial(t).readAll(t)
+}
+
+// concurrently runs n clients at once and waits for them all.
+func (s *server) concurrently(t *testing.T, n int, client func(t *testing.T, i int)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client(t, i)
+		}()
+	}
+	wg.Wait()
+}
+
+// client is a test connection with a deadline on everything.
+type client struct {
+	conn *net.TCPConn
+	r    *bufio.Reader
+}
+
+func (s *server) dial(t *testing.T) *client {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", s.addr, patience)
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.addr, err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(patience))
+	c := &client{conn: conn.(*net.TCPConn), r: bufio.NewReader(conn)}
+	t.Cleanup(c.close)
+	return c
+}
+
+func (c *client) send(t *testing.T, p string) {
+	t.Helper()
+	if _, err := c.conn.Write([]byte(p)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// expect reads exactly len(want) bytes and compares them with want.
+func (c *client) expect(t *testing.T, want string) {
+	t.Helper()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c.r, got); err != nil {
+		t.Fatalf("read %d bytes: %v (got %q)", len(want), err, got)
+	}
+	if !bytes.Equal(got, []byte(want)) {
+		t.Fatalf("got %q, want %q", abbrev(got), abbrev([]byte(want)))
+	}
+}
+
+// readAll reads until the server closes.
+func (c *client) readAll(t *testing.T) string {
+	t.Helper()
+	b, err := io.ReadAll(c.r)
+	if err != nil {
+		t.Fatalf("read until close: %v (got %q)", err, b)
+	}
+	return string(b)
+}
+
+// reset closes with SO_LINGER 0, which sends RST instead of FIN.
+func (c *client) reset(t *testing.T) {
+	t.Helper()
+	if err := c.conn.SetLinger(0); err != nil {
+		t.Fatalf("SetLinger: %v", err)
+	}
+	c.close()
+}
+
+func (c *client) close() { _ = c.conn.Close() }
+
+func abbrev(b []byte) []byte {
+	if len(b) > 80 {
+		return append(append([]byte{}, b[:80]...), "..."...)
+	}
+	return b
+}
+
+// warmUp makes the runtime open what it keeps open for good (the
+// netpoller's epoll and eventfd descriptors), so that they do not count as
+// leaks of the first model.
+func warmUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	ln.Close()
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skip("no /proc/self/fd on this system")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries) - 1 // ReadDir's own descriptor
+}

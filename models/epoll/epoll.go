@@ -1,0 +1,41 @@
+// Package epoll is a reactor written by hand on epoll(7), with the system
+// calls of golang.org/x/sys/unix and nothing from Go's net package: one
+// event loop, on one locked OS thread, waits in epoll_wait(2) for any of
+// its sockets to become ready, and serves whichever are, without ever
+// blocking on one of them. Sockets are non-blocking, so a read or write
+// that cannot proceed fails with EAGAIN instead of sleeping.
+//
+// Read it in this order: poller_linux.go (the five system calls, wrapped),
+// then loop_linux.go (the loop as a state machine: loopAccept, loopRead,
+// loopWrite, loopClose, and the timers that replace sleeping).
+//
+// See https://man7.org/linux/man-pages/man7/epoll.7.html.
+package epoll
+
+import (
+	"iolab/models"
+)
+
+// Server is the epoll reactor model.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+func init() {
+	models.Register(models.Model{
+		Name:   "epoll",
+		Waits:  "one event loop on one OS thread waits in epoll_wait(2) for every socket; non-blocking reads and writes",
+		Source: "models/epoll",
+		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// New returns an epoll reactor for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg}, nil
+}

@@ -1,0 +1,102 @@
+//go:build linux
+
+package epoll
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller is one epoll instance plus an eventfd that other goroutines write
+// to wake the loop. Its verbs are named after the system calls they make.
+//
+// Interest is level-triggered (no EPOLLET): epoll_wait reports a socket for
+// as long as it is readable (or writable, when EPOLLOUT is asked for), so
+// the loop may read once per wake-up and come back later, and it stops
+// hearing about a socket by changing its interest with mod.
+type poller struct {
+	epfd   int               // from epoll_create1(2)
+	wakefd int               // eventfd(2) in the interest list, for wake
+	events []unix.EpollEvent // filled by epoll_wait
+	wbuf   [8]byte           // the 8-byte counter written to wakefd
+}
+
+// openPoller creates the epoll instance and its wake-up eventfd.
+func openPoller() (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	p := &poller{epfd: epfd, wakefd: wakefd, events: make([]unix.EpollEvent, 256)}
+	p.wbuf[0] = 1 // native-endian 1 on little-endian machines; any non-zero count wakes
+	if err := p.add(wakefd, unix.EPOLLIN); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// add puts fd in the interest list, watching for events.
+func (p *poller) add(fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	return os.NewSyscallError("epoll_ctl add", unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev))
+}
+
+// mod changes what fd is watched for. With events 0 the loop hears nothing
+// from fd but errors and hang-ups, which epoll always reports.
+func (p *poller) mod(fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	return os.NewSyscallError("epoll_ctl mod", unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev))
+}
+
+// del takes fd out of the interest list. Closing fd does the same, as long
+// as no duplicate of it is open, so the loop calls del only for a socket it
+// keeps: the listener, while accepting is paused.
+func (p *poller) del(fd int) error {
+	return os.NewSyscallError("epoll_ctl del", unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil))
+}
+
+// wait blocks the thread in epoll_wait(2) until a watched fd is ready or
+// msec milliseconds pass (-1: no limit). It retries EINTR: a signal (Go's
+// runtime sends SIGURG to preempt) interrupts the wait but changes nothing.
+func (p *poller) wait(msec int) ([]unix.EpollEvent, error) {
+	for {
+		n, err := unix.EpollWait(p.epfd, p.events, msec)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, os.NewSyscallError("epoll_wait", err)
+		}
+		return p.events[:n], nil
+	}
+}
+
+// wake makes epoll_wait return, from any goroutine. EAGAIN means the
+// counter is already non-zero: a wake-up is pending anyway.
+func (p *poller) wake() error {
+	_, err := unix.Write(p.wakefd, p.wbuf[:])
+	if err == unix.EAGAIN {
+		return nil
+	}
+	return os.NewSyscallError("write eventfd", err)
+}
+
+// drainWake resets the eventfd counter, so that level-triggered epoll stops
+// reporting it.
+func (p *poller) drainWake() {
+	var b [8]byte
+	_, _ = unix.Read(p.wakefd, b[:])
+}
+
+// close releases the epoll instance and the eventfd.
+func (p *poller) close() {
+	unix.Close(p.wakefd)
+	unix.Close(p.epfd)
+}

@@ -1,0 +1,154 @@
+// Package goroutine is idiomatic Go: one goroutine per connection over
+// net.Conn. The code reads like the threads model, blocking Read and Write,
+// but a goroutine that blocks does not hold an OS thread: the runtime parks
+// it and registers its socket with the netpoller, one epoll instance shared
+// by the whole process (runtime/netpoll_epoll.go). A few threads run
+// thousands of goroutines, and the one that waits in epoll_wait wakes the
+// goroutines whose sockets are ready.
+package goroutine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"iolab/models"
+	"iolab/models/internal/sock"
+)
+
+// Server is the goroutine-per-connection model.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+func init() {
+	models.Register(models.Model{
+		Name:   "goroutine",
+		Waits:  "one goroutine per connection; blocked goroutines park in Go's netpoller (epoll) and free their thread",
+		Source: "models/goroutine",
+		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// New returns a goroutine-per-connection server for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg}, nil
+}
+
+// Serve accepts in the calling goroutine and serves each connection in a
+// new goroutine.
+func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
+	ln, err := listen(&s.cfg)
+	if err != nil {
+		return err
+	}
+	stats := models.NewStats(&s.cfg)
+	var drain models.Drain
+	var serving sync.WaitGroup
+
+	// The watcher: closing the listener makes the parked Accept return.
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		<-ctx.Done()
+		_ = ln.Close()
+		drain.Shutdown(s.cfg.ShutdownTimeout)
+	}()
+
+	stats.Start("goroutine", &s.cfg, ln.Addr().String())
+	ready(ln.Addr())
+	var backoff models.AcceptBackoff
+	for {
+		// Accept parks this goroutine in the netpoller until a client
+		// connects; the thread goes on running other goroutines.
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				break
+			}
+			pause := backoff.Next()
+			stats.AcceptError(err, pause)
+			t := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
+		backoff.Reset()
+		track := drain.Add(func(bool) { _ = c.Close() })
+		if track == nil {
+			_ = c.Close()
+			continue
+		}
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			s.serveConn(c, stats, &drain, track)
+		}()
+	}
+	<-watched
+	serving.Wait()
+	stats.Stop("goroutine")
+	return nil
+}
+
+// serveConn holds the conversation on c. Its Reads and Writes park the
+// goroutine, not the thread.
+func (s *Server) serveConn(c net.Conn, stats *models.Stats, drain *models.Drain, track *models.Track) {
+	rec := stats.Open(sock.Unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()), 0)
+	reason, err := models.Converse(deadlineConn{c, s.cfg.IdleTimeout}, &s.cfg, &rec, track)
+	drain.Remove(track)
+	_ = c.Close()
+	tid := 0
+	if stats.Debug() {
+		// A goroutine has no thread of its own; this is the thread that
+		// happens to run it as it finishes.
+		tid = sock.Tid()
+	}
+	stats.Close(&rec, reason, tid, err)
+}
+
+// deadlineConn gives each Read and Write the idle timeout as a deadline,
+// which the netpoller enforces with a timer.
+type deadlineConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (d deadlineConn) Read(p []byte) (int, error) {
+	if err := d.SetReadDeadline(time.Now().Add(d.idle)); err != nil {
+		return 0, err
+	}
+	return d.Conn.Read(p)
+}
+
+func (d deadlineConn) Write(p []byte) (int, error) {
+	if err := d.SetWriteDeadline(time.Now().Add(d.idle)); err != nil {
+		return 0, err
+	}
+	return d.Conn.Write(p)
+}
+
+// listen opens the listening socket with the configured backlog, which
+// net.Listen cannot set (it always asks for the maximum), and hands it to
+// the net package: net.FileListener makes it non-blocking and registers it
+// with the netpoller.
+func listen(cfg *models.Config) (net.Listener, error) {
+	fd, _, err := sock.Listen(cfg.Addr, cfg.Backlog, true)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	defer f.Close() // FileListener keeps its own duplicate
+	return net.FileListener(f)
+}

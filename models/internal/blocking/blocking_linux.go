@@ -1,0 +1,131 @@
+//go:build linux
+
+package blocking
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"iolab/models"
+	"iolab/models/internal/sock"
+)
+
+// Listener is a blocking listening socket with the bookkeeping of one
+// Serve call: statistics, graceful shutdown, and the pause after an accept
+// error.
+type Listener struct {
+	ctx      context.Context // the Serve call's context; only read, never stored beyond it
+	cfg      *models.Config
+	model    string
+	fd       int
+	stats    *models.Stats
+	drain    models.Drain
+	stopping atomic.Bool   // set before the listening socket is shut down
+	watched  chan struct{} // closed when the watcher has drained every connection
+	done     chan struct{} // closed by Close, so that the watcher exits
+	backoff  models.AcceptBackoff
+}
+
+// Conn is an accepted connection, not yet served.
+type Conn struct {
+	sock.Conn
+	remote netip.AddrPort
+	track  *models.Track
+}
+
+// Listen opens the listening socket, logs the start event, calls ready, and
+// starts the watcher: the goroutine that, once ctx is done, stops the
+// accept loop and drains the connections.
+func Listen(ctx context.Context, cfg *models.Config, model string, ready func(net.Addr)) (*Listener, error) {
+	fd, bound, err := sock.Listen(cfg.Addr, cfg.Backlog, false)
+	if err != nil {
+		return nil, err
+	}
+	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: models.NewStats(cfg),
+		watched: make(chan struct{}), done: make(chan struct{})}
+	go ln.watch()
+	ln.stats.Start(model, cfg, bound.String())
+	ready(net.TCPAddrFromAddrPort(bound))
+	return ln, nil
+}
+
+// watch waits for the end of the Serve call. Then it shuts the listening
+// socket down, which makes the blocked accept4(2) fail, and drains the
+// connections.
+func (ln *Listener) watch() {
+	defer close(ln.watched)
+	select {
+	case <-ln.ctx.Done():
+	case <-ln.done:
+		return
+	}
+	ln.stopping.Store(true)
+	sock.StopAccept(ln.fd)
+	ln.drain.Shutdown(ln.cfg.ShutdownTimeout)
+}
+
+// Accept blocks the calling thread in accept4(2) until a client connects.
+// It returns false once the server is stopping. After an error such as
+// EMFILE (no descriptor left for the new connection) it logs the error and
+// sleeps before trying again: the connection stays in the kernel's accept
+// queue, so accepting again at once would fail again, in a spin.
+func (ln *Listener) Accept() (Conn, bool) {
+	for {
+		c, remote, err := sock.Accept(ln.fd)
+		if ln.stopping.Load() {
+			if err == nil {
+				_ = c.Close()
+			}
+			return Conn{}, false
+		}
+		if err != nil {
+			pause := ln.backoff.Next()
+			ln.stats.AcceptError(err, pause)
+			t := time.NewTimer(pause)
+			select {
+			case <-ln.ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
+		ln.backoff.Reset()
+		track := ln.drain.Add(c.Wake)
+		if track == nil { // shutdown began after accept4 returned
+			_ = c.Close()
+			return Conn{}, false
+		}
+		return Conn{Conn: c, remote: remote, track: track}, true
+	}
+}
+
+// Serve holds the conversation on c with blocking reads and writes on the
+// calling thread, then closes c. The thread sleeps in the kernel whenever
+// the client is slow to send or to read.
+func (ln *Listener) Serve(c Conn) {
+	tid := 0
+	if ln.stats.Debug() {
+		tid = sock.Tid()
+	}
+	rec := ln.stats.Open(c.remote, tid)
+	reason, err := models.ReasonError, c.SetTimeouts(ln.cfg.IdleTimeout)
+	if err == nil {
+		reason, err = models.Converse(c, ln.cfg, &rec, c.track)
+	}
+	ln.drain.Remove(c.track)
+	_ = c.Close()
+	ln.stats.Close(&rec, reason, tid, err)
+}
+
+// Close waits for the watcher to finish draining, closes the listening
+// socket and logs the stop event. Call it after the accept loop has ended
+// and every Serve has returned.
+func (ln *Listener) Close() {
+	close(ln.done)
+	<-ln.watched
+	_ = sock.Conn{Fd: ln.fd}.Close()
+	ln.stats.Stop(ln.model)
+}

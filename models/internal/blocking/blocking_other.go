@@ -1,0 +1,31 @@
+//go:build !linux
+
+package blocking
+
+import (
+	"context"
+	"net"
+
+	"iolab/models"
+	"iolab/models/internal/sock"
+)
+
+// Listener is implemented for Linux only.
+type Listener struct{}
+
+// Conn is implemented for Linux only.
+type Conn struct{}
+
+// Listen reports that blocking sockets are implemented for Linux only.
+func Listen(context.Context, *models.Config, string, func(net.Addr)) (*Listener, error) {
+	return nil, sock.ErrUnsupported
+}
+
+// Accept is never reached on this system.
+func (*Listener) Accept() (Conn, bool) { return Conn{}, false }
+
+// Serve is never reached on this system.
+func (*Listener) Serve(Conn) {}
+
+// Close is never reached on this system.
+func (*Listener) Close() {}

@@ -1,0 +1,216 @@
+//go:build linux
+
+package sock
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Listen opens a TCP socket bound to addr and listening with the given
+// backlog (0: the system maximum, read from /proc/sys/net/core/somaxconn).
+// An empty host listens on every interface, IPv6 and IPv4 at once, as Go's
+// net package does. With nonblock the socket is non-blocking, as event
+// loops need; otherwise accept(2) on it blocks. The socket is close-on-exec.
+func Listen(addr string, backlog int, nonblock bool) (fd int, bound netip.AddrPort, err error) {
+	tcp, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return -1, bound, fmt.Errorf("sock: resolve %q: %w", addr, err)
+	}
+	if backlog == 0 {
+		backlog = MaxBacklog()
+	}
+	flags := unix.SOCK_STREAM | unix.SOCK_CLOEXEC
+	if nonblock {
+		flags |= unix.SOCK_NONBLOCK
+	}
+
+	var sa unix.Sockaddr
+	ip := tcp.AddrPort().Addr().Unmap()
+	switch {
+	case !tcp.AddrPort().Addr().IsValid() || ip.IsUnspecified() && ip.Is6():
+		// Every interface. Try a dual-stack IPv6 socket first and fall back
+		// to IPv4 where IPv6 is disabled.
+		fd, err = unix.Socket(unix.AF_INET6, flags, 0)
+		if err == nil {
+			if err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
+				unix.Close(fd)
+				return -1, bound, os.NewSyscallError("setsockopt IPV6_V6ONLY", err)
+			}
+			sa = &unix.SockaddrInet6{Port: tcp.Port}
+			break
+		}
+		fd, err = unix.Socket(unix.AF_INET, flags, 0)
+		sa = &unix.SockaddrInet4{Port: tcp.Port}
+	case ip.Is4():
+		fd, err = unix.Socket(unix.AF_INET, flags, 0)
+		sa = &unix.SockaddrInet4{Port: tcp.Port, Addr: ip.As4()}
+	default:
+		fd, err = unix.Socket(unix.AF_INET6, flags, 0)
+		sa = &unix.SockaddrInet6{Port: tcp.Port, Addr: ip.As16()}
+	}
+	if err != nil {
+		return -1, bound, os.NewSyscallError("socket", err)
+	}
+	// SO_REUSEADDR lets a restarted server bind while old connections of
+	// the previous one linger in TIME_WAIT.
+	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		unix.Close(fd)
+		return -1, bound, os.NewSyscallError("setsockopt SO_REUSEADDR", err)
+	}
+	if err = unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, bound, fmt.Errorf("sock: bind %s: %w", addr, os.NewSyscallError("bind", err))
+	}
+	if err = unix.Listen(fd, backlog); err != nil {
+		unix.Close(fd)
+		return -1, bound, os.NewSyscallError("listen", err)
+	}
+	local, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return -1, bound, os.NewSyscallError("getsockname", err)
+	}
+	return fd, AddrPort(local), nil
+}
+
+// SetBacklog changes the backlog of a socket that is already listening.
+// Linux allows listen(2) again on a listening socket and only updates its
+// accept-queue limit; gnet's model uses this, since gnet always asks for the
+// maximum.
+func SetBacklog(fd, backlog int) error {
+	if backlog == 0 {
+		backlog = MaxBacklog()
+	}
+	return os.NewSyscallError("listen", unix.Listen(fd, backlog))
+}
+
+// MaxBacklog returns net.core.somaxconn, the largest backlog the kernel
+// grants, or 4096 (the kernel default since 5.4) if it cannot be read.
+func MaxBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 4096
+	}
+	return n
+}
+
+// AddrPort converts a socket address from accept(2) or getsockname(2).
+func AddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// Tid returns the calling OS thread's id, as ps -L and /proc/PID/task show it.
+func Tid() int { return unix.Gettid() }
+
+// Conn is a connected socket used with blocking system calls: Read and
+// Write park the calling OS thread in the kernel until data moves. It
+// satisfies models.BlockingConn.
+type Conn struct{ Fd int }
+
+// SetTimeouts sets SO_RCVTIMEO and SO_SNDTIMEO, the kernel's own bound on
+// how long one blocking read or write may wait. When it expires the call
+// fails with EAGAIN.
+func (c Conn) SetTimeouts(d time.Duration) error {
+	tv := unix.NsecToTimeval(d.Nanoseconds())
+	if err := unix.SetsockoptTimeval(c.Fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
+	}
+	return os.NewSyscallError("setsockopt SO_SNDTIMEO", unix.SetsockoptTimeval(c.Fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv))
+}
+
+// Read blocks in read(2) until at least one byte arrives. A socket with a
+// receive timeout is not restarted after a signal (signal(7)), and the Go
+// runtime signals its threads to preempt goroutines, so EINTR is retried
+// here; each retry restarts the idle timeout, which is off by at most one
+// preemption interval.
+func (c Conn) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(c.Fd, p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, os.NewSyscallError("read", err)
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// Write blocks in write(2) until all of p is in the kernel's send buffer.
+// A blocking write returns short only if a signal or the send timeout
+// interrupts it, so it loops.
+func (c Conn) Write(p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		n, err := unix.Write(c.Fd, p[written:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return written, os.NewSyscallError("write", err)
+		}
+		written += n
+	}
+	return written, nil
+}
+
+// Wake unblocks a thread parked in Read (force false) or also in Write
+// (force true), from another thread. shutdown(2) is the safe way: the
+// descriptor stays open, so its number cannot be reused under the parked
+// thread, and the parked read returns 0 at once.
+func (c Conn) Wake(force bool) {
+	how := unix.SHUT_RD
+	if force {
+		how = unix.SHUT_RDWR
+	}
+	_ = unix.Shutdown(c.Fd, how)
+}
+
+// Close closes the descriptor.
+func (c Conn) Close() error { return os.NewSyscallError("close", unix.Close(c.Fd)) }
+
+// Accept blocks in accept4(2) until a client connects. It retries EINTR
+// (a signal arrived) and ECONNABORTED (the client gave up while it waited in
+// the accept queue: not the server's problem, so try the next one). Any
+// other error, EMFILE among them, goes back to the caller, which pauses.
+func Accept(lfd int) (Conn, netip.AddrPort, error) {
+	for {
+		fd, sa, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+			// Answers are small; send them at once rather than wait to
+			// coalesce them (Nagle), as Go's net package and gnet do.
+			_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+			return Conn{Fd: fd}, AddrPort(sa), nil
+		case unix.EINTR, unix.ECONNABORTED:
+			continue
+		}
+		return Conn{Fd: -1}, netip.AddrPort{}, os.NewSyscallError("accept4", err)
+	}
+}
+
+// StopAccept wakes a thread parked in Accept on lfd: after shutdown(2), a
+// listening socket's accept(2) fails with EINVAL. The caller closes lfd
+// once the accepting thread has returned.
+func StopAccept(lfd int) { _ = unix.Shutdown(lfd, unix.SHUT_RDWR) }

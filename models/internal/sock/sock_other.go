@@ -1,0 +1,19 @@
+//go:build !linux
+
+package sock
+
+import "net/netip"
+
+// Listen is implemented for Linux only.
+func Listen(addr string, backlog int, nonblock bool) (int, netip.AddrPort, error) {
+	return -1, netip.AddrPort{}, ErrUnsupported
+}
+
+// SetBacklog is implemented for Linux only.
+func SetBacklog(fd, backlog int) error { return ErrUnsupported }
+
+// MaxBacklog returns the usual default elsewhere.
+func MaxBacklog() int { return 4096 }
+
+// Tid is 0 where thread ids are not exposed.
+func Tid() int { return 0 }

@@ -1,0 +1,198 @@
+// Package models holds the contract that every iolab server model meets.
+//
+// A model is one way of waiting for I/O: a single thread that blocks
+// (sequential), one OS thread per connection (threads), one goroutine per
+// connection over Go's netpoller (goroutine), a hand-written epoll reactor
+// (epoll), or gnet's event loops (gnet). Everything else is shared, so that
+// the only difference a student sees between two models is how they wait:
+//
+//   - the protocols, greeting and line echo (proto.go), with the framing
+//     every model calls (ScanLine, LineBuffer);
+//   - the work done per request, sleep or cpu (work.go);
+//   - the bookkeeping and structured log events (stats.go);
+//   - graceful shutdown for models that park a thread or goroutine per
+//     connection (drain.go).
+//
+// The contract every model keeps:
+//
+//   - New(cfg) validates cfg and returns a concrete server; it does not
+//     listen yet.
+//   - Serve(ctx, ready) listens on cfg.Addr with cfg.Backlog, calls ready
+//     with the bound address once connections are accepted, and serves
+//     until ctx is done. Then it stops accepting, lets requests in flight
+//     finish for up to cfg.ShutdownTimeout, closes every connection, logs
+//     one stop event and returns nil. It returns an error only when it
+//     could not serve at all (the address is taken, say).
+//   - Every reply is byte for byte the same across models, pipelined lines
+//     are answered in order, and a line longer than cfg.MaxLine is answered
+//     with ErrLineReply and a close.
+//   - An idle connection is closed after cfg.IdleTimeout; an accept error
+//     such as EMFILE is logged and retried after a pause, never in a spin.
+//   - Every goroutine a model starts has returned by the time Serve does,
+//     and every file descriptor it opened is closed.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// DefaultAddr is the tutorial's port, on every interface as in its
+// Python server (HOST = "").
+const DefaultAddr = ":8000"
+
+// DefaultMaxLine bounds one echo line, counting its newline.
+const DefaultMaxLine = 64 << 10
+
+// Config is what a model is told to do. The zero value is not usable; start
+// from DefaultConfig.
+type Config struct {
+	// Addr is the TCP address to listen on, host:port. Port 0 picks a free
+	// port, which Serve reports through its ready callback.
+	Addr string
+	// Proto is the protocol spoken on every connection.
+	Proto Proto
+	// Greeting is the text written by the greeting protocol.
+	Greeting []byte
+	// Work is done for each request before it is answered.
+	Work Work
+	// Backlog is passed to listen(2); 0 means the system maximum
+	// (net.core.somaxconn).
+	Backlog int
+	// MaxLine is the longest echo line accepted, counting its newline.
+	MaxLine int
+	// IdleTimeout closes a connection that has neither sent a byte nor been
+	// sent one for this long.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds how long Serve waits for requests in flight
+	// once ctx is done; what is still open then is closed.
+	ShutdownTimeout time.Duration
+	// Log receives the start, stop and per-connection events.
+	Log zerolog.Logger
+	// OnWork, when set, is called as the work of a request begins, on the
+	// thread that serves it. Tests use it to know a request is in flight.
+	OnWork func()
+}
+
+// DefaultConfig returns the configuration `iolab serve` starts from: the
+// tutorial's greeting on :8000, no work, and a logger that discards.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            DefaultAddr,
+		Proto:           Greeting,
+		Greeting:        []byte(DefaultGreeting),
+		Backlog:         0,
+		MaxLine:         DefaultMaxLine,
+		IdleTimeout:     60 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+		Log:             zerolog.Nop(),
+	}
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("models: empty address")
+	case c.Proto != Greeting && c.Proto != Echo:
+		return fmt.Errorf("models: unknown protocol %d", c.Proto)
+	case c.Proto == Greeting && len(c.Greeting) == 0:
+		return errors.New("models: empty greeting")
+	case c.Backlog < 0:
+		return fmt.Errorf("models: backlog %d is negative", c.Backlog)
+	case c.MaxLine < 2:
+		return fmt.Errorf("models: max line %d is below 2 bytes", c.MaxLine)
+	case c.IdleTimeout <= 0:
+		return fmt.Errorf("models: idle timeout %v is not positive", c.IdleTimeout)
+	case c.ShutdownTimeout < 0:
+		return fmt.Errorf("models: shutdown timeout %v is negative", c.ShutdownTimeout)
+	}
+	return nil
+}
+
+// Server is what every model's New returns.
+type Server interface {
+	// Serve listens, calls ready with the bound address, and serves until
+	// ctx is done, as the package documentation describes.
+	Serve(ctx context.Context, ready func(net.Addr)) error
+}
+
+// Model describes one registered model.
+type Model struct {
+	// Name is what users type after -model.
+	Name string
+	// Waits says in one line how the model waits for I/O.
+	Waits string
+	// Source is the package to read, relative to the repository root.
+	Source string
+	// Serial is true when the model serves one connection at a time.
+	Serial bool
+	// New builds a server for cfg.
+	New func(cfg Config) (Server, error)
+}
+
+var registry = map[string]Model{}
+
+// Register adds m to the registry. Each model package calls it from init;
+// a second model with the same name is a programming error and panics.
+func Register(m Model) {
+	if _, dup := registry[m.Name]; dup {
+		panic("models: model " + m.Name + " registered twice")
+	}
+	registry[m.Name] = m
+}
+
+// ErrUnknownModel is returned by Lookup for a name nobody registered.
+var ErrUnknownModel = errors.New("models: unknown model")
+
+// Lookup returns the model called name.
+func Lookup(name string) (Model, error) {
+	m, ok := registry[name]
+	if !ok {
+		return Model{}, fmt.Errorf("%w %q (have %v)", ErrUnknownModel, name, Names())
+	}
+	return m, nil
+}
+
+// order is the teaching order: from the tutorial's server to the reactors.
+var order = []string{"sequential", "threads", "goroutine", "epoll", "gnet"}
+
+// All returns every registered model, in teaching order, then any others by
+// name.
+func All() []Model {
+	rank := func(name string) int {
+		for i, n := range order {
+			if n == name {
+				return i
+			}
+		}
+		return len(order)
+	}
+	all := make([]Model, 0, len(registry))
+	for _, m := range registry {
+		all = append(all, m)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		ri, rj := rank(all[i].Name), rank(all[j].Name)
+		if ri != rj {
+			return ri < rj
+		}
+		return all[i].Name < all[j].Name
+	})
+	return all
+}
+
+// Names returns the names of All.
+func Names() []string {
+	var names []string
+	for _, m := range All() {
+		names = append(names, m.Name)
+	}
+	return names
+}

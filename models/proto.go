@@ -1,0 +1,132 @@
+package models
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// Proto is a protocol every model speaks.
+type Proto int
+
+const (
+	// Greeting is the tutorial's protocol: on accept, write the greeting,
+	// then close.
+	Greeting Proto = iota + 1
+	// Echo answers each newline-terminated line with the same line, on a
+	// connection that stays open.
+	Echo
+)
+
+// DefaultGreeting is the tutorial's message, sent as UTF-8.
+const DefaultGreeting = "Olá, cliente! Você está conectado ao servidor TCP."
+
+// ErrLineReply is what a client receives, just before the close, when its
+// line is longer than Config.MaxLine.
+const ErrLineReply = "ERR line too long\n"
+
+// ErrLineTooLong is returned by ScanLine and LineBuffer.Next for a line
+// longer than the limit.
+var ErrLineTooLong = errors.New("models: line too long")
+
+// String returns the name users type after -proto.
+func (p Proto) String() string {
+	switch p {
+	case Greeting:
+		return "greeting"
+	case Echo:
+		return "echo"
+	}
+	return fmt.Sprintf("Proto(%d)", int(p))
+}
+
+// ParseProto parses a -proto value.
+func ParseProto(s string) (Proto, error) {
+	switch s {
+	case "greeting":
+		return Greeting, nil
+	case "echo":
+		return Echo, nil
+	}
+	return 0, fmt.Errorf("models: unknown protocol %q (want greeting or echo)", s)
+}
+
+// ScanLine finds the first complete line in buf. It returns the line's
+// length counting its newline, 0 if buf holds no complete line yet, or
+// ErrLineTooLong once buf holds maxLine bytes without a newline: such a line
+// can no longer end within the limit, so there is no point waiting for it.
+//
+// Every model frames echo requests with ScanLine, on its own buffer.
+func ScanLine(buf []byte, maxLine int) (int, error) {
+	window := buf
+	if len(window) > maxLine {
+		window = window[:maxLine]
+	}
+	if i := bytes.IndexByte(window, '\n'); i >= 0 {
+		return i + 1, nil
+	}
+	if len(buf) >= maxLine {
+		return 0, ErrLineTooLong
+	}
+	return 0, nil
+}
+
+// LineBuffer accumulates what a connection has read and hands out complete
+// lines. Models that read into their own memory use it (gnet brings its own
+// buffer and calls ScanLine directly). A LineBuffer never holds more than
+// one incomplete line, so its size is bounded by the line limit.
+type LineBuffer struct {
+	buf     []byte // read into buf[w:]; unconsumed input is buf[r:w]
+	r, w    int    // read and write offsets into buf
+	maxLine int    // longest line accepted, newline included
+}
+
+// lineBufferStart is the first size of a LineBuffer: big enough for a burst
+// of small pipelined lines, small enough for 10,000 idle connections.
+const lineBufferStart = 4 << 10
+
+// NewLineBuffer returns an empty buffer for lines of at most maxLine bytes.
+func NewLineBuffer(maxLine int) *LineBuffer {
+	return &LineBuffer{buf: make([]byte, min(lineBufferStart, maxLine)), maxLine: maxLine}
+}
+
+// Space returns the free tail to read into. It first moves unconsumed
+// input to the front, and grows the buffer (up to the line limit) only when
+// one incomplete line fills it all; so it always returns at least one byte.
+func (b *LineBuffer) Space() []byte {
+	if b.w == len(b.buf) {
+		if b.r > 0 {
+			b.w = copy(b.buf, b.buf[b.r:b.w])
+			b.r = 0
+		} else {
+			// One incomplete line fills the buffer; Next would have
+			// reported it if it had reached the limit, so it is shorter.
+			grown := make([]byte, min(2*len(b.buf), b.maxLine))
+			b.w = copy(grown, b.buf[b.r:b.w])
+			b.buf = grown
+		}
+	}
+	return b.buf[b.w:]
+}
+
+// Commit records that n bytes were read into the slice Space returned.
+func (b *LineBuffer) Commit(n int) { b.w += n }
+
+// Next returns the next complete line, newline included, or nil if there is
+// none yet. The line is valid until the next call to Space. A line longer
+// than the limit gives ErrLineTooLong.
+func (b *LineBuffer) Next() ([]byte, error) {
+	n, err := ScanLine(b.buf[b.r:b.w], b.maxLine)
+	if n == 0 {
+		return nil, err
+	}
+	line := b.buf[b.r : b.r+n]
+	b.r += n
+	if b.r == b.w {
+		b.r, b.w = 0, 0
+	}
+	return line, nil
+}
+
+// Buffered reports how many bytes have been read but not consumed.
+func (b *LineBuffer) Buffered() int { return b.w - b.r }

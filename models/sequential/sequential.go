@@ -1,0 +1,62 @@
+// Package sequential is the tutorial's first server: one thread that
+// accepts a connection, serves it to the end, closes it, and only then
+// accepts the next. While it serves one client, every other client waits in
+// the kernel's accept queue (listen(2)'s backlog) or, once that is full, in
+// SYN retransmissions.
+package sequential
+
+import (
+	"context"
+	"net"
+	"runtime"
+
+	"iolab/models"
+	"iolab/models/internal/blocking"
+)
+
+// Server is the sequential model.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+func init() {
+	models.Register(models.Model{
+		Name:   "sequential",
+		Waits:  "one OS thread blocks in accept(2), then in read(2)/write(2) of that one client; the others queue",
+		Source: "models/sequential",
+		Serial: true,
+		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// New returns a sequential server for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg}, nil
+}
+
+// Serve accepts and serves one connection at a time on one OS thread.
+func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
+	ln, err := blocking.Listen(ctx, &s.cfg, "sequential", ready)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	// One thread does everything, as in the Python tutorial.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for {
+		c, ok := ln.Accept() // blocks this thread in accept4(2)
+		if !ok {
+			return nil
+		}
+		// Blocks this same thread in read(2) and write(2) until the client
+		// is done. Meanwhile nobody calls accept.
+		ln.Serve(c)
+	}
+}

@@ -1,0 +1,94 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// WorkKind says what a request costs the server.
+type WorkKind int
+
+const (
+	// NoWork answers at once.
+	NoWork WorkKind = iota
+	// Sleep waits, as for a slow backend; it costs time but no CPU.
+	Sleep
+	// CPU computes on the serving thread for the duration.
+	CPU
+)
+
+// Work is the cost of one request, as given by -work.
+type Work struct {
+	Kind WorkKind
+	D    time.Duration
+}
+
+// String returns the -work spelling: none, sleep:D or cpu:D.
+func (w Work) String() string {
+	switch w.Kind {
+	case Sleep:
+		return "sleep:" + w.D.String()
+	case CPU:
+		return "cpu:" + w.D.String()
+	}
+	return "none"
+}
+
+// ParseWork parses a -work value: none, sleep:DURATION or cpu:DURATION.
+func ParseWork(s string) (Work, error) {
+	if s == "" || s == "none" {
+		return Work{}, nil
+	}
+	kind, dur, ok := strings.Cut(s, ":")
+	if !ok {
+		return Work{}, fmt.Errorf("models: work %q: want none, sleep:DURATION or cpu:DURATION", s)
+	}
+	d, err := time.ParseDuration(dur)
+	if err != nil || d <= 0 {
+		return Work{}, fmt.Errorf("models: work %q: %q is not a positive duration", s, dur)
+	}
+	switch kind {
+	case "sleep":
+		return Work{Kind: Sleep, D: d}, nil
+	case "cpu":
+		return Work{Kind: CPU, D: d}, nil
+	}
+	return Work{}, fmt.Errorf("models: work %q: unknown kind %q (want sleep or cpu)", s, kind)
+}
+
+// Block does the work on the calling thread: it sleeps, or it spins. The
+// thread-per-connection and goroutine models call it; the event loops must
+// not sleep, so they call Spin for cpu work and arm a timer for sleep work.
+func (w Work) Block() {
+	switch w.Kind {
+	case Sleep:
+		time.Sleep(w.D)
+	case CPU:
+		Spin(w.D)
+	}
+}
+
+// spinSink keeps the compiler from removing Spin's arithmetic. It is atomic
+// because many threads spin at once.
+var spinSink atomic.Uint64
+
+// Spin keeps the calling thread busy computing for d. It reads the clock
+// only every few thousand rounds, so nearly all the time is user CPU.
+func Spin(d time.Duration) {
+	deadline := time.Now().Add(d)
+	x := spinSink.Load() | 1
+	for {
+		for range 4096 {
+			// xorshift64: cheap, and the compiler cannot fold it away.
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+		}
+		if !time.Now().Before(deadline) {
+			break
+		}
+	}
+	spinSink.Store(x)
+}
