@@ -19,8 +19,8 @@ import (
 type command struct {
 	summary string
 	// flags returns a fresh FlagSet and the function to run after Parse,
-	// given the arguments left and where to write results.
-	flags func() (*flag.FlagSet, func(args []string, stdout io.Writer) error)
+	// given the arguments left, where to write results, and where to log.
+	flags func() (*flag.FlagSet, func(args []string, stdout, stderr io.Writer) error)
 }
 
 var commands = map[string]command{
@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2 // the flag package has printed the error and the usage
 	}
-	if err := exec(fs.Args(), stdout); err != nil {
+	if err := exec(fs.Args(), stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "iolab %s: %v\n", fs.Name(), err)
 		var ue *usageError
 		if errors.As(err, &ue) {

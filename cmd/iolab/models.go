@@ -8,12 +8,12 @@ import (
 	"iolab/models"
 )
 
-func modelsCommand() (*flag.FlagSet, func([]string, io.Writer) error) {
+func modelsCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: iolab models\n\nLists each server model, how it waits for I/O, and where its code is.")
 	}
-	return fs, func(args []string, stdout io.Writer) error {
+	return fs, func(args []string, stdout, _ io.Writer) error {
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
 		}

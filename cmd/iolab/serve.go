@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"iolab/models"
@@ -26,7 +27,7 @@ type serveFlags struct {
 	logLevel, logFormat                string
 }
 
-func serveCommand() (*flag.FlagSet, func([]string, io.Writer) error) {
+func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var f serveFlags
 	def := models.DefaultConfig()
@@ -49,11 +50,11 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer) error) {
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	return fs, func(args []string, _ io.Writer) error {
+	return fs, func(args []string, _, stderr io.Writer) error {
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
 		}
-		model, cfg, err := f.config(os.Stderr)
+		model, cfg, err := f.config(stderr)
 		if err != nil {
 			return err
 		}
@@ -106,10 +107,16 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	switch format {
 	case "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !isTerminal(w)}
 	default:
 		return zerolog.Logger{}, fmt.Errorf("unknown log format %q (want json or console)", format)
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// isTerminal reports whether w is a terminal, where colour helps.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }

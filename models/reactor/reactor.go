@@ -42,6 +42,10 @@ import (
 	"iolab/models/internal/sock"
 )
 
+// ErrEngineStopped is returned by Serve when gnet's engine ended without
+// being asked to, which gnet v2 does after an accept error such as EMFILE.
+var ErrEngineStopped = errors.New("reactor: the gnet engine stopped by itself; gnet v2 ends it when accept(2) fails, e.g. with EMFILE (too many open files)")
+
 // Server is the gnet model.
 type Server struct {
 	cfg models.Config
@@ -99,8 +103,13 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	)
 	close(ran)
 	<-watched
-	if h.bootErr != nil {
+	switch {
+	case h.bootErr != nil:
 		err = h.bootErr
+	case err == nil && ctx.Err() == nil:
+		// gnet.Run returns nil when its engine ends by itself, as it does
+		// after a failed accept(2) (EMFILE): say so rather than exit 0.
+		err = ErrEngineStopped
 	}
 	if err != nil {
 		return fmt.Errorf("reactor: gnet stopped: %w", err)
@@ -123,10 +132,10 @@ type handler struct {
 
 	draining atomic.Bool // set, under mu, when ctx is done
 
-	mu       sync.Mutex
-	conns    map[*state]gnet.Conn // open connections, for the sweep and the drain
-	working  int                  // sleep timers pending
-	drained  chan struct{}        // closed when draining and working is 0
+	mu      sync.Mutex
+	conns   map[*state]gnet.Conn // open connections, for the sweep and the drain
+	working int                  // sleep timers pending
+	drained chan struct{}        // closed when draining and working is 0
 }
 
 // state is one connection's state, kept in its gnet.Conn context.

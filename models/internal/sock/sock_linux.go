@@ -107,17 +107,6 @@ func MaxBacklog() int {
 	return n
 }
 
-// AddrPort converts a socket address from accept(2) or getsockname(2).
-func AddrPort(sa unix.Sockaddr) netip.AddrPort {
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
-	case *unix.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
-	}
-	return netip.AddrPort{}
-}
-
 // Tid returns the calling OS thread's id, as ps -L and /proc/PID/task show it.
 func Tid() int { return unix.Gettid() }
 

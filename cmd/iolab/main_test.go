@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"iolab/models"
+)
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"nope"},
+		{"serve"},
+		{"serve", "-bogus"},
+		{"serve", "-model", "nope"},
+		{"serve", "-model", "epoll", "-proto", "http"},
+		{"serve", "-model", "epoll", "-work", "nap:1s"},
+		{"serve", "-model", "epoll", "-log-level", "loud"},
+		{"serve", "-model", "epoll", "-log-format", "xml"},
+		{"serve", "-model", "epoll", "-max-line", "1"},
+		{"serve", "-model", "epoll", "extra"},
+		{"models", "extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 2 {
+			t.Errorf("iolab %s: exit %d, want 2\n%s", strings.Join(args, " "), code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "Usage") {
+			t.Errorf("iolab %s: no usage on stderr:\n%s", strings.Join(args, " "), stderr.String())
+		}
+	}
+}
+
+func TestModels(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"models"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, name := range models.Names() {
+		if !strings.Contains(stdout.String(), name+" ") {
+			t.Errorf("iolab models does not list %s:\n%s", name, stdout.String())
+		}
+	}
+}
+
+func TestServeAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, m := range models.All() {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"serve", "-model", m.Name, "-addr", ln.Addr().String()}, &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "address already in use") {
+			t.Errorf("%s on a taken address: exit %d, stderr %q; want 1 and 'address already in use'", m.Name, code, stderr.String())
+		}
+	}
+}
+
+// TestServeLogsAndStops runs `iolab serve` for each model as a user would,
+// at debug level, greets it once, sends SIGINT, and checks the JSON events.
+func TestServeLogsAndStops(t *testing.T) {
+	for _, m := range models.All() {
+		t.Run(m.Name, func(t *testing.T) {
+			logs, logw := io.Pipe()
+			exit := make(chan int, 1)
+			go func() {
+				code := run([]string{"serve", "-model", m.Name, "-addr", "127.0.0.1:0", "-log-level", "debug"}, io.Discard, logw)
+				logw.Close()
+				exit <- code
+			}()
+			events := make(chan map[string]any, 16)
+			go func() {
+				defer close(events)
+				sc := bufio.NewScanner(logs)
+				for sc.Scan() {
+					var ev map[string]any
+					if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+						t.Errorf("log line is not JSON: %q", sc.Text())
+						continue
+					}
+					if ev["event"] != nil {
+						events <- ev
+					}
+				}
+			}()
+			next := func(want string) map[string]any {
+				t.Helper()
+				select {
+				case ev := <-events:
+					if ev["event"] != want {
+						t.Fatalf("event %v, want %s: %v", ev["event"], want, ev)
+					}
+					return ev
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no %s event", want)
+				}
+				return nil
+			}
+
+			start := next("start")
+			for _, field := range []string{"model", "addr", "proto", "work", "backlog", "pid", "gomaxprocs"} {
+				if _, ok := start[field]; !ok {
+					t.Errorf("start event has no %q: %v", field, start)
+				}
+			}
+			c, err := net.Dial("tcp", start["addr"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			greeting, _ := io.ReadAll(c)
+			c.Close()
+			if string(greeting) != models.DefaultGreeting {
+				t.Errorf("greeting %q", greeting)
+			}
+			next("conn_open")
+			closed := next("conn_close")
+			for _, field := range []string{"conn", "remote", "tid", "bytes_in", "bytes_out", "requests", "duration_us", "reason"} {
+				if _, ok := closed[field]; !ok {
+					t.Errorf("conn_close event has no %q: %v", field, closed)
+				}
+			}
+			if closed["reason"] != "done" || closed["requests"] != 1.0 || closed["tid"] == 0.0 {
+				t.Errorf("conn_close: %v", closed)
+			}
+
+			// The start event was logged from inside Serve, after the
+			// signal handler was installed, so SIGINT reaches the handler.
+			if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			stop := next("stop")
+			if stop["conns"] != 1.0 || stop["requests"] != 1.0 {
+				t.Errorf("stop event: %v", stop)
+			}
+			if code := <-exit; code != 0 {
+				t.Errorf("exit %d after SIGINT, want 0", code)
+			}
+		})
+	}
+}

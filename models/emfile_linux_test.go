@@ -1,0 +1,225 @@
+//go:build linux
+
+package models_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+)
+
+// The child side of TestAcceptErrorPauses: a server with a limit of
+// childFDLimit open files, serving until its stdin closes.
+const (
+	childEnv     = "IOLAB_TEST_EMFILE_MODEL"
+	childFDLimit = 64
+)
+
+// TestAcceptErrorPauses runs each concurrent model in a child process that
+// may open only 64 files, connects more clients than that, and checks that
+// the model neither dies nor spins on EMFILE, and that it serves the
+// clients that waited once descriptors are free again.
+//
+// The serial model is left out: it holds one connection at a time, so it
+// never runs out of descriptors.
+func TestAcceptErrorPauses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	for _, m := range models.All() {
+		if m.Serial {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) { acceptErrorPauses(t, m) })
+	}
+}
+
+func acceptErrorPauses(t *testing.T, m models.Model) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeWithFewFDs$")
+	cmd.Env = append(os.Environ(), childEnv+"="+m.Name)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case <-exited:
+		case <-time.After(patience):
+			cmd.Process.Kill()
+		}
+	})
+
+	// The child prints its address on stdout and its log on stderr.
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child address: %v", err)
+	}
+	addr = strings.TrimSpace(addr)
+	acceptErr := make(chan string, 1)
+	logTail := make(chan string, 1)
+	go func() {
+		var all strings.Builder
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), `"event":"accept_error"`) {
+				select {
+				case acceptErr <- sc.Text():
+				default:
+				}
+			}
+		}
+		logTail <- all.String()
+		exited <- cmd.Wait()
+	}()
+
+	// More clients than the child has descriptors. The kernel completes
+	// every handshake into the accept queue; accept(2) then fails in the
+	// child with EMFILE.
+	var conns []net.Conn
+	for range childFDLimit + 16 {
+		c, err := net.DialTimeout("tcp", addr, patience)
+		if err != nil && m.Name == "gnet" {
+			break // its engine has already stopped; see below
+		}
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		conns = append(conns, c)
+		defer c.Close()
+	}
+
+	if m.Name == "gnet" {
+		// gnet v2 ends its engine when accept fails (see package reactor):
+		// a documented exception. Check that the model says so and exits
+		// with an error, rather than hang or exit 0.
+		select {
+		case err := <-exited:
+			if err == nil {
+				t.Errorf("gnet child exited 0 after an accept error; want the documented failure")
+			}
+			if log := <-logTail; !strings.Contains(log, "the gnet engine stopped by itself") {
+				t.Errorf("gnet child did not say why it stopped:\n%s", log)
+			}
+			exited <- err
+		case <-time.After(patience):
+			t.Fatalf("gnet child neither served nor exited after an accept error")
+		}
+		return
+	}
+	select {
+	case line := <-acceptErr:
+		t.Logf("child logged: %s", line)
+	case <-time.After(patience):
+		t.Fatalf("child never logged an accept error")
+	}
+
+	// Not spinning: over half a second of wall time the child may use a
+	// little CPU for its paced retries, not the whole half second.
+	before := cpuTicks(t, cmd.Process.Pid)
+	time.Sleep(500 * time.Millisecond) // a measuring window, not synchronisation
+	if used := cpuTicks(t, cmd.Process.Pid) - before; used > 15 {
+		t.Errorf("child used %d clock ticks of CPU in 0.5 s while out of descriptors: spinning on accept", used)
+	}
+
+	// Free descriptors: the clients that waited in the accept queue are
+	// served once the child retries.
+	for _, c := range conns[:32] {
+		c.Close()
+	}
+	last := conns[len(conns)-1]
+	_ = last.SetDeadline(time.Now().Add(patience))
+	if _, err := last.Write([]byte("late\n")); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(last, got); err != nil || string(got) != "late\n" {
+		t.Fatalf("the last client after descriptors were freed: got %q, %v; want %q", got, err, "late\n")
+	}
+
+	stdin.Close()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("child: %v\n%s", err, <-logTail)
+		}
+		exited <- err
+	case <-time.After(patience):
+		t.Fatalf("child did not stop")
+	}
+}
+
+// TestHelperServeWithFewFDs is the child of TestAcceptErrorPauses; it does
+// nothing in a normal test run.
+func TestHelperServeWithFewFDs(t *testing.T) {
+	name := os.Getenv(childEnv)
+	if name == "" {
+		t.Skip("child process helper")
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: childFDLimit, Max: childFDLimit}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := models.DefaultConfig()
+	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
+	cfg.Log = zerolog.New(os.Stderr).Level(zerolog.WarnLevel)
+	srv, err := m.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
+		cancel()
+	}()
+	err = srv.Serve(ctx, func(a net.Addr) { fmt.Println(a.String()) })
+	if err != nil {
+		cfg.Log.Error().Err(err).Msg("serve failed")
+		os.Exit(1)
+	}
+}
+
+// cpuTicks returns the user plus system CPU time of a process, in clock
+// ticks, from /proc/PID/stat.
+func cpuTicks(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14, stime 15.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.Atoi(fields[11])
+	stime, _ := strconv.Atoi(fields[12])
+	return utime + stime
+}
