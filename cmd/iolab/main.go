@@ -26,6 +26,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":  {"run one server model", serveCommand},
 	"models": {"list the server models and how each waits for I/O", modelsCommand},
+	"load":   {"measure a running server: latency percentiles, throughput, errors", loadCommand},
 }
 
 // usageError is an error in how a command was called: it prints the

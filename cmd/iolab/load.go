@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"iolab/loadgen"
+	"iolab/models"
+)
+
+func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	def := loadgen.DefaultConfig()
+	cfg := def
+	var proto, clients, cpus, expect, jsonFile, csvFile string
+	fs.StringVar(&cfg.Addr, "addr", def.Addr, "server address, host:port")
+	fs.StringVar(&proto, "proto", def.Proto.String(), "workload: greeting (connect, read until EOF, close) or echo (a line out, the same line back, on a persistent connection)")
+	fs.StringVar(&clients, "clients", "1,2,5,10", "client levels, comma-separated: one row per level")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: requests per second in total, spread over the clients (0: closed loop)")
+	fs.DurationVar(&cfg.Duration, "duration", def.Duration, "measured interval of each level")
+	fs.Int64Var(&cfg.Requests, "requests", 0, "end each level after this many measured requests instead of -duration")
+	fs.DurationVar(&cfg.Warmup, "warmup", def.Warmup, "warm-up before each level, measured apart and left out of the results")
+	fs.DurationVar(&cfg.Timeout, "timeout", def.Timeout, "bound on each phase of a request: connect, and wait for the answer")
+	fs.IntVar(&cfg.Size, "size", def.Size, "echo line length in bytes, newline included")
+	fs.IntVar(&cfg.Pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
+	fs.StringVar(&expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
+	fs.StringVar(&cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
+	fs.StringVar(&jsonFile, "json", "", "write the complete results, histograms included, to this JSON file")
+	fs.StringVar(&csvFile, "csv", "", "write one row per level to this CSV file")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: iolab load [flags]\n\nMeasures a running server, one row per client level. Flags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, func(args []string, stdout, stderr io.Writer) error {
+		if len(args) > 0 {
+			return badUsage("unexpected argument %q", args[0])
+		}
+		var err error
+		if cfg.Proto, err = models.ParseProto(proto); err != nil {
+			return badUsage("%v", err)
+		}
+		if cfg.Clients, err = parseInts(clients); err != nil {
+			return badUsage("-clients: %v", err)
+		}
+		if expect != "" {
+			cfg.Expect = []byte(expect)
+		}
+		if err := cfg.Validate(); err != nil {
+			return badUsage("%v", err)
+		}
+		pin, err := parseCPUs(cpus)
+		if err != nil {
+			return badUsage("-cpus: %v", err)
+		}
+		if err := loadgen.Pin(pin); err != nil {
+			return err
+		}
+		if isTerminal(stderr) {
+			cfg.Progress = progressLine(stderr)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		res, err := loadgen.Run(ctx, cfg)
+		if cfg.Progress != nil {
+			fmt.Fprint(stderr, "\r\033[K")
+		}
+		if res != nil && len(res.Levels) > 0 {
+			if werr := writeLoadResults(stdout, res, jsonFile, csvFile); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted; the levels above were complete")
+		}
+		return err
+	}
+}
+
+// writeLoadResults writes the table, and the JSON and CSV files if asked.
+func writeLoadResults(stdout io.Writer, res *loadgen.Result, jsonFile, csvFile string) error {
+	if err := loadgen.WriteTable(stdout, res); err != nil {
+		return err
+	}
+	write := func(name string, fn func(io.Writer, *loadgen.Result) error) error {
+		if name == "" {
+			return nil
+		}
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		if err := fn(f, res); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if err := write(jsonFile, loadgen.WriteJSON); err != nil {
+		return err
+	}
+	return write(csvFile, loadgen.WriteCSV)
+}
+
+// progressLine returns a Progress callback that redraws one line.
+func progressLine(w io.Writer) func(loadgen.Progress) {
+	return func(p loadgen.Progress) {
+		phase := "measuring"
+		if p.Warmup {
+			phase = "warming up"
+		}
+		total := ""
+		if p.Total > 0 {
+			total = "/" + p.Total.Round(100e6).String()
+		}
+		fmt.Fprintf(w, "\r\033[Klevel %d/%d: %d clients, %s %s%s, %d answered, %d errors",
+			p.Level, p.Levels, p.Clients, phase, p.Elapsed.Round(100e6), total, p.Requests, p.Errors)
+	}
+}
+
+// parseInts parses "1,2,5,10".
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parseCPUs parses a CPU list such as "0", "0,2" or "1-3".
+func parseCPUs(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(f), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("%q is not a CPU number", f)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a CPU range", f)
+			}
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,69 @@
+//go:build linux
+
+package loadgen
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pin restricts the whole process, every thread it has and every thread it
+// will start, to cpus (sched_setaffinity(2)), and sets GOMAXPROCS to match,
+// so that the load generator stays off the server's CPUs.
+func Pin(cpus []int) error {
+	if len(cpus) == 0 {
+		return nil
+	}
+	var set unix.CPUSet
+	for _, c := range cpus {
+		if c < 0 || c >= runtime.NumCPU() {
+			return fmt.Errorf("loadgen: CPU %d does not exist (this machine has CPUs 0-%d)", c, runtime.NumCPU()-1)
+		}
+		set.Set(c)
+	}
+	// sched_setaffinity applies to one thread; new threads inherit the
+	// mask of the thread that creates them. So set it on every thread.
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("loadgen: list threads: %w", err)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("loadgen: pin thread %d: %w", tid, os.NewSyscallError("sched_setaffinity", err))
+		}
+	}
+	runtime.GOMAXPROCS(len(cpus))
+	return nil
+}
+
+// allowedCPUs returns the CPUs this process may run on, and GOMAXPROCS.
+func allowedCPUs() ([]int, int) {
+	var set unix.CPUSet
+	var cpus []int
+	if err := unix.SchedGetaffinity(0, &set); err == nil {
+		for c := range runtime.NumCPU() {
+			if set.IsSet(c) {
+				cpus = append(cpus, c)
+			}
+		}
+	}
+	return cpus, runtime.GOMAXPROCS(0)
+}
+
+// cpuTime returns the process's user and system CPU time (getrusage(2)).
+func cpuTime() (user, sys time.Duration) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}

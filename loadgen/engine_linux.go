@@ -1,0 +1,984 @@
+//go:build linux
+
+package loadgen
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+)
+
+// Run measures each level of cfg in turn and returns the results. If ctx is
+// cancelled it stops, and returns the levels completed with ctx's error.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sa, family, err := resolve(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := preflight(cfg.Addr, cfg.Timeout); err != nil {
+		return nil, err
+	}
+	res := &Result{Config: summarize(&cfg)}
+	for i, n := range cfg.Clients {
+		lvl, err := runLevel(ctx, &cfg, sa, family, i, n)
+		if err != nil {
+			return res, err
+		}
+		res.Levels = append(res.Levels, lvl)
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// resolve turns addr into the socket address every client connects to.
+func resolve(addr string) (unix.Sockaddr, int, error) {
+	tcp, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("loadgen: resolve %s: %w", addr, err)
+	}
+	ap := tcp.AddrPort()
+	ip := ap.Addr().Unmap()
+	if !ip.IsValid() || ip.IsUnspecified() {
+		ip = ip.Prev().Next() // keep the family
+		if !ip.IsValid() || ip.Is4() {
+			return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: [4]byte{127, 0, 0, 1}}, unix.AF_INET, nil
+		}
+	}
+	if ip.Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}, unix.AF_INET, nil
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}, unix.AF_INET6, nil
+}
+
+// preflight connects once, so that a server that is not there is one clear
+// error instead of a table full of refusals.
+func preflight(addr string, timeout time.Duration) error {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		if errors.Is(err, unix.ECONNREFUSED) {
+			return fmt.Errorf("%w at %s: is the server running?", ErrNoServer, addr)
+		}
+		return fmt.Errorf("loadgen: %w", err)
+	}
+	return c.Close()
+}
+
+// level is the shared state of one level's loops.
+type level struct {
+	cfg      *Config
+	sa       unix.Sockaddr
+	family   int
+	clients  int
+	epoch    time.Time
+	warmEnd  int64         // ns after epoch when the measured interval starts
+	end      int64         // ns after epoch when it ends; MaxInt64 with Requests
+	interval int64         // open loop: ns between two requests of one client
+	budget   atomic.Int64  // Requests mode: measured requests still to start
+	stop     atomic.Bool   // set on cancel, or when the budget is spent
+	stopped  chan struct{} // closed when the measured interval ends early
+	stopOnce sync.Once
+}
+
+// endEarly ends the measured interval before its time.
+func (lv *level) endEarly() {
+	lv.stopOnce.Do(func() {
+		lv.stop.Store(true)
+		close(lv.stopped)
+	})
+}
+
+// runLevel runs one level: warm-up, then the measured interval.
+func runLevel(ctx context.Context, cfg *Config, sa unix.Sockaddr, family, index, clients int) (Level, error) {
+	nloops := min(clients, runtime.GOMAXPROCS(0))
+	lv := &level{cfg: cfg, sa: sa, family: family, clients: clients, epoch: time.Now(),
+		warmEnd: int64(cfg.Warmup), stopped: make(chan struct{})}
+	lv.end = lv.warmEnd + int64(cfg.Duration)
+	if cfg.Requests > 0 {
+		lv.end = math.MaxInt64
+		lv.budget.Store(cfg.Requests)
+	}
+	if cfg.Rate > 0 {
+		lv.interval = int64(float64(clients) * 1e9 / cfg.Rate)
+	}
+
+	loops := make([]*loop, nloops)
+	for i := range loops {
+		l, err := newLoop(lv, i, nloops)
+		if err != nil {
+			for _, l := range loops[:i] {
+				l.close()
+			}
+			return Level{}, err
+		}
+		loops[i] = l
+	}
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.run()
+		}()
+	}
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(finished)
+	}()
+
+	// The coordinator: progress, CPU use over the measured interval, and
+	// the end of the level.
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	warm := time.NewTimer(cfg.Warmup)
+	defer warm.Stop()
+	var end <-chan time.Time
+	if cfg.Requests == 0 {
+		t := time.NewTimer(cfg.Warmup + cfg.Duration)
+		defer t.Stop()
+		end = t.C
+	}
+	var u0, s0, u1, s1 time.Duration
+	var t0, t1 time.Time
+	measuring := false
+	report := func() {
+		if cfg.Progress == nil {
+			return
+		}
+		p := Progress{Level: index + 1, Levels: len(cfg.Clients), Clients: clients,
+			Warmup: !measuring, Elapsed: time.Since(lv.epoch)}
+		if cfg.Requests == 0 {
+			p.Total = cfg.Warmup + cfg.Duration
+		}
+		for _, l := range loops {
+			p.Requests += l.answered.Load()
+			p.Errors += l.failures.Load()
+		}
+		cfg.Progress(p)
+	}
+	for t1.IsZero() {
+		select {
+		case <-warm.C:
+			u0, s0 = cpuTime()
+			t0, measuring = time.Now(), true
+		case <-end:
+			u1, s1 = cpuTime()
+			t1 = time.Now()
+		case <-lv.stopped:
+			u1, s1 = cpuTime()
+			t1 = time.Now()
+		case <-ctx.Done():
+			lv.endEarly()
+		case <-finished:
+			t1 = time.Now() // every loop gave up early (cancelled)
+		case <-tick.C:
+			report()
+		}
+	}
+	lv.stop.Store(true)
+	<-finished
+	report()
+	if t0.IsZero() { // cancelled during warm-up
+		t0, u0, s0 = t1, u1, s1
+	}
+
+	rec := newRecorder()
+	var lastDone int64
+	for _, l := range loops {
+		l.rec.finish()
+		rec.merge(l.rec)
+		lastDone = max(lastDone, l.lastDone)
+		l.close()
+	}
+	seconds := float64(cfg.Duration) / 1e9
+	if cfg.Requests > 0 || ctx.Err() != nil {
+		seconds = max(float64(lastDone-lv.warmEnd), 1) / 1e9
+	}
+	return lv.result(rec, nloops, seconds, u1-u0, s1-s0, t1.Sub(t0)), nil
+}
+
+// result turns the merged recorder into a Level.
+func (lv *level) result(rec *recorder, nloops int, seconds float64, user, sys, wall time.Duration) Level {
+	out := Level{
+		Clients: lv.clients, Loops: nloops, Seconds: seconds,
+		Requests: rec.total.TotalCount(),
+		Latency:  summary(rec.total),
+		Errors:   make(map[string]int64),
+		Late:     rec.late, Unsent: rec.unsent,
+		Histograms: map[string][]byte{"latency": encode(rec.total)},
+	}
+	out.Throughput = float64(out.Requests) / seconds
+	for k, n := range rec.errors {
+		out.Errors[ErrKind(k).String()] = n
+		out.ErrorsTotal += n
+	}
+	if lv.cfg.Rate > 0 {
+		s := summary(rec.uncorrected)
+		out.Uncorrected = &s
+		out.Histograms["uncorrected"] = encode(rec.uncorrected)
+	}
+	if lv.cfg.Proto == models.Greeting {
+		c, f := summary(rec.connect), summary(rec.firstByte)
+		out.Connect, out.FirstByte = &c, &f
+		out.Histograms["connect"] = encode(rec.connect)
+		out.Histograms["first_byte"] = encode(rec.firstByte)
+	}
+	out.Warmup = WarmupSummary{Seconds: lv.cfg.Warmup.Seconds(), Requests: rec.warm.TotalCount(),
+		Errors: rec.warmErrors, P50: rec.warm.ValueAtQuantile(50), P99: rec.warm.ValueAtQuantile(99)}
+	for s, slot := range rec.timeline {
+		out.Timeline = append(out.Timeline, Second{Second: s, Requests: slot.hist.TotalCount(),
+			P50: slot.hist.ValueAtQuantile(50), P99: slot.hist.ValueAtQuantile(99), Errors: slot.errors})
+	}
+	cpus, procs := allowedCPUs()
+	allowed := min(nloops, procs)
+	if len(cpus) > 0 {
+		allowed = min(allowed, len(cpus))
+	}
+	out.ClientCPU = CPUUse{User: user.Seconds(), System: sys.Seconds(), Allowed: allowed}
+	if wall > 0 {
+		out.ClientCPU.Percent = 100 * (user + sys).Seconds() / (wall.Seconds() * float64(allowed))
+	}
+	out.ClientBound = out.ClientCPU.Percent >= clientBoundPercent
+	return out
+}
+
+// Connection states.
+const (
+	stIdle       = iota // greeting: waiting for its next due time
+	stBackoff           // waiting to reconnect after a refusal
+	stConnecting        // connect(2) in progress: waiting for EPOLLOUT
+	stReading           // greeting: reading until EOF
+	stActive            // echo: connected, lines in flight or due
+	stDone              // the level is over for this client
+)
+
+// timerfdIndex marks the timerfd's events; connections use their index.
+const timerfdIndex = -1
+
+// lateness is how far past its due time an open-loop request may be sent
+// before it counts as late.
+const lateness = int64(time.Millisecond)
+
+// sweepEvery is how often a loop looks for connections past their
+// deadline, which also bounds how late a timeout is noticed.
+const sweepEvery = int64(5 * time.Millisecond)
+
+// backoff is how long a client waits before connecting again after a
+// refusal or a lack of local ports, so that a dead server is not hammered.
+const backoff = int64(10 * time.Millisecond)
+
+// loop is one event loop and the clients it drives.
+type loop struct {
+	lv      *level
+	epfd    int
+	tfd     int // timerfd: wakes the loop precisely for open-loop sends
+	armed   int64
+	conns   []*conn
+	events  []unix.EpollEvent
+	timers  connHeap // clients waiting for a due time or a backoff
+	rec     *recorder
+	expect  []byte // scratch: the echo line a reply must equal
+	scratch []byte // greeting reads
+	pad     []byte // an echo line of padding: 'x'... '\n'
+	now     int64  // ns after epoch, read after each epoll_wait and per event
+
+	stopping  bool  // no new requests
+	stopAt    int64 // when stopping began
+	nextSweep int64
+	lastDone  int64 // completion time of the last measured request
+
+	answered atomic.Int64 // for progress
+	failures atomic.Int64
+}
+
+// conn is one client.
+type conn struct {
+	index   int32 // in loop.conns; the epoll event carries it
+	gen     int32 // bumped at each new socket, to drop stale events
+	id      uint32
+	fd      int
+	state   uint8
+	events  uint32
+	heapIdx int
+	wakeAt  int64 // due time or end of backoff, while in the heap
+
+	deadline int64 // end of the current phase; 0: none
+	// greeting
+	due       int64 // when this request was due (open) or began (closed)
+	began     int64 // when it was actually started
+	connected int64
+	firstByte int64
+	got       []byte // greeting received so far, when checking Expect
+	gotN      int
+	// echo
+	seq, ack uint32  // next line to send, next line expected back
+	inflight int     // lines sent, not answered
+	dueRing  []int64 // per line in flight: when it was due
+	sentRing []int64 // per line in flight: when it was sent
+	nextDue  int64   // open loop: the due time of the next request
+	wbuf     []byte  // lines not yet written
+	wpos     int
+	rbuf     []byte // reply bytes not yet matched to a line
+	rlen     int
+}
+
+func newLoop(lv *level, index, nloops int) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("timerfd_create", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: timerfdIndex}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, tfd, &ev); err != nil {
+		unix.Close(tfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_ctl add", err)
+	}
+	cfg := lv.cfg
+	l := &loop{lv: lv, epfd: epfd, tfd: tfd, rec: newRecorder(),
+		events: make([]unix.EpollEvent, 512), scratch: make([]byte, 64<<10), expect: make([]byte, cfg.Size)}
+	l.pad = make([]byte, cfg.Size)
+	for i := range l.pad {
+		l.pad[i] = 'x'
+	}
+	l.pad[cfg.Size-1] = '\n'
+	for id := index; id < lv.clients; id += nloops {
+		c := &conn{index: int32(len(l.conns)), id: uint32(id), fd: -1, heapIdx: -1}
+		if cfg.Proto == models.Echo {
+			c.dueRing = make([]int64, cfg.Pipeline)
+			c.sentRing = make([]int64, cfg.Pipeline)
+			c.wbuf = make([]byte, 0, cfg.Size*cfg.Pipeline)
+			c.rbuf = make([]byte, max(4096, 2*cfg.Size*cfg.Pipeline))
+		} else if cfg.Expect != nil {
+			c.got = make([]byte, len(cfg.Expect)+1)
+		}
+		if lv.interval > 0 {
+			// Spread the clients' schedules evenly over one interval.
+			c.nextDue = int64(id) * lv.interval / int64(lv.clients)
+		}
+		l.conns = append(l.conns, c)
+	}
+	return l, nil
+}
+
+// run drives the loop's clients until the level is over.
+func (l *loop) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	l.tick()
+	for _, c := range l.conns {
+		l.begin(c)
+	}
+	for {
+		l.tick()
+		l.fireTimers() // before the stop: requests due before the end still go
+		if !l.stopping && (l.now >= l.lv.end || l.lv.stop.Load()) {
+			l.beginStop()
+		}
+		if l.stopping && (!l.busy() || l.now >= l.stopAt+int64(l.lv.cfg.Timeout)+sweepEvery) {
+			return
+		}
+		if l.now >= l.nextSweep {
+			l.sweep()
+		}
+		n, err := unix.EpollWait(l.epfd, l.events, l.waitMillis())
+		if err != nil && err != unix.EINTR {
+			l.rec.failed(l.second(l.now), ErrOther)
+			return
+		}
+		for _, ev := range l.events[:max(n, 0)] {
+			if ev.Fd == timerfdIndex {
+				var b [8]byte
+				_, _ = unix.Read(l.tfd, b[:])
+				l.armed = 0
+				continue
+			}
+			c := l.conns[ev.Fd]
+			if ev.Pad != c.gen || c.fd < 0 {
+				continue // an event of a socket already closed
+			}
+			l.tick()
+			l.event(c, ev.Events)
+		}
+	}
+}
+
+// tick reads the clock.
+func (l *loop) tick() { l.now = int64(time.Since(l.lv.epoch)) }
+
+// second returns which second of the measured interval t falls in, or -1
+// in the warm-up.
+func (l *loop) second(t int64) int {
+	if t < l.lv.warmEnd {
+		return -1
+	}
+	return int((t - l.lv.warmEnd) / int64(time.Second))
+}
+
+// measured reports whether a request starting at t is measured, and in
+// Requests mode takes it from the budget.
+func (l *loop) mayStart(t int64) bool {
+	if l.stopping || t >= l.lv.end {
+		return false
+	}
+	if l.lv.cfg.Requests > 0 && t >= l.lv.warmEnd {
+		if l.lv.budget.Add(-1) < 0 {
+			l.lv.endEarly()
+			return false
+		}
+	}
+	return true
+}
+
+// begin starts a client: its first connection, or its first due time.
+func (l *loop) begin(c *conn) {
+	if l.lv.interval > 0 && l.lv.cfg.Proto == models.Greeting {
+		c.state = stIdle
+		l.schedule(c, c.nextDue)
+		return
+	}
+	l.connect(c, l.now)
+}
+
+// connect opens a new non-blocking socket and starts connect(2). due is
+// when the request was due (greeting) or zero.
+func (l *loop) connect(c *conn, due int64) {
+	if l.lv.cfg.Proto == models.Greeting && !l.mayStart(due) {
+		c.state = stDone
+		return
+	}
+	fd, err := unix.Socket(l.lv.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		l.fail(c, errKind(err, false))
+		return
+	}
+	c.fd, c.gen = fd, c.gen+1
+	c.due, c.began, c.gotN = due, l.now, 0
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	err = unix.Connect(fd, l.lv.sa)
+	switch err {
+	case nil:
+		l.connected(c)
+		return
+	case unix.EINPROGRESS:
+	default:
+		l.fail(c, errKind(err, true))
+		return
+	}
+	c.state = stConnecting
+	c.deadline = l.now + int64(l.lv.cfg.Timeout)
+	c.events = unix.EPOLLOUT
+	ev := unix.EpollEvent{Events: c.events, Fd: c.index, Pad: c.gen}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		l.fail(c, ErrOther)
+	}
+}
+
+// connected: the handshake is done.
+func (l *loop) connected(c *conn) {
+	c.connected = l.now
+	c.deadline = l.now + int64(l.lv.cfg.Timeout)
+	if l.lv.cfg.Proto == models.Greeting {
+		if sec := l.second(c.due); sec >= 0 {
+			_ = l.rec.connect.RecordValue(clamp(l.now - c.began))
+		}
+		c.state = stReading
+		l.interest(c, unix.EPOLLIN)
+		return
+	}
+	c.state = stActive
+	c.deadline = 0
+	c.seq, c.ack, c.inflight, c.wpos, c.rlen = 0, 0, 0, 0, 0
+	c.wbuf = c.wbuf[:0]
+	l.interest(c, unix.EPOLLIN)
+	l.refill(c)
+}
+
+// interest registers or changes what the loop waits for on c.
+func (l *loop) interest(c *conn, events uint32) {
+	if c.events == events {
+		return
+	}
+	op := unix.EPOLL_CTL_MOD
+	if c.events == 0 {
+		op = unix.EPOLL_CTL_ADD
+	}
+	ev := unix.EpollEvent{Events: events, Fd: c.index, Pad: c.gen}
+	if err := unix.EpollCtl(l.epfd, op, c.fd, &ev); err != nil {
+		l.fail(c, ErrOther)
+		return
+	}
+	c.events = events
+}
+
+// event handles what epoll reported for c.
+func (l *loop) event(c *conn, ev uint32) {
+	switch c.state {
+	case stConnecting:
+		errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && errno != 0 {
+			err = unix.Errno(errno)
+		}
+		if err != nil {
+			l.fail(c, errKind(err, true))
+			return
+		}
+		l.connected(c)
+	case stReading:
+		l.readGreeting(c)
+	case stActive:
+		if ev&unix.EPOLLOUT != 0 {
+			l.flush(c)
+		}
+		if c.state == stActive && ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			l.readEcho(c)
+		}
+	}
+}
+
+// readGreeting reads until EOF and checks the greeting.
+func (l *loop) readGreeting(c *conn) {
+	for {
+		n, err := unix.Read(c.fd, l.scratch)
+		switch {
+		case err == unix.EAGAIN:
+			c.deadline = l.now + int64(l.lv.cfg.Timeout)
+			return
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			l.fail(c, errKind(err, false))
+			return
+		case n == 0:
+			l.greeted(c)
+			return
+		}
+		if c.gotN == 0 {
+			c.firstByte = l.now
+		}
+		if c.got != nil && c.gotN < len(c.got) {
+			copy(c.got[c.gotN:], l.scratch[:n])
+		}
+		c.gotN += n
+	}
+}
+
+// greeted: EOF after the greeting. Check it, record it, start the next.
+func (l *loop) greeted(c *conn) {
+	expect := l.lv.cfg.Expect
+	if c.gotN == 0 || expect != nil && (c.gotN != len(expect) || !bytes.Equal(c.got[:c.gotN], expect)) {
+		l.fail(c, ErrWrongReply)
+		return
+	}
+	if sec := l.second(c.due); sec >= 0 {
+		_ = l.rec.firstByte.RecordValue(clamp(c.firstByte - c.connected))
+		if l.lv.interval > 0 {
+			_ = l.rec.uncorrected.RecordValue(clamp(l.now - c.began))
+		}
+		l.lastDone = l.now
+	}
+	l.rec.done(l.second(c.due), l.now-c.due)
+	l.answered.Add(1)
+	l.hangUp(c)
+	l.next(c)
+}
+
+// hangUp closes a greeting connection with SO_LINGER 0, as cgreet does:
+// the server has already closed its side, and a reset instead of a FIN
+// spares the server a TIME_WAIT socket for every request.
+func (l *loop) hangUp(c *conn) {
+	_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	l.closeConn(c)
+}
+
+// closeConn closes c's socket; closing also removes it from epoll.
+func (l *loop) closeConn(c *conn) {
+	if c.fd >= 0 {
+		unix.Close(c.fd)
+	}
+	c.fd, c.events, c.deadline = -1, 0, 0
+}
+
+// next starts c's next greeting: at once in closed loop, at its next due
+// time in open loop.
+func (l *loop) next(c *conn) {
+	if l.lv.interval == 0 {
+		l.connect(c, l.now)
+		return
+	}
+	c.state = stIdle
+	l.schedule(c, c.nextDue)
+}
+
+// refill sends echo lines: in closed loop until Pipeline are in flight; in
+// open loop those that are due, as far as the pipeline allows.
+func (l *loop) refill(c *conn) {
+	k := l.lv.cfg.Pipeline
+	if l.lv.interval == 0 {
+		for c.inflight < k && l.mayStart(l.now) {
+			l.queueLine(c, l.now)
+		}
+	} else {
+		for c.inflight < k && c.nextDue <= l.now && l.mayStart(c.nextDue) {
+			l.queueLine(c, c.nextDue)
+			c.nextDue += l.lv.interval
+		}
+		if c.inflight < k && !l.stopping {
+			l.schedule(c, c.nextDue)
+		}
+	}
+	if c.wpos < len(c.wbuf) {
+		l.flush(c)
+	}
+}
+
+// queueLine adds the next line to c's write buffer.
+func (l *loop) queueLine(c *conn, due int64) {
+	if l.lv.interval > 0 && l.now-due > lateness && due >= l.lv.warmEnd {
+		l.rec.late++
+	}
+	slot := int(c.seq) % len(c.dueRing)
+	c.dueRing[slot], c.sentRing[slot] = due, l.now
+	n := len(c.wbuf)
+	c.wbuf = c.wbuf[:n+l.lv.cfg.Size]
+	putLine(c.wbuf[n:], l.pad, c.id, c.seq)
+	c.seq++
+	c.inflight++
+	if c.deadline == 0 {
+		c.deadline = l.now + int64(l.lv.cfg.Timeout)
+	}
+}
+
+// putLine writes echo line seq of client id into p: the client and the
+// sequence number in hex, so that a reply from another client or out of
+// order is caught, then the padding and newline of pad.
+func putLine(p, pad []byte, id, seq uint32) {
+	const hexdigits = "0123456789abcdef"
+	last := copy(p, pad) - 1
+	put := func(at int, v uint32) {
+		for i := 7; i >= 0; i-- {
+			p[at+i] = hexdigits[v&15]
+			v >>= 4
+		}
+	}
+	if last >= 16 {
+		put(0, id)
+		put(8, seq)
+	} else if last >= 8 {
+		put(0, seq)
+	}
+}
+
+// flush writes what c's write buffer holds; what the socket does not take
+// waits for EPOLLOUT.
+func (l *loop) flush(c *conn) {
+	for c.wpos < len(c.wbuf) {
+		n, err := write(c.fd, c.wbuf[c.wpos:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			l.interest(c, unix.EPOLLIN|unix.EPOLLOUT)
+			return
+		}
+		if err != nil {
+			l.fail(c, errKind(err, false))
+			return
+		}
+		c.wpos += n
+	}
+	c.wbuf, c.wpos = c.wbuf[:0], 0
+	l.interest(c, unix.EPOLLIN)
+}
+
+// readEcho reads replies, matches each to its line, and sends more.
+func (l *loop) readEcho(c *conn) {
+	n, err := read(c.fd, c.rbuf[c.rlen:])
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		l.fail(c, errKind(err, false))
+		return
+	case n == 0:
+		l.fail(c, ErrWrongReply) // closed before the answer was complete
+		return
+	}
+	c.rlen += n
+	size := l.lv.cfg.Size
+	off := 0
+	for c.rlen-off >= size {
+		if c.inflight == 0 {
+			l.fail(c, ErrWrongReply) // an answer nobody asked for
+			return
+		}
+		putLine(l.expect, l.pad, c.id, c.ack)
+		if !bytes.Equal(c.rbuf[off:off+size], l.expect) {
+			l.fail(c, ErrWrongReply)
+			return
+		}
+		slot := int(c.ack) % len(c.dueRing)
+		due := c.dueRing[slot]
+		sec := l.second(due)
+		l.rec.done(sec, l.now-due)
+		if sec >= 0 {
+			if l.lv.interval > 0 {
+				_ = l.rec.uncorrected.RecordValue(clamp(l.now - c.sentRing[slot]))
+			}
+			l.lastDone = l.now
+		}
+		l.answered.Add(1)
+		c.ack++
+		c.inflight--
+		off += size
+	}
+	c.rlen = copy(c.rbuf, c.rbuf[off:c.rlen])
+	c.deadline = 0
+	if c.inflight > 0 {
+		c.deadline = l.now + int64(l.lv.cfg.Timeout)
+	}
+	if off > 0 {
+		l.refill(c)
+	}
+}
+
+// fail counts a failed request (every line in flight, for echo) and
+// restarts the client on a new socket: at once, through the timer heap so
+// that a server failing every connection cannot recurse the loop; or after
+// a pause when nothing listens, no local port is free, or no socket could
+// even be opened.
+func (l *loop) fail(c *conn, kind ErrKind) {
+	failed := max(c.inflight, 1)
+	at := c.due
+	if l.lv.cfg.Proto == models.Echo {
+		at = l.now
+	}
+	for range failed {
+		l.rec.failed(l.second(at), kind)
+	}
+	l.failures.Add(int64(failed))
+	pause := kind == ErrRefused || kind == ErrAddrUnavailable || c.fd < 0
+	if c.fd >= 0 {
+		l.hangUp(c)
+	}
+	c.inflight = 0
+	if l.stopping {
+		c.state = stDone
+		return
+	}
+	c.state = stBackoff
+	if pause {
+		l.schedule(c, l.now+backoff)
+	} else {
+		l.schedule(c, l.now)
+	}
+}
+
+// schedule puts c in the timer heap until at.
+func (l *loop) schedule(c *conn, at int64) {
+	c.wakeAt = at
+	if c.heapIdx >= 0 {
+		heap.Fix(&l.timers, c.heapIdx)
+	} else {
+		heap.Push(&l.timers, c)
+	}
+}
+
+// fireTimers wakes the clients whose time has come.
+func (l *loop) fireTimers() {
+	for len(l.timers) > 0 && l.timers[0].wakeAt <= l.now {
+		c := heap.Pop(&l.timers).(*conn)
+		switch c.state {
+		case stBackoff:
+			if l.stopping {
+				c.state = stDone
+				continue
+			}
+			if l.lv.cfg.Proto == models.Echo {
+				l.connect(c, 0)
+			} else {
+				l.next(c)
+				if c.state == stIdle && c.wakeAt <= l.now {
+					l.fireDue(c)
+				}
+			}
+		case stIdle:
+			l.fireDue(c)
+		case stActive:
+			l.refill(c)
+		}
+	}
+}
+
+// fireDue starts an open-loop greeting that is due.
+func (l *loop) fireDue(c *conn) {
+	due := c.nextDue
+	c.nextDue += l.lv.interval
+	if l.now-due > lateness && due >= l.lv.warmEnd && due < l.lv.end {
+		l.rec.late++
+	}
+	l.connect(c, due)
+}
+
+// waitMillis is epoll_wait's timeout: until the next sweep or due time.
+// Due times closer than 2 ms are left to the timerfd, which has
+// nanosecond resolution where epoll_wait has milliseconds.
+func (l *loop) waitMillis() int {
+	wake := l.nextSweep
+	if len(l.timers) > 0 {
+		at := l.timers[0].wakeAt
+		if d := at - l.now; d < 2*int64(time.Millisecond) {
+			if d <= 0 {
+				return 0
+			}
+			if l.armed != at {
+				spec := unix.ItimerSpec{Value: unix.NsecToTimespec(d)}
+				_ = unix.TimerfdSettime(l.tfd, 0, &spec, nil)
+				l.armed = at
+			}
+		} else {
+			wake = min(wake, at)
+		}
+	}
+	if !l.stopping {
+		wake = min(wake, l.lv.end)
+	}
+	d := wake - l.now
+	if d <= 0 {
+		return 0
+	}
+	return int(d / int64(time.Millisecond)) // round down: never wake late
+}
+
+// sweep fails every request past its deadline.
+func (l *loop) sweep() {
+	l.nextSweep = l.now + sweepEvery
+	for _, c := range l.conns {
+		if c.deadline == 0 || l.now < c.deadline {
+			continue
+		}
+		if c.state == stConnecting {
+			l.fail(c, ErrConnectTimeout)
+		} else {
+			l.fail(c, ErrReadTimeout)
+		}
+	}
+}
+
+// beginStop ends the measured interval for this loop: no new requests.
+// In open loop, the requests due in the interval that were never sent are
+// counted as unsent.
+func (l *loop) beginStop() {
+	l.stopping, l.stopAt = true, l.now
+	if l.lv.interval == 0 {
+		return
+	}
+	end := min(l.lv.end, l.now)
+	for _, c := range l.conns {
+		if from := max(c.nextDue, l.lv.warmEnd); from < end {
+			l.rec.unsent += (end - from + l.lv.interval - 1) / l.lv.interval
+		}
+	}
+}
+
+// busy reports whether any request is still in flight.
+func (l *loop) busy() bool {
+	for _, c := range l.conns {
+		if c.state == stConnecting || c.state == stReading || c.inflight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// close releases the loop's sockets.
+func (l *loop) close() {
+	for _, c := range l.conns {
+		l.closeConn(c)
+	}
+	unix.Close(l.tfd)
+	unix.Close(l.epfd)
+}
+
+// read and write on a non-blocking socket never wait, so they use
+// RawSyscall, which skips the bookkeeping Go does around a system call
+// that might block (handing the thread's P to another thread). On a
+// loopback echo that is a tenth of the cost of a request.
+func read(fd int, p []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func write(fd int, p []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// errKind classifies a failed system call.
+func errKind(err error, connecting bool) ErrKind {
+	switch {
+	case errors.Is(err, unix.ECONNREFUSED):
+		return ErrRefused
+	case errors.Is(err, unix.ECONNRESET), errors.Is(err, unix.EPIPE):
+		return ErrReset
+	case errors.Is(err, unix.EADDRNOTAVAIL), connecting && errors.Is(err, unix.EAGAIN):
+		return ErrAddrUnavailable
+	case errors.Is(err, unix.ETIMEDOUT) && connecting:
+		return ErrConnectTimeout
+	case errors.Is(err, unix.ETIMEDOUT):
+		return ErrReadTimeout
+	}
+	return ErrOther
+}
+
+// connHeap orders clients by wakeAt, for container/heap.
+type connHeap []*conn
+
+func (h connHeap) Len() int           { return len(h) }
+func (h connHeap) Less(i, j int) bool { return h[i].wakeAt < h[j].wakeAt }
+func (h connHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx, h[j].heapIdx = i, j
+}
+func (h *connHeap) Push(x any) {
+	c := x.(*conn)
+	c.heapIdx = len(*h)
+	*h = append(*h, c)
+}
+func (h *connHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	old[len(old)-1] = nil
+	c.heapIdx = -1
+	*h = old[:len(old)-1]
+	return c
+}

@@ -1,0 +1,287 @@
+// Package loadgen is iolab's load generator: it measures every server model
+// in the same way, closed loop (N clients, each sending its next request
+// when the last is answered) or open loop (a fixed rate, with latency
+// counted from when each request was due, to correct coordinated
+// omission), and reports HDR-histogram percentiles, throughput, errors by
+// kind, and whether it was itself the bottleneck.
+//
+// It is built like the fastest models it measures: one event loop per
+// usable CPU, each locked to an OS thread and waiting in epoll_wait(2) for
+// many non-blocking client sockets (engine_linux.go). Goroutines with
+// blocking net.Conns would cost an extra read(2) that fails with EAGAIN and
+// a park and wake-up per request, enough to make the client, not the
+// server, the limit on a 2-core machine.
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"iolab/models"
+)
+
+// Config describes one run: one or more levels of concurrency against one
+// server.
+type Config struct {
+	// Addr is the server, host:port.
+	Addr string
+	// Proto is the workload: Greeting (connect, read until EOF, close) or
+	// Echo (persistent connections, a line out and the same line back).
+	Proto models.Proto
+	// Clients lists the levels: one measurement per number of clients.
+	Clients []int
+	// Rate, if positive, makes the run open loop: this many requests per
+	// second in total, spread evenly over the clients. Zero is closed loop.
+	Rate float64
+	// Duration is the measured interval of each level, after Warmup.
+	// Ignored when Requests is set.
+	Duration time.Duration
+	// Requests, if positive, ends each level after this many measured
+	// requests instead of after Duration.
+	Requests int64
+	// Warmup runs before each level's measured interval; it is measured
+	// separately and left out of the results.
+	Warmup time.Duration
+	// Timeout bounds each phase of a request: connecting, and waiting for
+	// the answer (greeting: for each read until EOF).
+	Timeout time.Duration
+	// Size is the length of an echo line, newline included.
+	Size int
+	// Pipeline is how many echo lines each connection keeps in flight.
+	Pipeline int
+	// Expect, if set, is the exact greeting; otherwise any non-empty
+	// greeting is right.
+	Expect []byte
+	// Progress, if set, is called about five times a second while a level
+	// runs, from a goroutine of its own.
+	Progress func(Progress)
+}
+
+// DefaultConfig returns the defaults of `iolab load`.
+func DefaultConfig() Config {
+	return Config{
+		Addr:     "localhost:8000",
+		Proto:    models.Greeting,
+		Clients:  []int{1, 2, 5, 10},
+		Duration: 5 * time.Second,
+		Warmup:   time.Second,
+		Timeout:  2 * time.Second,
+		Size:     64,
+		Pipeline: 1,
+	}
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("loadgen: empty address")
+	case c.Proto != models.Greeting && c.Proto != models.Echo:
+		return fmt.Errorf("loadgen: unknown protocol %v", c.Proto)
+	case len(c.Clients) == 0:
+		return errors.New("loadgen: no client levels")
+	case c.Rate < 0:
+		return fmt.Errorf("loadgen: negative rate %v", c.Rate)
+	case c.Requests < 0:
+		return fmt.Errorf("loadgen: negative request count %d", c.Requests)
+	case c.Requests == 0 && c.Duration <= 0:
+		return fmt.Errorf("loadgen: duration %v is not positive", c.Duration)
+	case c.Warmup < 0:
+		return fmt.Errorf("loadgen: negative warm-up %v", c.Warmup)
+	case c.Timeout <= 0:
+		return fmt.Errorf("loadgen: timeout %v is not positive", c.Timeout)
+	case c.Size < 1 || c.Size > 1<<20:
+		return fmt.Errorf("loadgen: line size %d is not within 1 byte and 1 MiB", c.Size)
+	case c.Pipeline < 1 || c.Pipeline > 1024:
+		return fmt.Errorf("loadgen: pipeline %d is not within 1 and 1024", c.Pipeline)
+	}
+	for _, n := range c.Clients {
+		if n < 1 || n > maxClients {
+			return fmt.Errorf("loadgen: %d clients is not within 1 and %d", n, maxClients)
+		}
+	}
+	return nil
+}
+
+// maxClients bounds one level: each client is a socket, and a process
+// may open 20,000 files here.
+const maxClients = 15000
+
+// ErrKind is a kind of failed request. Errors are counted by kind and never
+// enter the latency histograms.
+type ErrKind int
+
+const (
+	// ErrRefused: connect(2) was refused, nothing listens (ECONNREFUSED).
+	ErrRefused ErrKind = iota
+	// ErrReset: the server reset the connection (ECONNRESET, EPIPE).
+	ErrReset
+	// ErrConnectTimeout: the handshake did not finish within the timeout,
+	// as when the server's accept queue is full and SYNs are dropped.
+	ErrConnectTimeout
+	// ErrReadTimeout: connected, but the answer did not come in time.
+	ErrReadTimeout
+	// ErrWrongReply: the answer differs from what was expected, or the
+	// server closed before it was complete.
+	ErrWrongReply
+	// ErrAddrUnavailable: no local port was free (EADDRNOTAVAIL), usually
+	// from too many connections in TIME_WAIT.
+	ErrAddrUnavailable
+	// ErrOther: anything else; rare, and worth a look.
+	ErrOther
+	numErrKinds
+)
+
+var errKindNames = [numErrKinds]string{"refused", "reset", "connect_timeout", "read_timeout", "wrong_reply", "addr_unavailable", "other"}
+
+// String returns the kind as it appears in every output.
+func (k ErrKind) String() string { return errKindNames[k] }
+
+// ErrKinds returns every kind, in order.
+func ErrKinds() []ErrKind {
+	kinds := make([]ErrKind, numErrKinds)
+	for i := range kinds {
+		kinds[i] = ErrKind(i)
+	}
+	return kinds
+}
+
+// ErrNoServer is returned by Run when nothing answers at the address.
+var ErrNoServer = errors.New("loadgen: connection refused")
+
+// Progress is a snapshot of the level being run.
+type Progress struct {
+	Level, Levels int           // which level, from 1, of how many
+	Clients       int           // the level's clients
+	Warmup        bool          // still warming up
+	Elapsed       time.Duration // since the level started, warm-up included
+	Total         time.Duration // the level's planned length, warm-up included; 0 with Requests
+	Requests      int64         // answered so far in this level
+	Errors        int64         // failed so far in this level
+}
+
+// Result is a whole run.
+type Result struct {
+	Config ConfigSummary `json:"config"`
+	Levels []Level       `json:"levels"`
+}
+
+// ConfigSummary is Config as recorded in results.
+type ConfigSummary struct {
+	Addr     string  `json:"addr"`
+	Proto    string  `json:"proto"`
+	Clients  []int   `json:"clients"`
+	Rate     float64 `json:"rate,omitempty"`
+	Duration string  `json:"duration"`
+	Requests int64   `json:"requests,omitempty"`
+	Warmup   string  `json:"warmup"`
+	Timeout  string  `json:"timeout"`
+	Size     int     `json:"size,omitempty"`
+	Pipeline int     `json:"pipeline,omitempty"`
+	Expect   string  `json:"expect,omitempty"`
+	CPUs     []int   `json:"cpus,omitempty"`
+	Procs    int     `json:"gomaxprocs"`
+}
+
+// Level is the measurement of one number of clients.
+type Level struct {
+	Clients int `json:"clients"`
+	// Loops is how many event loops (OS threads) drove the clients.
+	Loops int `json:"loops"`
+	// Seconds is the measured interval.
+	Seconds float64 `json:"seconds"`
+	// Requests answered correctly in the measured interval.
+	Requests int64 `json:"requests"`
+	// Throughput is Requests per second.
+	Throughput float64 `json:"throughput"`
+	// Latency is per request: for greeting from connect to EOF, for echo
+	// from sending the line to its last byte back. In open loop it counts
+	// from when the request was due (corrected for coordinated omission).
+	Latency Summary `json:"latency"`
+	// Uncorrected is open loop's latency from the actual send.
+	Uncorrected *Summary `json:"uncorrected,omitempty"`
+	// Connect and FirstByte are the greeting's phases: the handshake, and
+	// from connected to the first byte of the greeting.
+	Connect   *Summary `json:"connect,omitempty"`
+	FirstByte *Summary `json:"first_byte,omitempty"`
+	// Errors counts failed requests by kind.
+	Errors map[string]int64 `json:"errors"`
+	// ErrorsTotal is the sum of Errors.
+	ErrorsTotal int64 `json:"errors_total"`
+	// Late counts open-loop requests sent more than a millisecond after
+	// they were due; Unsent, those due in the interval and never sent.
+	Late   int64 `json:"late,omitempty"`
+	Unsent int64 `json:"unsent,omitempty"`
+	// Warmup is the warm-up's own count, left out of everything above.
+	Warmup WarmupSummary `json:"warmup"`
+	// ClientCPU is the load generator's own CPU use in the interval.
+	ClientCPU CPUUse `json:"client_cpu"`
+	// ClientBound is set when the load generator used at least 90% of the
+	// CPU it could use: then the numbers measure the client, not only the
+	// server.
+	ClientBound bool `json:"client_bound"`
+	// Timeline has one entry per second of the measured interval.
+	Timeline []Second `json:"timeline"`
+	// Histograms holds each histogram in HdrHistogram's compressed V2
+	// encoding (base64 in JSON), so that runs can be merged exactly.
+	Histograms map[string][]byte `json:"histograms"`
+}
+
+// Summary is a latency distribution, in nanoseconds.
+type Summary struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean_ns"`
+	P50   int64   `json:"p50_ns"`
+	P90   int64   `json:"p90_ns"`
+	P99   int64   `json:"p99_ns"`
+	P999  int64   `json:"p999_ns"`
+	Max   int64   `json:"max_ns"`
+}
+
+// WarmupSummary is what the warm-up did.
+type WarmupSummary struct {
+	Seconds  float64 `json:"seconds"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	P50      int64   `json:"p50_ns"`
+	P99      int64   `json:"p99_ns"`
+}
+
+// CPUUse is the load generator's getrusage(2) over the interval.
+type CPUUse struct {
+	User    float64 `json:"user_s"`
+	System  float64 `json:"sys_s"`
+	Allowed int     `json:"allowed_cpus"` // CPUs it could use: its loops, at most the CPUs it may run on
+	Percent float64 `json:"percent"`      // (user+sys) / (seconds × allowed), in %
+}
+
+// Second is one second of the measured interval.
+type Second struct {
+	Second   int   `json:"second"`
+	Requests int64 `json:"requests"`
+	P50      int64 `json:"p50_ns"`
+	P99      int64 `json:"p99_ns"`
+	Errors   int64 `json:"errors"`
+}
+
+// clientBoundPercent is the CPU use from which a level is client-bound.
+const clientBoundPercent = 90
+
+// summarize turns a configuration into its record.
+func summarize(c *Config) ConfigSummary {
+	s := ConfigSummary{
+		Addr: c.Addr, Proto: c.Proto.String(), Clients: append([]int(nil), c.Clients...),
+		Rate: c.Rate, Duration: c.Duration.String(), Requests: c.Requests,
+		Warmup: c.Warmup.String(), Timeout: c.Timeout.String(),
+	}
+	if c.Proto == models.Echo {
+		s.Size, s.Pipeline = c.Size, c.Pipeline
+	} else {
+		s.Expect = string(c.Expect)
+	}
+	s.CPUs, s.Procs = allowedCPUs()
+	sort.Ints(s.CPUs)
+	return s
+}

@@ -1,0 +1,134 @@
+package loadgen
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteTable writes the human table: one row per level, then notes on
+// errors, open-loop corrections and client-bound levels.
+func WriteTable(w io.Writer, r *Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "clients\treq/s\tp50\tp90\tp99\tp99.9\tmax\terrors\tclient-bound\t")
+	for _, l := range r.Levels {
+		bound := "no"
+		if l.ClientBound {
+			bound = "YES"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", l.Clients, Rate(l.Throughput),
+			Dur(l.Latency.P50), Dur(l.Latency.P90), Dur(l.Latency.P99), Dur(l.Latency.P999), Dur(l.Latency.Max),
+			l.ErrorsTotal, bound)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes []string
+	for _, l := range r.Levels {
+		if l.ErrorsTotal > 0 {
+			notes = append(notes, fmt.Sprintf("errors at %d clients: %s", l.Clients, errorList(l.Errors)))
+		}
+		if l.Uncorrected != nil {
+			notes = append(notes, fmt.Sprintf("open loop at %d clients: latency from each request's due time; from the actual send p50 %s p99 %s; %d sent late, %d never sent",
+				l.Clients, Dur(l.Uncorrected.P50), Dur(l.Uncorrected.P99), l.Late, l.Unsent))
+		}
+		if l.Connect != nil && l.Connect.Count > 0 {
+			notes = append(notes, fmt.Sprintf("greeting at %d clients: connect p50 %s p99 %s max %s; first byte p50 %s p99 %s",
+				l.Clients, Dur(l.Connect.P50), Dur(l.Connect.P99), Dur(l.Connect.Max), Dur(l.FirstByte.P50), Dur(l.FirstByte.P99)))
+		}
+		if l.ClientBound {
+			notes = append(notes, fmt.Sprintf("client-bound at %d clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
+				l.Clients, l.ClientCPU.Percent, l.ClientCPU.Allowed))
+		}
+	}
+	for _, n := range notes {
+		if _, err := fmt.Fprintln(w, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errorList formats the non-zero error counts, in kind order.
+func errorList(errs map[string]int64) string {
+	var parts []string
+	for _, k := range ErrKinds() {
+		if n := errs[k.String()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// WriteJSON writes the complete results.
+func WriteJSON(w io.Writer, r *Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// csvHeader names the columns of WriteCSV. Latencies are in microseconds.
+var csvHeader = []string{"proto", "rate", "clients", "seconds", "requests", "req_per_s",
+	"mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+	"errors", "refused", "reset", "connect_timeout", "read_timeout", "wrong_reply", "addr_unavailable", "other",
+	"late", "unsent", "client_cpu_pct", "client_bound"}
+
+// WriteCSV writes one row per level.
+func WriteCSV(w io.Writer, r *Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	us := func(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', 1, 64) }
+	for _, l := range r.Levels {
+		row := []string{r.Config.Proto, strconv.FormatFloat(r.Config.Rate, 'f', -1, 64), strconv.Itoa(l.Clients),
+			strconv.FormatFloat(l.Seconds, 'f', 3, 64), strconv.FormatInt(l.Requests, 10),
+			strconv.FormatFloat(l.Throughput, 'f', 1, 64),
+			strconv.FormatFloat(l.Latency.Mean/1e3, 'f', 1, 64), us(l.Latency.P50), us(l.Latency.P90),
+			us(l.Latency.P99), us(l.Latency.P999), us(l.Latency.Max), strconv.FormatInt(l.ErrorsTotal, 10)}
+		for _, k := range ErrKinds() {
+			row = append(row, strconv.FormatInt(l.Errors[k.String()], 10))
+		}
+		row = append(row, strconv.FormatInt(l.Late, 10), strconv.FormatInt(l.Unsent, 10),
+			strconv.FormatFloat(l.ClientCPU.Percent, 'f', 1, 64), strconv.FormatBool(l.ClientBound))
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Dur formats nanoseconds for people: 850ns, 75.1µs, 12.3ms, 1.23s.
+func Dur(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case ns == 0:
+		return "-"
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", ns)
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.1fµs", float64(ns)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(ns)/1e6)
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// Rate formats requests per second with thousands separated: 12,345.
+func Rate(r float64) string {
+	s := strconv.FormatInt(int64(r+0.5), 10)
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	return b.String()
+}
