@@ -70,16 +70,17 @@ func resolve(addr string) (unix.Sockaddr, int, error) {
 }
 
 // preflight connects once, so that a server that is not there is one clear
-// error instead of a table full of refusals.
+// error instead of a table full of refusals. Any other failure (a reset, a
+// timeout) is the server's behaviour, and the run measures it.
 func preflight(addr string, timeout time.Duration) error {
 	c, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		if errors.Is(err, unix.ECONNREFUSED) {
-			return fmt.Errorf("%w at %s: is the server running?", ErrNoServer, addr)
-		}
-		return fmt.Errorf("loadgen: %w", err)
+	if errors.Is(err, unix.ECONNREFUSED) {
+		return fmt.Errorf("%w at %s: is the server running?", ErrNoServer, addr)
 	}
-	return c.Close()
+	if err == nil {
+		c.Close()
+	}
+	return nil
 }
 
 // level is the shared state of one level's loops.
@@ -175,21 +176,23 @@ func runLevel(ctx context.Context, cfg *Config, sa unix.Sockaddr, family, index,
 		}
 		cfg.Progress(p)
 	}
+	endMeasure := func() {
+		u1, s1 = cpuTime()
+		t1 = time.Now()
+	}
 	for t1.IsZero() {
 		select {
 		case <-warm.C:
 			u0, s0 = cpuTime()
 			t0, measuring = time.Now(), true
 		case <-end:
-			u1, s1 = cpuTime()
-			t1 = time.Now()
+			endMeasure()
 		case <-lv.stopped:
-			u1, s1 = cpuTime()
-			t1 = time.Now()
+			endMeasure()
+		case <-finished: // the loops saw the end first
+			endMeasure()
 		case <-ctx.Done():
 			lv.endEarly()
-		case <-finished:
-			t1 = time.Now() // every loop gave up early (cancelled)
 		case <-tick.C:
 			report()
 		}
@@ -289,6 +292,7 @@ const backoff = int64(10 * time.Millisecond)
 // loop is one event loop and the clients it drives.
 type loop struct {
 	lv      *level
+	sa      unix.Sockaddr // the server; a copy per loop, see ownSockaddr
 	epfd    int
 	tfd     int // timerfd: wakes the loop precisely for open-loop sends
 	armed   int64
@@ -358,7 +362,7 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 		return nil, os.NewSyscallError("epoll_ctl add", err)
 	}
 	cfg := lv.cfg
-	l := &loop{lv: lv, epfd: epfd, tfd: tfd, rec: newRecorder(),
+	l := &loop{lv: lv, sa: ownSockaddr(lv.sa), epfd: epfd, tfd: tfd, rec: newRecorder(),
 		events: make([]unix.EpollEvent, 512), scratch: make([]byte, 64<<10), expect: make([]byte, cfg.Size)}
 	l.pad = make([]byte, cfg.Size)
 	for i := range l.pad {
@@ -382,6 +386,19 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 		l.conns = append(l.conns, c)
 	}
 	return l, nil
+}
+
+// ownSockaddr copies a socket address. x/sys/unix converts a Sockaddr
+// into its kernel form inside the value itself, on every connect, so
+// loops running at once must not share one.
+func ownSockaddr(sa unix.Sockaddr) unix.Sockaddr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &unix.SockaddrInet4{Port: sa.Port, Addr: sa.Addr}
+	case *unix.SockaddrInet6:
+		return &unix.SockaddrInet6{Port: sa.Port, Addr: sa.Addr, ZoneId: sa.ZoneId}
+	}
+	return sa
 }
 
 // run drives the loop's clients until the level is over.
@@ -478,7 +495,7 @@ func (l *loop) connect(c *conn, due int64) {
 	c.fd, c.gen = fd, c.gen+1
 	c.due, c.began, c.gotN = due, l.now, 0
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	err = unix.Connect(fd, l.lv.sa)
+	err = unix.Connect(fd, l.sa)
 	switch err {
 	case nil:
 		l.connected(c)
@@ -642,11 +659,15 @@ func (l *loop) refill(c *conn) {
 			l.queueLine(c, l.now)
 		}
 	} else {
-		for c.inflight < k && c.nextDue <= l.now && l.mayStart(c.nextDue) {
+		more := true // mayStart's refusal is for good: the end, or the budget
+		for c.inflight < k && c.nextDue <= l.now {
+			if more = l.mayStart(c.nextDue); !more {
+				break
+			}
 			l.queueLine(c, c.nextDue)
 			c.nextDue += l.lv.interval
 		}
-		if c.inflight < k && !l.stopping {
+		if more && c.inflight < k && c.nextDue < l.lv.end {
 			l.schedule(c, c.nextDue)
 		}
 	}

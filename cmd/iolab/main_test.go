@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -28,6 +29,13 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"serve", "-model", "epoll", "-max-line", "1"},
 		{"serve", "-model", "epoll", "extra"},
 		{"models", "extra"},
+		{"load", "-clients", "x"},
+		{"load", "-clients", "0"},
+		{"load", "-cpus", "z"},
+		{"load", "-proto", "http"},
+		{"load", "-size", "0"},
+		{"load", "-duration", "-1s"},
+		{"load", "extra"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 {
@@ -146,5 +154,33 @@ func TestServeLogsAndStops(t *testing.T) {
 				t.Errorf("exit %d after SIGINT, want 0", code)
 			}
 		})
+	}
+}
+
+func TestLoadNoServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"load", "-addr", addr, "-clients", "1", "-duration", "100ms", "-warmup", "0s"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "connection refused at "+addr) {
+		t.Errorf("load against nothing: exit %d, stderr %q; want 1 and 'connection refused at %s'", code, stderr.String(), addr)
+	}
+}
+
+func TestParseCPUs(t *testing.T) {
+	for in, want := range map[string]string{"": "[]", "0": "[0]", "0,2": "[0 2]", "1-3": "[1 2 3]", "0,2-3": "[0 2 3]"} {
+		got, err := parseCPUs(in)
+		if err != nil || fmt.Sprint(got) != want && !(want == "[]" && got == nil) {
+			t.Errorf("parseCPUs(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"a", "-1", "3-1", "1-"} {
+		if _, err := parseCPUs(bad); err == nil {
+			t.Errorf("parseCPUs(%q) accepted it", bad)
+		}
 	}
 }
