@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"iolab/loadgen/proc"
 	"iolab/models"
 )
 
@@ -177,13 +178,13 @@ func runLevel(ctx context.Context, cfg *Config, sa unix.Sockaddr, family, index,
 		cfg.Progress(p)
 	}
 	endMeasure := func() {
-		u1, s1 = cpuTime()
+		u1, s1 = proc.CPUTime()
 		t1 = time.Now()
 	}
 	for t1.IsZero() {
 		select {
 		case <-warm.C:
-			u0, s0 = cpuTime()
+			u0, s0 = proc.CPUTime()
 			t0, measuring = time.Now(), true
 		case <-end:
 			endMeasure()
@@ -251,7 +252,7 @@ func (lv *level) result(rec *recorder, nloops int, seconds float64, user, sys, w
 		out.Timeline = append(out.Timeline, Second{Second: s, Requests: slot.hist.TotalCount(),
 			P50: slot.hist.ValueAtQuantile(50), P99: slot.hist.ValueAtQuantile(99), Errors: slot.errors})
 	}
-	cpus, procs := allowedCPUs()
+	cpus, procs := proc.Allowed()
 	allowed := min(nloops, procs)
 	if len(cpus) > 0 {
 		allowed = min(allowed, len(cpus))

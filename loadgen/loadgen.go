@@ -19,6 +19,7 @@ import (
 	"sort"
 	"time"
 
+	"iolab/loadgen/proc"
 	"iolab/models"
 )
 
@@ -281,7 +282,7 @@ func summarize(c *Config) ConfigSummary {
 	} else {
 		s.Expect = string(c.Expect)
 	}
-	s.CPUs, s.Procs = allowedCPUs()
+	s.CPUs, s.Procs = proc.Allowed()
 	sort.Ints(s.CPUs)
 	return s
 }

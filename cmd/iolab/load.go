@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"iolab/loadgen"
+	"iolab/loadgen/proc"
 	"iolab/models"
 )
 
@@ -60,7 +61,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err != nil {
 			return badUsage("-cpus: %v", err)
 		}
-		if err := loadgen.Pin(pin); err != nil {
+		if err := proc.Pin(pin); err != nil {
 			return err
 		}
 		if isTerminal(stderr) {

@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"iolab/loadgen/proc"
 	"iolab/models"
 	_ "iolab/models/all" // every model, registered
 )
@@ -25,6 +26,7 @@ type serveFlags struct {
 	backlog, maxLine                   int
 	idle, shutdown                     time.Duration
 	logLevel, logFormat                string
+	cpus                               string
 }
 
 func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
@@ -42,6 +44,7 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", def.ShutdownTimeout, "on SIGINT/SIGTERM, wait this long for requests in flight")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug (one event per connection), info, warn, error, disabled")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (JSON lines) or console (for people)")
+	fs.StringVar(&f.cpus, "cpus", "", "pin the server to these CPUs, e.g. 1 or 0,2-3; GOMAXPROCS follows (iolab bench uses it)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab serve -model NAME [flags]\n\nRuns one server model until SIGINT or SIGTERM. Models:\n")
 		for _, m := range models.All() {
@@ -58,13 +61,64 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if err != nil {
 			return err
 		}
+		cpus, err := parseCPUs(f.cpus)
+		if err != nil {
+			return badUsage("-cpus: %v", err)
+		}
+		if err := proc.Pin(cpus); err != nil {
+			return err
+		}
 		srv, err := model.New(cfg)
 		if err != nil {
 			return badUsage("%v", err)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		defer reportUsageOn(syscall.SIGUSR1, cfg.Log)()
 		return srv.Serve(ctx, func(net.Addr) {})
+	}
+}
+
+// reportUsageOn logs a "usage" event, the server's own getrusage(2) and
+// /proc figures, each time sig arrives: kill -USR1 PID. iolab bench reads
+// two of them to count a measured interval's CPU time and context
+// switches, exited threads included. It returns the function that stops
+// it.
+func reportUsageOn(sig os.Signal, log zerolog.Logger) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sig)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-ch:
+			case <-done:
+				return
+			}
+			u, err := proc.SelfUsage()
+			if err != nil {
+				log.Warn().Err(err).Msg("getrusage")
+				continue
+			}
+			s, _ := proc.Read(os.Getpid())
+			log.Info().Str("event", "usage").
+				Float64("user_s", u.User.Seconds()).
+				Float64("sys_s", u.System.Seconds()).
+				Int64("nvcsw", u.Voluntary).
+				Int64("nivcsw", u.Involuntary).
+				Int64("maxrss_bytes", u.MaxRSS).
+				Int("threads", s.Threads).
+				Int64("rss_bytes", s.RSS).
+				Int("fds", s.FDs).
+				Msg("resource usage")
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+		<-finished
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,7 +95,10 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}()
 
 	err := gnet.Run(h, "tcp://"+s.cfg.Addr,
-		gnet.WithMulticore(true),    // one event loop per CPU
+		gnet.WithMulticore(true), // several event loops: as many as GOMAXPROCS, below
+		// gnet counts CPUs with runtime.NumCPU, fixed when the process
+		// starts; GOMAXPROCS follows iolab serve -cpus.
+		gnet.WithNumEventLoop(runtime.GOMAXPROCS(0)),
 		gnet.WithLockOSThread(true), // each loop keeps its OS thread, so thread ids mean something
 		gnet.WithTicker(true),       // OnTick: idle sweep and the end of the drain
 		gnet.WithReuseAddr(true),

@@ -1,0 +1,89 @@
+//go:build linux
+
+package proc
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pin restricts the whole process, every thread it has and every thread it
+// will start, to cpus (sched_setaffinity(2)), and sets GOMAXPROCS to match,
+// so that a server and its load generator stay off each other's CPUs.
+func Pin(cpus []int) error {
+	if len(cpus) == 0 {
+		return nil
+	}
+	var set unix.CPUSet
+	for _, c := range cpus {
+		if c < 0 || c >= runtime.NumCPU() {
+			return fmt.Errorf("proc: CPU %d does not exist (this machine has CPUs 0-%d)", c, runtime.NumCPU()-1)
+		}
+		set.Set(c)
+	}
+	// sched_setaffinity applies to one thread; new threads inherit the
+	// mask of the thread that creates them. So set it on every thread.
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("proc: list threads: %w", err)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("proc: pin thread %d: %w", tid, os.NewSyscallError("sched_setaffinity", err))
+		}
+	}
+	runtime.GOMAXPROCS(len(cpus))
+	return nil
+}
+
+// Allowed returns the CPUs this process may run on, and GOMAXPROCS.
+func Allowed() ([]int, int) {
+	var set unix.CPUSet
+	var cpus []int
+	if err := unix.SchedGetaffinity(0, &set); err == nil {
+		for c := range runtime.NumCPU() {
+			if set.IsSet(c) {
+				cpus = append(cpus, c)
+			}
+		}
+	}
+	return cpus, runtime.GOMAXPROCS(0)
+}
+
+// CPUTime returns this process's user and system CPU time (getrusage(2)).
+func CPUTime() (user, sys time.Duration) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+// Usage is a process's getrusage(2): everything its threads used, those
+// that have exited included, which /proc cannot say of context switches.
+type Usage struct {
+	User        time.Duration // CPU time in user space
+	System      time.Duration // CPU time in the kernel
+	Voluntary   int64         // context switches while waiting (ru_nvcsw)
+	Involuntary int64         // context switches forced by the scheduler (ru_nivcsw)
+	MaxRSS      int64         // peak resident set, bytes
+}
+
+// SelfUsage returns this process's Usage.
+func SelfUsage() (Usage, error) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return Usage{}, os.NewSyscallError("getrusage", err)
+	}
+	return Usage{User: time.Duration(ru.Utime.Nano()), System: time.Duration(ru.Stime.Nano()),
+		Voluntary: ru.Nvcsw, Involuntary: ru.Nivcsw, MaxRSS: ru.Maxrss << 10}, nil
+}

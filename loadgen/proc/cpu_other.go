@@ -1,0 +1,33 @@
+//go:build !linux
+
+package proc
+
+import (
+	"errors"
+	"runtime"
+	"time"
+)
+
+// Pin is implemented for Linux only.
+func Pin(cpus []int) error {
+	if len(cpus) == 0 {
+		return nil
+	}
+	return errors.New("proc: pinning to CPUs is implemented for Linux only")
+}
+
+// Allowed returns GOMAXPROCS; the CPU set is known on Linux only.
+func Allowed() ([]int, int) { return nil, runtime.GOMAXPROCS(0) }
+
+// CPUTime is implemented on Linux only.
+func CPUTime() (user, sys time.Duration) { return 0, 0 }
+
+// Usage is a process's getrusage(2).
+type Usage struct {
+	User, System           time.Duration
+	Voluntary, Involuntary int64
+	MaxRSS                 int64
+}
+
+// SelfUsage is implemented on Linux only.
+func SelfUsage() (Usage, error) { return Usage{}, errors.New("proc: getrusage is read on Linux only") }
