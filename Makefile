@@ -2,6 +2,8 @@
 #   make run-epoll                      serve the epoll model on :8000, console logs at debug level
 #   PROTO=echo WORK=sleep:10ms make run-epoll
 #   make load                           measure it: 1, 2, 5 and 10 clients
+#   make bench                          every model side by side, about 3 minutes (the main job)
+#   make bench-full                     every scenario, longer runs, about 11 minutes
 #   make test                           everything CI runs
 GO      ?= go
 BIN     := bin/iolab
@@ -19,7 +21,7 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: build test lint vet fmt-check cross-vet clean load $(addprefix run-,$(MODELS))
+.PHONY: build test lint vet fmt-check cross-vet clean load bench bench-full $(addprefix run-,$(MODELS))
 
 build:
 	$(GO) build -o $(BIN) ./cmd/iolab
@@ -48,6 +50,14 @@ $(addprefix run-,$(MODELS)): run-%: build
 # Measure the server that make run-MODEL started (same PROTO).
 load: build
 	./$(BIN) load -addr $(LOAD_ADDR) -proto $(PROTO) -clients $(CLIENTS) $(LOAD_FLAGS)
+
+# The main job: all models over seed, io-bound and cpu-bound.
+BENCH_FLAGS ?=
+bench: build
+	./$(BIN) bench -scenario seed,io-bound,cpu-bound -duration 1500ms -warmup 500ms $(BENCH_FLAGS)
+
+bench-full: build
+	./$(BIN) bench -scenario all -duration 5s -warmup 1s $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

@@ -177,15 +177,24 @@ func runLevel(ctx context.Context, cfg *Config, sa unix.Sockaddr, family, index,
 		}
 		cfg.Progress(p)
 	}
+	mark := func(measuring bool) {
+		if cfg.Mark != nil {
+			cfg.Mark(measuring)
+		}
+	}
 	endMeasure := func() {
 		u1, s1 = proc.CPUTime()
 		t1 = time.Now()
+		if measuring {
+			mark(false)
+		}
 	}
 	for t1.IsZero() {
 		select {
 		case <-warm.C:
 			u0, s0 = proc.CPUTime()
 			t0, measuring = time.Now(), true
+			mark(true)
 		case <-end:
 			endMeasure()
 		case <-lv.stopped:

@@ -58,6 +58,10 @@ type Config struct {
 	// Progress, if set, is called about five times a second while a level
 	// runs, from a goroutine of its own.
 	Progress func(Progress)
+	// Mark, if set, is called when a level's measured interval begins
+	// (true) and ends (false), right after the load generator reads its own
+	// CPU time. iolab bench uses it to read the server's at the same moments.
+	Mark func(measuring bool)
 }
 
 // DefaultConfig returns the defaults of `iolab load`.

@@ -27,6 +27,7 @@ var commands = map[string]command{
 	"serve":  {"run one server model", serveCommand},
 	"models": {"list the server models and how each waits for I/O", modelsCommand},
 	"load":   {"measure a running server: latency percentiles, throughput, errors", loadCommand},
+	"bench":  {"run every model side by side: tables, plots and a report (the main job)", benchCommand},
 }
 
 // usageError is an error in how a command was called: it prints the

@@ -19,10 +19,13 @@ func Pin(cpus []int) error {
 	if len(cpus) == 0 {
 		return nil
 	}
+	// runtime.NumCPU counts the CPUs this process may use now, which a
+	// parent's pinning may have narrowed; the kernel knows which exist, and
+	// says EINVAL if none of the set does.
 	var set unix.CPUSet
 	for _, c := range cpus {
-		if c < 0 || c >= runtime.NumCPU() {
-			return fmt.Errorf("proc: CPU %d does not exist (this machine has CPUs 0-%d)", c, runtime.NumCPU()-1)
+		if c < 0 || c >= maxCPUs {
+			return fmt.Errorf("proc: CPU %d is out of range", c)
 		}
 		set.Set(c)
 	}
@@ -37,7 +40,11 @@ func Pin(cpus []int) error {
 		if err != nil {
 			continue
 		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+		err = unix.SchedSetaffinity(tid, &set)
+		if err == unix.EINVAL {
+			return fmt.Errorf("proc: CPUs %v are not online on this machine (see lscpu)", cpus)
+		}
+		if err != nil && err != unix.ESRCH { // ESRCH: the thread has exited
 			return fmt.Errorf("proc: pin thread %d: %w", tid, os.NewSyscallError("sched_setaffinity", err))
 		}
 	}
@@ -45,12 +52,15 @@ func Pin(cpus []int) error {
 	return nil
 }
 
+// maxCPUs is how many CPUs a unix.CPUSet can name.
+const maxCPUs = 1024
+
 // Allowed returns the CPUs this process may run on, and GOMAXPROCS.
 func Allowed() ([]int, int) {
 	var set unix.CPUSet
 	var cpus []int
 	if err := unix.SchedGetaffinity(0, &set); err == nil {
-		for c := range runtime.NumCPU() {
+		for c := range maxCPUs {
 			if set.IsSet(c) {
 				cpus = append(cpus, c)
 			}

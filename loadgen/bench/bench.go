@@ -1,0 +1,248 @@
+// Package bench runs the server models side by side: for each scenario,
+// model and client level it starts `iolab serve` as a child process pinned
+// to its own CPUs, drives it with package loadgen in-process, samples the
+// server's OS footprint from /proc, and stops it before the next. It then
+// writes tables, plots, a Markdown report, JSON and CSV.
+//
+// One server runs at a time, so that the measurements do not disturb each
+// other.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"iolab/loadgen"
+	"iolab/loadgen/proc"
+	"iolab/models"
+)
+
+// Scenario is a named workload: a protocol, the work per request, and the
+// client levels to run it at.
+type Scenario struct {
+	Name    string
+	Proto   models.Proto
+	Work    models.Work
+	Clients []int
+	// About says in a sentence what the scenario shows.
+	About string
+}
+
+// Scenarios are the named workloads, in the order they run.
+var Scenarios = []Scenario{
+	{"seed", models.Greeting, models.Work{}, []int{1, 2, 5, 10},
+		"The tutorial as written: each client connects, reads the greeting, and closes."},
+	{"io-bound", models.Echo, models.Work{Kind: models.Sleep, D: 10 * time.Millisecond}, []int{1, 10, 100, 1000},
+		"Each echo line waits 10 ms, as for a slow backend: the server's job is to wait for many clients at once."},
+	{"cpu-bound", models.Echo, models.Work{Kind: models.CPU, D: time.Millisecond}, []int{1, 2, 5, 10},
+		"Each echo line costs 1 ms of computation on the server's CPU: more threads cannot make one CPU faster."},
+	{"throughput", models.Echo, models.Work{}, []int{1, 10, 100, 1000},
+		"Echo with no work: how many small requests the server turns around."},
+	{"churn", models.Greeting, models.Work{}, []int{1, 10, 100},
+		"A new connection per request, at higher concurrency: how fast each model accepts and closes."},
+}
+
+// QuickScenarios are what `make bench` runs.
+var QuickScenarios = []string{"seed", "io-bound", "cpu-bound"}
+
+// LookupScenario returns the scenario called name.
+func LookupScenario(name string) (Scenario, error) {
+	var names []string
+	for _, s := range Scenarios {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return Scenario{}, fmt.Errorf("bench: unknown scenario %q (have %s)", name, strings.Join(names, ", "))
+}
+
+// Config is one bench run.
+type Config struct {
+	// Binary is the iolab executable to start servers from.
+	Binary string
+	// Scenarios to run, in order.
+	Scenarios []Scenario
+	// Models to run in each scenario, in order.
+	Models []string
+	// Clients, if set, replaces every scenario's levels.
+	Clients []int
+	// Work, if set, replaces every scenario's work.
+	Work *models.Work
+	// Duration and Warmup of each level; Timeout of each request phase.
+	Duration, Warmup, Timeout time.Duration
+	// ServerCPUs and LoadCPUs pin the server and the load generator. With
+	// NoPin neither is pinned.
+	ServerCPUs, LoadCPUs []int
+	NoPin                bool
+	// OutDir receives the results.
+	OutDir string
+	// Progress, if set, is called as the bench advances.
+	Progress func(Progress)
+}
+
+// Progress tells where the bench is.
+type Progress struct {
+	Scenario        string
+	Model           string
+	Clients         int
+	Run, Runs       int           // this run, from 1, of how many
+	Warmup          bool          // warming up, not measuring
+	Elapsed         time.Duration // of this run
+	Planned         time.Duration // of this run
+	Remaining       time.Duration // estimate for the whole bench
+	Answered, Fails int64
+}
+
+// DefaultPinning returns the default CPUs: the server on the last CPU, the
+// load generator on all the others. With one CPU there is no pinning.
+func DefaultPinning() (server, load []int, ok bool) {
+	n := runtime.NumCPU()
+	if n < 2 {
+		return nil, nil, false
+	}
+	for c := range n - 1 {
+		load = append(load, c)
+	}
+	return []int{n - 1}, load, true
+}
+
+// Run runs the bench and writes its results into cfg.OutDir. On Ctrl-C
+// (ctx done) it stops the server at hand, writes what was measured, and
+// returns ctx's error.
+func Run(ctx context.Context, cfg Config) (*Results, error) {
+	if len(cfg.Scenarios) == 0 || len(cfg.Models) == 0 {
+		return nil, errors.New("bench: nothing to run")
+	}
+	for _, m := range cfg.Models {
+		if _, err := models.Lookup(m); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Results{Started: time.Now().UTC(), Machine: ReadMachine(),
+		Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Timeout: cfg.Timeout.String()}
+	if !cfg.NoPin {
+		if err := proc.Pin(cfg.LoadCPUs); err != nil {
+			return nil, err
+		}
+		res.Pinning = Pinning{Pinned: true, ServerCPUs: cfg.ServerCPUs, LoadCPUs: cfg.LoadCPUs}
+	}
+
+	runs := 0
+	for _, sc := range cfg.Scenarios {
+		runs += len(cfg.Models) * len(cfg.levels(sc))
+	}
+	perRun := cfg.Warmup + cfg.Duration + 700*time.Millisecond // start, drain and stop, roughly
+	done := 0
+	var runErr error
+	for _, sc := range cfg.Scenarios {
+		sc = cfg.apply(sc)
+		sr := ScenarioResult{Name: sc.Name, About: sc.About, Proto: sc.Proto.String(), Work: sc.Work.String(),
+			Clients: sc.Clients, Models: cfg.Models}
+		for _, model := range cfg.Models {
+			for _, n := range sc.Clients {
+				if runErr = ctx.Err(); runErr != nil {
+					break
+				}
+				done++
+				progress := func(p loadgen.Progress) {
+					if cfg.Progress == nil {
+						return
+					}
+					cfg.Progress(Progress{Scenario: sc.Name, Model: model, Clients: n, Run: done, Runs: runs,
+						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
+						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
+						Answered:  p.Requests, Fails: p.Errors})
+				}
+				run, err := cfg.runOne(ctx, sc, model, n, progress)
+				if err != nil && ctx.Err() == nil {
+					run.Error = err.Error()
+				}
+				if ctx.Err() == nil {
+					sr.Runs = append(sr.Runs, run)
+				}
+			}
+		}
+		if len(sr.Runs) > 0 {
+			res.Scenarios = append(res.Scenarios, sr)
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	res.Finished = time.Now().UTC()
+	if err := Write(res, cfg.OutDir); err != nil {
+		return res, err
+	}
+	return res, runErr
+}
+
+// levels returns the client levels of sc under cfg.
+func (cfg *Config) levels(sc Scenario) []int {
+	if len(cfg.Clients) > 0 {
+		return cfg.Clients
+	}
+	return sc.Clients
+}
+
+// apply returns sc with cfg's overrides.
+func (cfg *Config) apply(sc Scenario) Scenario {
+	sc.Clients = cfg.levels(sc)
+	if cfg.Work != nil {
+		sc.Work = *cfg.Work
+	}
+	return sc
+}
+
+// runOne measures one model at one level, on a fresh server.
+func (cfg *Config) runOne(ctx context.Context, sc Scenario, model string, clients int, progress func(loadgen.Progress)) (Measurement, error) {
+	run := Measurement{Model: model, Clients: clients}
+	srv, err := startServer(ctx, cfg, sc, model, clients)
+	if err != nil {
+		return run, err
+	}
+	defer func() {
+		if err := srv.stop(); err != nil && run.Error == "" {
+			run.Error = err.Error()
+		}
+	}()
+
+	sampler := startSampler(srv.pid)
+	var before, after usage
+	var usageErr error
+	lcfg := loadgen.DefaultConfig()
+	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{clients}
+	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.Timeout
+	lcfg.Progress = progress
+	lcfg.Mark = func(measuring bool) {
+		sampler.measuring(measuring)
+		u, err := srv.usage()
+		if err != nil {
+			usageErr = err
+		}
+		if measuring {
+			before = u
+		} else {
+			after = u
+		}
+	}
+	res, err := loadgen.Run(ctx, lcfg)
+	samples := sampler.stop()
+	if err != nil {
+		return run, err
+	}
+	run.Load = res.Levels[0]
+	run.Server = summarizeServer(samples, before, after, run.Load.Requests, run.Load.Seconds)
+	if usageErr != nil {
+		return run, fmt.Errorf("bench: server usage: %w", usageErr)
+	}
+	return run, nil
+}

@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"iolab/loadgen"
+)
+
+// plotSpec is one plot drawn for every scenario.
+type plotSpec struct {
+	key    string // the metric it draws
+	title  string
+	yLabel string
+	logY   bool
+}
+
+var plotSpecs = []plotSpec{
+	{"throughput", "requests per second (higher is better)", "requests / s", false},
+	{"p99", "p99 latency (lower is better; log scale)", "p99 latency, ms", true},
+	{"threads", "server OS threads, peak", "threads", true},
+	{"rss", "server resident memory, peak", "RSS, MiB", false},
+	{"switches", "server context switches per request", "context switches / request", false},
+}
+
+// Plot is one written plot.
+type Plot struct {
+	Scenario, Key, Title string
+	PNG, SVG             string // file names, relative to the output folder
+}
+
+// modelStyle gives each model the same colour and marker in every plot.
+var modelStyle = map[string]struct {
+	color color.RGBA
+	shape draw.GlyphDrawer
+}{
+	"sequential": {color.RGBA{R: 0x77, G: 0x77, B: 0x77, A: 0xff}, draw.CircleGlyph{}},
+	"threads":    {color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, draw.SquareGlyph{}},
+	"goroutine":  {color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, draw.TriangleGlyph{}},
+	"epoll":      {color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, draw.PyramidGlyph{}},
+	"gnet":       {color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, draw.CrossGlyph{}},
+}
+
+// WritePlots draws every plot of every scenario into dir, as PNG and SVG.
+func WritePlots(r *Results, dir string) ([]Plot, error) {
+	var out []Plot
+	for i := range r.Scenarios {
+		s := &r.Scenarios[i]
+		for _, spec := range plotSpecs {
+			p, ok, err := s.plot(spec)
+			if err != nil {
+				return out, err
+			}
+			if !ok {
+				continue
+			}
+			base := fmt.Sprintf("%s-%s", s.Name, spec.key)
+			for _, ext := range []string{"png", "svg"} {
+				if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, base+"."+ext)); err != nil {
+					return out, fmt.Errorf("bench: plot %s: %w", base, err)
+				}
+			}
+			out = append(out, Plot{Scenario: s.Name, Key: spec.key, Title: spec.title, PNG: base + ".png", SVG: base + ".svg"})
+		}
+	}
+	return out, nil
+}
+
+// plot draws spec for s: clients on a log axis, one line per model. It
+// reports false if no model has a value to draw.
+func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
+	m, ok := findMetric(spec.key)
+	if !ok {
+		return nil, false, fmt.Errorf("bench: no metric %q", spec.key)
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.Work, spec.title)
+	p.Title.TextStyle.Font.Size = vg.Points(11)
+	p.X.Label.Text = "simultaneous clients (log scale)"
+	p.Y.Label.Text = spec.yLabel
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = levelTicks(s.Clients)
+	p.X.Min, p.X.Max = float64(s.Clients[0])*0.8, float64(s.Clients[len(s.Clients)-1])*1.25
+	if spec.logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	} else {
+		p.Y.Min = 0
+		p.Y.Tick.Marker = linearTicks{}
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	drawn := false
+	top := 0.0
+	for _, model := range s.Models {
+		var xys plotter.XYs
+		for _, n := range s.Clients {
+			v, ok := s.value(m, model, n)
+			if spec.key == "p99" {
+				v /= 1e6 // ns to ms
+			}
+			if !ok || !finite(v) || (spec.logY && v <= 0) {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: float64(n), Y: v})
+			top = max(top, v)
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, false, err
+		}
+		st := modelStyle[model]
+		line.Color, points.Color = st.color, st.color
+		line.Width = vg.Points(1.5)
+		points.Shape, points.Radius = st.shape, vg.Points(3)
+		p.Add(line, points)
+		p.Legend.Add(model, line, points)
+		drawn = true
+	}
+	// Headroom above the highest point, for the legend in the top left.
+	if spec.logY {
+		p.Y.Max = top * 6
+	} else {
+		p.Y.Max = top * 1.45
+	}
+	return p, drawn, nil
+}
+
+// linearTicks are gonum's default ticks, labelled like the tables:
+// 50,000 rather than 50000.00.
+type linearTicks struct{}
+
+func (linearTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = label(ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+// logTicks labels 1, 2 and 5 of every decade, and marks the other digits.
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for exp := math.Floor(math.Log10(min)); exp <= math.Ceil(math.Log10(max)); exp++ {
+		for d := 1; d <= 9; d++ {
+			v := float64(d) * math.Pow(10, exp)
+			if v < min || v > max {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if d == 1 || d == 2 || d == 5 {
+				t.Label = label(v)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}
+
+// label formats a tick value: thousands separated above 1000, short
+// decimals below.
+func label(v float64) string {
+	if v >= 1000 {
+		return loadgen.Rate(v)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// levelTicks labels exactly the client levels that were run.
+type levelTicks []int
+
+func (t levelTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for _, n := range t {
+		ticks = append(ticks, plot.Tick{Value: float64(n), Label: strconv.Itoa(n)})
+	}
+	return ticks
+}
+
+func findMetric(key string) (metric, bool) {
+	for _, g := range groups {
+		for _, m := range g.metrics {
+			if m.key == key {
+				return m, true
+			}
+		}
+	}
+	return metric{}, false
+}

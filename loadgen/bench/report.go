@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+)
+
+// WriteReport writes report.md: the machine, and for each scenario its
+// tables, verdicts, notes and plots.
+func WriteReport(w io.Writer, r *Results, plots []Plot) {
+	fmt.Fprintf(w, "# iolab bench, %s\n\n", r.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "- **Machine:** %s, %d cores, %s, %s, %s\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.OS, r.Machine.Go)
+	if r.Pinning.Pinned {
+		fmt.Fprintf(w, "- **Pinning:** server on CPU %s, load generator on CPU %s\n", joinInts(r.Pinning.ServerCPUs), joinInts(r.Pinning.LoadCPUs))
+	} else {
+		fmt.Fprintln(w, "- **Pinning:** none; server and load generator share every CPU")
+	}
+	fmt.Fprintf(w, "- **Each level:** a fresh server, %s warm-up, %s measured, %s timeout per request phase\n", r.Warmup, r.Duration, r.Timeout)
+	fmt.Fprintln(w, "- **Files:** `results.json` (everything), `results.csv` (one row per run), `logs/` (each server's JSON log)")
+	fmt.Fprintln(w, "\nThe footprint is the server's: threads, memory and descriptors sampled from `/proc/PID` every 100 ms during the measured interval (peak shown); CPU time and context switches from the server's own `getrusage(2)` at the start and end of the interval, divided by the requests answered.")
+	for i := range r.Scenarios {
+		s := &r.Scenarios[i]
+		fmt.Fprintf(w, "\n## %s: %s, work %s\n\n%s\n\n", s.Name, s.Proto, s.Work, s.About)
+		for gi, ts := range Tables(s) {
+			fmt.Fprintf(w, "### %s\n\n", groups[gi].Title)
+			for _, t := range ts {
+				mdTable(w, t)
+			}
+		}
+		if notes := s.notes(); len(notes) > 0 {
+			fmt.Fprint(w, "### Notes\n\n")
+			for _, n := range notes {
+				fmt.Fprintf(w, "- %s\n", n)
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprint(w, "### Plots\n\n")
+		for _, p := range plots {
+			if p.Scenario == s.Name {
+				fmt.Fprintf(w, "![%s: %s](%s)\n\n", s.Name, p.Title, p.PNG)
+			}
+		}
+	}
+}

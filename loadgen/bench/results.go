@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"iolab/loadgen"
+)
+
+// Results is everything a bench measured; results.json holds it whole.
+type Results struct {
+	Started   time.Time        `json:"started"`
+	Finished  time.Time        `json:"finished"`
+	Machine   Machine          `json:"machine"`
+	Pinning   Pinning          `json:"pinning"`
+	Duration  string           `json:"duration"`
+	Warmup    string           `json:"warmup"`
+	Timeout   string           `json:"timeout"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+}
+
+// Machine describes where the bench ran.
+type Machine struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	Kernel string `json:"kernel"`
+	Go     string `json:"go"`
+	OS     string `json:"os"`
+}
+
+// Pinning records which CPUs the server and the load generator ran on.
+type Pinning struct {
+	Pinned     bool  `json:"pinned"`
+	ServerCPUs []int `json:"server_cpus,omitempty"`
+	LoadCPUs   []int `json:"load_cpus,omitempty"`
+}
+
+// ScenarioResult is one scenario over every model and level.
+type ScenarioResult struct {
+	Name    string        `json:"name"`
+	About   string        `json:"about"`
+	Proto   string        `json:"proto"`
+	Work    string        `json:"work"`
+	Clients []int         `json:"clients"`
+	Models  []string      `json:"models"`
+	Runs    []Measurement `json:"runs"`
+}
+
+// Measurement is one model at one level.
+type Measurement struct {
+	Model   string        `json:"model"`
+	Clients int           `json:"clients"`
+	Load    loadgen.Level `json:"load"`
+	Server  ServerStats   `json:"server"`
+	Error   string        `json:"error,omitempty"`
+}
+
+// ServerStats is the server's OS footprint over the measured interval.
+type ServerStats struct {
+	ThreadsPeak int     `json:"threads_peak"`
+	ThreadsMean float64 `json:"threads_mean"`
+	RSSPeak     int64   `json:"rss_peak_bytes"`
+	RSSMean     float64 `json:"rss_mean_bytes"`
+	FDsPeak     int     `json:"fds_peak"`
+	FDsMean     float64 `json:"fds_mean"`
+	UserSeconds float64 `json:"user_s"`
+	SysSeconds  float64 `json:"sys_s"`
+	// CPUPercent is user+sys over the interval, in % of one CPU.
+	CPUPercent  float64 `json:"cpu_percent"`
+	Voluntary   int64   `json:"voluntary_switches"`
+	Involuntary int64   `json:"involuntary_switches"`
+	// CPUPerRequestUs and SwitchesPerRequest divide by the answered
+	// requests: what one request costs the server.
+	CPUPerRequestUs    float64  `json:"cpu_us_per_request"`
+	SwitchesPerRequest float64  `json:"switches_per_request"`
+	Samples            []Sample `json:"samples"`
+}
+
+// run returns the run of model at clients, or nil.
+func (s *ScenarioResult) run(model string, clients int) *Measurement {
+	for i := range s.Runs {
+		if s.Runs[i].Model == model && s.Runs[i].Clients == clients {
+			return &s.Runs[i]
+		}
+	}
+	return nil
+}
+
+// ReadMachine describes this machine.
+func ReadMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
+	}
+	return m
+}
+
+// Write writes results.json, results.csv, report.md and the plots into dir.
+func Write(r *Results, dir string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := writeCSV(r, filepath.Join(dir, "results.csv")); err != nil {
+		return err
+	}
+	plots, err := WritePlots(r, dir)
+	if err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	WriteReport(&md, r, plots)
+	return os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644)
+}
+
+// csvHeader names the columns of results.csv.
+var csvHeader = []string{"scenario", "proto", "work", "model", "clients", "seconds", "requests", "req_per_s",
+	"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "client_bound",
+	"threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
+	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
+	"voluntary_switches", "involuntary_switches", "switches_per_req", "error"}
+
+func writeCSV(r *Results, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write(csvHeader)
+	num := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	us := func(ns int64) string { return num(float64(ns)/1e3, 1) }
+	mib := func(b float64) string { return num(b/(1<<20), 1) }
+	for _, s := range r.Scenarios {
+		for _, run := range s.Runs {
+			l, sv := run.Load, run.Server
+			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, strconv.Itoa(run.Clients), num(l.Seconds, 3),
+				strconv.FormatInt(l.Requests, 10), num(l.Throughput, 1),
+				us(l.Latency.P50), us(l.Latency.P90), us(l.Latency.P99), us(l.Latency.P999), us(l.Latency.Max),
+				strconv.FormatInt(l.ErrorsTotal, 10), strconv.FormatBool(l.ClientBound),
+				strconv.Itoa(sv.ThreadsPeak), num(sv.ThreadsMean, 1), mib(float64(sv.RSSPeak)), mib(sv.RSSMean),
+				strconv.Itoa(sv.FDsPeak), num(sv.UserSeconds, 3), num(sv.SysSeconds, 3), num(sv.CPUPercent, 1),
+				num(sv.CPUPerRequestUs, 2), strconv.FormatInt(sv.Voluntary, 10), strconv.FormatInt(sv.Involuntary, 10),
+				num(sv.SwitchesPerRequest, 3), run.Error})
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// describe is a one-line account of the machine and the pinning.
+func (r *Results) describe() string {
+	pin := "not pinned"
+	if r.Pinning.Pinned {
+		pin = fmt.Sprintf("server on CPU %s, load generator on CPU %s", joinInts(r.Pinning.ServerCPUs), joinInts(r.Pinning.LoadCPUs))
+	}
+	return fmt.Sprintf("%s, %d cores, %s, %s; %s; each level: %s warm-up, %s measured",
+		r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.Go, pin, r.Warmup, r.Duration)
+}

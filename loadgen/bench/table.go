@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"iolab/loadgen"
+)
+
+// metric is one headline number of a run.
+type metric struct {
+	key    string // plot and table id
+	title  string
+	higher bool // a higher value is better
+	value  func(*Measurement) (float64, bool)
+	format func(float64) string
+}
+
+// Group is a set of tables printed together.
+type Group struct {
+	Title   string
+	metrics []metric
+}
+
+// groups are the two metric groups of every scenario: what the clients
+// saw, and what the server cost the OS.
+var groups = []Group{
+	{"What the clients saw (iolab load)", []metric{
+		{"throughput", "requests per second (higher is better)", true,
+			func(r *Measurement) (float64, bool) { return r.Load.Throughput, r.Load.Seconds > 0 },
+			func(v float64) string { return loadgen.Rate(v) }},
+		{"p50", "median latency, p50 (lower is better)", false, latency(func(r *Measurement) int64 { return r.Load.Latency.P50 }),
+			func(v float64) string { return loadgen.Dur(int64(v)) }},
+		{"p99", "tail latency, p99 (lower is better)", false, latency(func(r *Measurement) int64 { return r.Load.Latency.P99 }),
+			func(v float64) string { return loadgen.Dur(int64(v)) }},
+		{"errors", "failed requests (timeouts, resets, wrong replies)", false,
+			func(r *Measurement) (float64, bool) { return float64(r.Load.ErrorsTotal), r.Load.Seconds > 0 },
+			func(v float64) string { return strconv.FormatInt(int64(v), 10) }},
+	}},
+	{"What the server cost the OS (/proc and getrusage)", []metric{
+		{"threads", "server OS threads, peak", false,
+			func(r *Measurement) (float64, bool) { return float64(r.Server.ThreadsPeak), r.Server.ThreadsPeak > 0 },
+			func(v float64) string { return strconv.FormatInt(int64(v), 10) }},
+		{"rss", "server resident memory (RSS), peak, MiB", false,
+			func(r *Measurement) (float64, bool) {
+				return float64(r.Server.RSSPeak) / (1 << 20), r.Server.RSSPeak > 0
+			},
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }},
+		{"cpu", "server CPU time per request, µs (user+sys)", false,
+			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Load.Requests > 0 },
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }},
+		{"switches", "server context switches per request (voluntary+involuntary)", false,
+			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Load.Requests > 0 },
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
+	}},
+}
+
+// latency reads a latency, which exists only if something was answered.
+func latency(get func(*Measurement) int64) func(*Measurement) (float64, bool) {
+	return func(r *Measurement) (float64, bool) { return float64(get(r)), r.Load.Requests > 0 }
+}
+
+// Table is one metric of one scenario: models as rows, levels as columns.
+type Table struct {
+	Title   string
+	Key     string
+	Clients []int
+	Models  []string
+	Cells   [][]string // [model][level]
+	Verdict string
+}
+
+// Tables returns the tables of s, group by group.
+func Tables(s *ScenarioResult) [][]Table {
+	var out [][]Table
+	for _, g := range groups {
+		var ts []Table
+		for _, m := range g.metrics {
+			ts = append(ts, s.table(m))
+		}
+		out = append(out, ts)
+	}
+	return out
+}
+
+func (s *ScenarioResult) table(m metric) Table {
+	t := Table{Title: m.title, Key: m.key, Clients: s.Clients, Models: s.Models}
+	for _, model := range s.Models {
+		var row []string
+		for _, n := range s.Clients {
+			run := s.run(model, n)
+			switch v, ok := s.value(m, model, n); {
+			case run == nil:
+				row = append(row, "")
+			case run.Error != "" && !ok:
+				row = append(row, "fail")
+			case !ok:
+				row = append(row, "-")
+			default:
+				row = append(row, m.format(v))
+			}
+		}
+		t.Cells = append(t.Cells, row)
+	}
+	t.Verdict = s.verdict(m)
+	return t
+}
+
+// value is metric m of model at n clients, if measured.
+func (s *ScenarioResult) value(m metric, model string, n int) (float64, bool) {
+	run := s.run(model, n)
+	if run == nil {
+		return 0, false
+	}
+	return m.value(run)
+}
+
+// verdict names the models with the highest and the lowest value at the
+// largest level that at least two models completed. It says only what
+// the table shows: which value is highest and which lowest, and if they
+// are within 5% it says so instead of naming a winner.
+func (s *ScenarioResult) verdict(m metric) string {
+	if m.key == "errors" {
+		if s.allZero(m) {
+			return "No failed requests at any level."
+		}
+	}
+	for i := len(s.Clients) - 1; i >= 0; i-- {
+		n := s.Clients[i]
+		type mv struct {
+			model string
+			v     float64
+		}
+		var vals []mv
+		for _, model := range s.Models {
+			if v, ok := s.value(m, model, n); ok {
+				vals = append(vals, mv{model, v})
+			}
+		}
+		if len(vals) < 2 {
+			continue
+		}
+		sort.SliceStable(vals, func(a, b int) bool { return vals[a].v > vals[b].v })
+		hi, lo := vals[0].v, vals[len(vals)-1].v
+		names := func(target float64) string {
+			var ns []string
+			for _, x := range vals {
+				if x.v == target {
+					ns = append(ns, x.model)
+				}
+			}
+			return strings.Join(ns, ", ")
+		}
+		if hi == lo || (lo > 0 && (hi-lo)/lo < 0.05) {
+			return fmt.Sprintf("At %d clients every model is within 5%% of the others (%s to %s).", n, m.format(lo), m.format(hi))
+		}
+		// Best first, in plain words: "highest" and "lowest" are what the
+		// table shows; which one is better the title says.
+		first, second, w1, w2 := hi, lo, "highest", "lowest"
+		if !m.higher {
+			first, second, w1, w2 = lo, hi, "lowest", "highest"
+		}
+		ratio := ""
+		if lo > 0 {
+			ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
+		}
+		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.",
+			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio)
+	}
+	return "Not enough runs to compare."
+}
+
+// allZero reports whether m was measured at least once and was zero
+// every time.
+func (s *ScenarioResult) allZero(m metric) bool {
+	measured := false
+	for _, model := range s.Models {
+		for _, n := range s.Clients {
+			v, ok := s.value(m, model, n)
+			if ok && v != 0 {
+				return false
+			}
+			measured = measured || ok
+		}
+	}
+	return measured
+}
+
+// WriteText writes every scenario's tables for a terminal.
+func WriteText(w io.Writer, r *Results) error {
+	fmt.Fprintf(w, "Machine: %s\n", r.describe())
+	for i := range r.Scenarios {
+		s := &r.Scenarios[i]
+		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)
+		for gi, ts := range Tables(s) {
+			fmt.Fprintf(w, "\n-- %s --\n", groups[gi].Title)
+			for _, t := range ts {
+				fmt.Fprintf(w, "\n%s\n", t.Title)
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprint(tw, "clients\t")
+				for _, n := range t.Clients {
+					fmt.Fprintf(tw, "%d\t", n)
+				}
+				fmt.Fprintln(tw)
+				for mi, model := range t.Models {
+					fmt.Fprintf(tw, "%s\t%s\t\n", model, strings.Join(t.Cells[mi], "\t"))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "→ %s\n", t.Verdict)
+			}
+		}
+		if notes := s.notes(); len(notes) > 0 {
+			fmt.Fprintln(w)
+			for _, n := range notes {
+				fmt.Fprintln(w, "note: "+n)
+			}
+		}
+	}
+	return nil
+}
+
+// notes lists what a reader must know to trust the tables: failed runs,
+// client-bound levels, and error kinds.
+func (s *ScenarioResult) notes() []string {
+	var out []string
+	for _, run := range s.Runs {
+		switch {
+		case run.Error != "":
+			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Model, run.Clients, run.Error))
+		case run.Load.ClientBound:
+			out = append(out, fmt.Sprintf("%s at %d clients was client-bound: the load generator used %.0f%% of its CPU; the server may be faster than shown",
+				run.Model, run.Clients, run.Load.ClientCPU.Percent))
+		}
+		if run.Load.ErrorsTotal > 0 {
+			var kinds []string
+			for _, k := range loadgen.ErrKinds() {
+				if c := run.Load.Errors[k.String()]; c > 0 {
+					kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
+				}
+			}
+			out = append(out, fmt.Sprintf("%s at %d clients: errors %s", run.Model, run.Clients, strings.Join(kinds, " ")))
+		}
+	}
+	return out
+}
+
+// mdTable renders t as a Markdown table.
+func mdTable(w io.Writer, t Table) {
+	fmt.Fprintf(w, "**%s**\n\n| model |", t.Title)
+	for _, n := range t.Clients {
+		fmt.Fprintf(w, " %d |", n)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range t.Clients {
+		fmt.Fprint(w, "---:|")
+	}
+	fmt.Fprintln(w)
+	for mi, model := range t.Models {
+		fmt.Fprintf(w, "| %s | %s |\n", model, strings.Join(t.Cells[mi], " | "))
+	}
+	fmt.Fprintf(w, "\n%s\n\n", t.Verdict)
+}
+
+// finite guards plots against NaN and Inf.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
