@@ -55,6 +55,41 @@ var conformance = []struct {
 		c.send(t, b.String())
 		c.expect(t, b.String())
 	}},
+	{"10,000 pipelined lines, more than one read holds", echo, func(t *testing.T, _ models.Model, s *server) {
+		// 170 KB: every model reads it in pieces that end mid-line, and
+		// must keep the start of each line for the next read. The client
+		// writes from a goroutine and reads at once, or a blocking server
+		// and the client would both wait to write.
+		var b strings.Builder
+		for i := range 10000 {
+			fmt.Fprintf(&b, "pipelined %06d\n", i)
+		}
+		c := s.dial(t)
+		wrote := make(chan error, 1)
+		go func() {
+			_, err := c.conn.Write([]byte(b.String()))
+			wrote <- err
+		}()
+		c.expect(t, b.String())
+		if err := <-wrote; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}},
+	{"a 100 KB line, longer than one read", func(c *models.Config) { echo(c); c.MaxLine = 256 << 10 }, func(t *testing.T, _ models.Model, s *server) {
+		// No read of it holds a newline (gnet reads 64 KB at a time), so
+		// the server must keep what it has until the line is complete.
+		line := strings.Repeat("0123456789", 10<<10) + "\n"
+		c := s.dial(t)
+		wrote := make(chan error, 1)
+		go func() {
+			_, err := c.conn.Write([]byte(line))
+			wrote <- err
+		}()
+		c.expect(t, line)
+		if err := <-wrote; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}},
 	{"a line written one byte at a time", echo, func(t *testing.T, _ models.Model, s *server) {
 		c := s.dial(t)
 		for _, b := range []byte("one byte at a time\n") {
@@ -326,7 +361,7 @@ func (c *client) expect(t *testing.T, want string) {
 	t.Helper()
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(c.r, got); err != nil {
-		t.Fatalf("read %d bytes: %v (got %q)", len(want), err, got)
+		t.Fatalf("read %d bytes: %v (got %q)", len(want), err, abbrev(got))
 	}
 	if !bytes.Equal(got, []byte(want)) {
 		t.Fatalf("got %q, want %q", abbrev(got), abbrev([]byte(want)))

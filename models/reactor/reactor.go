@@ -260,8 +260,12 @@ func (h *handler) answer(c gnet.Conn, st *state) gnet.Action {
 		st.out = append(st.out, line...)
 		st.rec.Requests++
 	}
-	_, _ = c.Discard(used)
-	st.buffered -= used
+	if used > 0 {
+		// Only then: gnet's Discard(0) discards everything buffered,
+		// which would lose the start of an incomplete line.
+		_, _ = c.Discard(used)
+		st.buffered -= used
+	}
 	if len(st.out) > 0 {
 		st.rec.BytesOut += int64(len(st.out))
 		_, _ = c.Write(st.out) // gnet buffers what the socket does not take

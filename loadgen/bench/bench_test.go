@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"iolab/loadgen"
+	_ "iolab/models/all"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// fixture is a small, fixed bench: the seed scenario for three models at
+// two levels, one run failed and one client-bound.
+func fixture() *Results {
+	mk := func(model string, clients int, rps float64, p50, p99 int64, errs int64, threads int, rssMiB float64, cpuUs, sw float64) Measurement {
+		m := Measurement{Model: model, Clients: clients}
+		m.Load = loadgen.Level{Clients: clients, Seconds: 2, Requests: int64(rps * 2), Throughput: rps,
+			Latency:     loadgen.Summary{P50: p50, P99: p99},
+			Errors:      map[string]int64{"read_timeout": errs},
+			ErrorsTotal: errs}
+		m.Server = ServerStats{ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw}
+		return m
+	}
+	bound := mk("epoll", 10, 58064, 152_200, 383_500, 0, 7, 16.8, 11.5, 0.41)
+	bound.Load.ClientBound, bound.Load.ClientCPU.Percent = true, 97
+	return &Results{
+		Started:  time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC),
+		Machine:  Machine{CPU: "Test CPU @ 2.0GHz", Cores: 2, Kernel: "Linux 6.18", Go: "go1.26", OS: "linux/amd64"},
+		Pinning:  Pinning{Pinned: true, ServerCPUs: []int{1}, LoadCPUs: []int{0}},
+		Duration: "2s", Warmup: "500ms", Timeout: "1s",
+		Scenarios: []ScenarioResult{{
+			Name: "seed", About: "The tutorial as written.", Proto: "greeting", Work: "none",
+			Clients: []int{1, 10}, Models: []string{"sequential", "threads", "epoll"},
+			Runs: []Measurement{
+				mk("sequential", 1, 13220, 67_100, 186_400, 0, 7, 15.4, 31.4, 2.10),
+				mk("sequential", 10, 59136, 153_200, 363_800, 3, 8, 16.5, 10.9, 0.42),
+				mk("threads", 1, 5195, 188_300, 303_600, 0, 7, 17.0, 82.3, 7.27),
+				{Model: "threads", Clients: 10, Error: "server exited with status 1"},
+				mk("epoll", 1, 14705, 61_800, 143_100, 0, 7, 16.7, 30.3, 1.99),
+				bound,
+			},
+		}},
+	}
+}
+
+func TestWriteTextGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteText(&b, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "tables.golden", b.Bytes())
+}
+
+func TestWriteReportGolden(t *testing.T) {
+	r := fixture()
+	var b bytes.Buffer
+	WriteReport(&b, r, []Plot{{Scenario: "seed", Key: "throughput", Title: "requests per second", PNG: "seed-throughput.png"}})
+	golden(t, "report.golden.md", b.Bytes())
+}
+
+// TestVerdicts checks that the plain-language lines say only what the
+// numbers show. threads failed at 10 clients, so only sequential and epoll
+// compare there.
+func TestVerdicts(t *testing.T) {
+	tables := Tables(&fixture().Scenarios[0])
+	for _, tc := range []struct {
+		group, index int
+		want         string
+	}{
+		// 59,136 against 58,064: within 5%, so no winner is named.
+		{0, 0, "At 10 clients every model is within 5% of the others (58,064 to 59,136)."},
+		{0, 2, "At 10 clients: lowest sequential (363.8µs), highest epoll (383.5µs); a factor of 1.05."},
+		{0, 3, "At 10 clients: lowest epoll (0), highest sequential (3)."},
+		{1, 0, "At 10 clients: lowest epoll (7), highest sequential (8); a factor of 1.14."},
+	} {
+		if got := tables[tc.group][tc.index].Verdict; got != tc.want {
+			t.Errorf("%s: verdict %q, want %q", tables[tc.group][tc.index].Title, got, tc.want)
+		}
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	for _, name := range append([]string{"throughput", "churn"}, QuickScenarios...) {
+		if _, err := LookupScenario(name); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := LookupScenario("nope"); err == nil {
+		t.Error("LookupScenario(nope) succeeded")
+	}
+}
+
+// TestTinyBench runs a real bench: two models, one level, one second,
+// with iolab built for the test. It checks every output file and that the
+// numbers are sane.
+func TestTinyBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds iolab and runs servers")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the load generator needs Linux")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "iolab")
+	build := exec.Command("go", "build", "-o", bin, "iolab/cmd/iolab")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	sc, _ := LookupScenario("io-bound")
+	const clients = 20
+	out := filepath.Join(dir, "results")
+	res, err := Run(context.Background(), Config{
+		Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"sequential", "threads"}, Clients: []int{clients},
+		Duration: time.Second, Warmup: 300 * time.Millisecond, Timeout: time.Second,
+		NoPin:  true, // pinning would pin this test process too
+		OutDir: out,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	// Every file exists and parses.
+	var back Results
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil || json.Unmarshal(b, &back) != nil || len(back.Scenarios) != 1 || len(back.Scenarios[0].Runs) != 2 {
+		t.Fatalf("results.json: %v, %d scenarios", err, len(back.Scenarios))
+	}
+	f, err := os.Open(filepath.Join(out, "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) != 3 || len(rows[0]) != len(csvHeader) {
+		t.Fatalf("results.csv: %v, %d rows", err, len(rows))
+	}
+	report, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !bytes.Contains(report, []byte("## io-bound")) || !bytes.Contains(report, []byte("io-bound-threads.png")) {
+		t.Fatalf("report.md: %v\n%s", err, report)
+	}
+	for _, spec := range plotSpecs {
+		for _, ext := range []string{"png", "svg"} {
+			st, err := os.Stat(filepath.Join(out, "io-bound-"+spec.key+"."+ext))
+			if err != nil || st.Size() < 1000 {
+				t.Errorf("plot %s.%s: %v", spec.key, ext, err)
+			}
+		}
+	}
+	for _, m := range []string{"sequential", "threads"} {
+		if _, err := os.Stat(filepath.Join(out, "logs", "io-bound-"+m+"-20.jsonl")); err != nil {
+			t.Errorf("server log: %v", err)
+		}
+	}
+
+	// The numbers are sane.
+	s := &res.Scenarios[0]
+	seq, thr := s.run("sequential", clients), s.run("threads", clients)
+	for _, r := range []*Measurement{seq, thr} {
+		if r.Error != "" || r.Load.Throughput <= 0 || r.Server.UserSeconds+r.Server.SysSeconds <= 0 || r.Server.RSSPeak <= 0 {
+			t.Errorf("%s: error %q, %.0f req/s, server %+v", r.Model, r.Error, r.Load.Throughput, r.Server)
+		}
+	}
+	// sequential serves one client at a time: its threads do not grow
+	// with the clients, and a 10 ms sleep caps it near 100 requests/s.
+	if seq.Server.ThreadsPeak >= clients || seq.Load.Throughput > 110 {
+		t.Errorf("sequential: %d threads, %.0f req/s; want fewer threads than clients and at most ~100 req/s",
+			seq.Server.ThreadsPeak, seq.Load.Throughput)
+	}
+	// threads holds an OS thread per client, plus the acceptor.
+	if thr.Server.ThreadsPeak <= clients {
+		t.Errorf("threads: peak %d OS threads for %d clients; want more than one per client", thr.Server.ThreadsPeak, clients)
+	}
+	if thr.Load.Throughput < 5*seq.Load.Throughput {
+		t.Errorf("threads %.0f req/s against sequential %.0f: 20 sleeping clients should overlap", thr.Load.Throughput, seq.Load.Throughput)
+	}
+}
