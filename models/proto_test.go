@@ -2,6 +2,7 @@ package models
 
 import (
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -149,4 +150,26 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: Validate accepted it", name)
 		}
 	}
+}
+
+// TestSpinUsesCPUTime checks that Spin burns CPU time, not wall time: the
+// thread's CPU clock advances by at least d.
+func TestSpinUsesCPUTime(t *testing.T) {
+	runtime.LockOSThread() // both readings from the same thread
+	defer runtime.UnlockOSThread()
+	before, ok := threadCPUOf(t)
+	Spin(20 * time.Millisecond)
+	after, _ := threadCPUOf(t)
+	if ok && after-before < 20*time.Millisecond {
+		t.Errorf("Spin(20ms) used %v of CPU", after-before)
+	}
+}
+
+func threadCPUOf(t *testing.T) (time.Duration, bool) {
+	t.Helper()
+	d, ok := threadCPU()
+	if !ok {
+		t.Skip("no thread CPU clock")
+	}
+	return d, ok
 }

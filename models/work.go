@@ -2,9 +2,12 @@ package models
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // WorkKind says what a request costs the server.
@@ -74,10 +77,30 @@ func (w Work) Block() {
 // because many threads spin at once.
 var spinSink atomic.Uint64
 
-// Spin keeps the calling thread busy computing for d. It reads the clock
-// only every few thousand rounds, so nearly all the time is user CPU.
+// Spin keeps the calling thread computing until it has used d of CPU time.
+// CPU time, not wall time: a thread that the scheduler takes off the CPU
+// in the middle (as with many threads on one core) must still do all its
+// work when it runs again, or it would be credited with work it never did.
+// The clock is the thread's own (CLOCK_THREAD_CPUTIME_ID), so the
+// goroutine stays on its thread while it spins.
 func Spin(d time.Duration) {
-	deadline := time.Now().Add(d)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, ok := threadCPU()
+	if !ok { // no thread clock here: fall back to wall time
+		deadline := time.Now().Add(d)
+		spinUntil(func() bool { return !time.Now().Before(deadline) })
+		return
+	}
+	spinUntil(func() bool {
+		now, _ := threadCPU()
+		return now-start >= d
+	})
+}
+
+// spinUntil computes until done says so, asking it every few thousand
+// rounds, so that nearly all the time goes to computing.
+func spinUntil(done func() bool) {
 	x := spinSink.Load() | 1
 	for {
 		for range 4096 {
@@ -86,9 +109,18 @@ func Spin(d time.Duration) {
 			x ^= x >> 7
 			x ^= x << 17
 		}
-		if !time.Now().Before(deadline) {
+		if done() {
 			break
 		}
 	}
 	spinSink.Store(x)
+}
+
+// threadCPU returns the CPU time the calling thread has used.
+func threadCPU() (time.Duration, bool) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }

@@ -169,10 +169,31 @@ func (s *ScenarioResult) verdict(m metric) string {
 		if lo > 0 {
 			ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
 		}
-		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.",
-			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio)
+		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s",
+			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio,
+			s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model))
 	}
 	return "Not enough runs to compare."
+}
+
+// failedCaveat warns, for a latency, that a model's failed requests are
+// not in its percentiles: a server that answers one client and times out
+// the rest has a fine p99 of the one it answered.
+func (s *ScenarioResult) failedCaveat(m metric, n int, models ...string) string {
+	if m.key != "p50" && m.key != "p99" {
+		return ""
+	}
+	out := ""
+	seen := map[string]bool{}
+	for _, model := range models {
+		run := s.run(model, n)
+		if seen[model] || run == nil || run.Load.ErrorsTotal == 0 {
+			continue
+		}
+		seen[model] = true
+		out += fmt.Sprintf(" %s also failed %d requests, which no latency includes.", model, run.Load.ErrorsTotal)
+	}
+	return out
 }
 
 // allZero reports whether m was measured at least once and was zero
