@@ -2,31 +2,10 @@ package loadgen
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"iolab/loadgen/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 // sample is a fixed result: a closed-loop greeting sweep over the
 // tutorial's levels, where 10 clients overflow a listen(1) server, and an
@@ -71,7 +50,7 @@ func TestWriteTableGolden(t *testing.T) {
 	if err := WriteTable(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table.golden", b.Bytes())
+	golden.Check(t, "table.golden", b.Bytes())
 }
 
 func TestWriteCSVGolden(t *testing.T) {
@@ -79,7 +58,7 @@ func TestWriteCSVGolden(t *testing.T) {
 	if err := WriteCSV(&b, sample()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "levels.csv.golden", b.Bytes())
+	golden.Check(t, "levels.csv.golden", b.Bytes())
 }
 
 func TestDurAndRate(t *testing.T) {

@@ -102,7 +102,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		defer stop()
 		res, err := bench.Run(ctx, cfg)
 		if cfg.Progress != nil {
-			fmt.Fprint(stderr, "\r\033[K")
+			fmt.Fprint(stderr, clearLine)
 		}
 		if res != nil && len(res.Scenarios) > 0 {
 			if werr := bench.WriteText(stdout, res); werr != nil {
@@ -151,7 +151,7 @@ func benchProgress(w io.Writer) func(bench.Progress) {
 		if p.Warmup {
 			phase = "warming up"
 		}
-		fmt.Fprintf(w, "\r\033[K[%d/%d] %s · %s · %d clients · %s %v/%v · %d answered · about %v left",
+		fmt.Fprintf(w, clearLine+"[%d/%d] %s · %s · %d clients · %s %v/%v · %d answered · about %v left",
 			p.Run, p.Runs, p.Scenario, p.Model, p.Clients, phase, p.Elapsed.Round(100*time.Millisecond),
 			p.Planned, p.Answered, p.Remaining.Round(time.Second))
 	}

@@ -57,11 +57,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err := cfg.Validate(); err != nil {
 			return badUsage("%v", err)
 		}
-		pin, err := parseCPUs(cpus)
-		if err != nil {
-			return badUsage("-cpus: %v", err)
-		}
-		if err := proc.Pin(pin); err != nil {
+		if err := pinTo(cpus); err != nil {
 			return err
 		}
 		if isTerminal(stderr) {
@@ -71,7 +67,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		defer stop()
 		res, err := loadgen.Run(ctx, cfg)
 		if cfg.Progress != nil {
-			fmt.Fprint(stderr, "\r\033[K")
+			fmt.Fprint(stderr, clearLine)
 		}
 		if res != nil && len(res.Levels) > 0 {
 			if werr := writeLoadResults(stdout, res, jsonFile, csvFile); werr != nil {
@@ -121,7 +117,7 @@ func progressLine(w io.Writer) func(loadgen.Progress) {
 		if p.Total > 0 {
 			total = "/" + p.Total.Round(100e6).String()
 		}
-		fmt.Fprintf(w, "\r\033[Klevel %d/%d: %d clients, %s %s%s, %d answered, %d errors",
+		fmt.Fprintf(w, clearLine+"level %d/%d: %d clients, %s %s%s, %d answered, %d errors",
 			p.Level, p.Levels, p.Clients, phase, p.Elapsed.Round(100e6), total, p.Requests, p.Errors)
 	}
 }
@@ -138,6 +134,18 @@ func parseInts(s string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// pinTo pins this process to the CPUs of a -cpus flag, if any.
+func pinTo(list string) error {
+	cpus, err := parseCPUs(list)
+	if err != nil {
+		return badUsage("-cpus: %v", err)
+	}
+	return proc.Pin(cpus)
+}
+
+// clearLine returns to the start of a terminal line and erases it.
+const clearLine = "\r\033[K"
 
 // parseCPUs parses a CPU list such as "0", "0,2" or "1-3".
 func parseCPUs(s string) ([]int, error) {

@@ -61,11 +61,7 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if err != nil {
 			return err
 		}
-		cpus, err := parseCPUs(f.cpus)
-		if err != nil {
-			return badUsage("-cpus: %v", err)
-		}
-		if err := proc.Pin(cpus); err != nil {
+		if err := pinTo(f.cpus); err != nil {
 			return err
 		}
 		srv, err := model.New(cfg)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,30 +13,9 @@ import (
 	"time"
 
 	"iolab/loadgen"
+	"iolab/loadgen/internal/golden"
 	_ "iolab/models/all"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 // fixture is a small, fixed bench: the seed scenario for three models at
 // two levels, one run failed and one client-bound.
@@ -78,14 +56,14 @@ func TestWriteTextGolden(t *testing.T) {
 	if err := WriteText(&b, fixture()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "tables.golden", b.Bytes())
+	golden.Check(t, "tables.golden", b.Bytes())
 }
 
 func TestWriteReportGolden(t *testing.T) {
 	r := fixture()
 	var b bytes.Buffer
 	WriteReport(&b, r, []Plot{{Scenario: "seed", Key: "throughput", Title: "requests per second", PNG: "seed-throughput.png"}})
-	golden(t, "report.golden.md", b.Bytes())
+	golden.Check(t, "report.golden.md", b.Bytes())
 }
 
 // TestVerdicts checks that the plain-language lines say only what the
