@@ -209,40 +209,28 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, model string, client
 	if err != nil {
 		return run, err
 	}
-	defer func() {
-		if err := srv.stop(); err != nil && run.Error == "" {
-			run.Error = err.Error()
-		}
-	}()
-
 	sampler := startSampler(srv.pid)
-	var before, after usage
-	var usageErr error
+	var start, end proc.Sample
 	lcfg := loadgen.DefaultConfig()
 	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{clients}
 	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.Timeout
 	lcfg.Progress = progress
 	lcfg.Mark = func(measuring bool) {
 		sampler.measuring(measuring)
-		u, err := srv.usage()
-		if err != nil {
-			usageErr = err
-		}
+		ps, _ := proc.Read(srv.pid)
 		if measuring {
-			before = u
+			start = ps
 		} else {
-			after = u
+			end = ps
 		}
 	}
-	res, err := loadgen.Run(ctx, lcfg)
+	res, loadErr := loadgen.Run(ctx, lcfg)
 	samples := sampler.stop()
-	if err != nil {
-		return run, err
+	life, stopErr := srv.stop()
+	if loadErr != nil {
+		return run, loadErr
 	}
 	run.Load = res.Levels[0]
-	run.Server = summarizeServer(samples, before, after, run.Load.Requests, run.Load.Seconds)
-	if usageErr != nil {
-		return run, fmt.Errorf("bench: server usage: %w", usageErr)
-	}
-	return run, nil
+	run.Server = summarizeServer(samples, start, end, run.Load.Seconds, life)
+	return run, stopErr
 }

@@ -165,7 +165,7 @@ func TestTinyBench(t *testing.T) {
 	s := &res.Scenarios[0]
 	seq, thr := s.run("sequential", clients), s.run("threads", clients)
 	for _, r := range []*Measurement{seq, thr} {
-		if r.Error != "" || r.Load.Throughput <= 0 || r.Server.UserSeconds+r.Server.SysSeconds <= 0 || r.Server.RSSPeak <= 0 {
+		if r.Error != "" || r.Load.Throughput <= 0 || r.Server.Life.User+r.Server.Life.System <= 0 || r.Server.Life.Requests < r.Load.Requests || r.Server.RSSPeak <= 0 {
 			t.Errorf("%s: error %q, %.0f req/s, server %+v", r.Model, r.Error, r.Load.Throughput, r.Server)
 		}
 	}

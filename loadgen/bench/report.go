@@ -17,7 +17,7 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	}
 	fmt.Fprintf(w, "- **Each level:** a fresh server, %s warm-up, %s measured, %s timeout per request phase\n", r.Warmup, r.Duration, r.Timeout)
 	fmt.Fprintln(w, "- **Files:** `results.json` (everything), `results.csv` (one row per run), `logs/` (each server's JSON log)")
-	fmt.Fprintln(w, "\nThe footprint is the server's: threads, memory and descriptors sampled from `/proc/PID` every 100 ms during the measured interval (peak shown); CPU time and context switches from the server's own `getrusage(2)` at the start and end of the interval, divided by the requests answered.")
+	fmt.Fprintln(w, "\nThe footprint is the server's: threads, memory and descriptors sampled from `/proc/PID` every 100 ms during the measured interval (peak shown). CPU time and context switches per request come from the server's `getrusage` when it exits (`wait4(2)`: exact, and counting threads that have exited), over its whole life, divided by the requests it answered.")
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n## %s: %s, work %s\n\n%s\n\n", s.Name, s.Proto, s.Work, s.About)

@@ -77,11 +77,12 @@ type ServerStats struct {
 	UserSeconds float64 `json:"user_s"`
 	SysSeconds  float64 `json:"sys_s"`
 	// CPUPercent is user+sys over the interval, in % of one CPU.
-	CPUPercent  float64 `json:"cpu_percent"`
-	Voluntary   int64   `json:"voluntary_switches"`
-	Involuntary int64   `json:"involuntary_switches"`
-	// CPUPerRequestUs and SwitchesPerRequest divide by the answered
-	// requests: what one request costs the server.
+	CPUPercent float64 `json:"cpu_percent"`
+	// Life is what the server used over its whole life (start-up,
+	// warm-up, measured interval, drain), from wait4(2).
+	Life Lifetime `json:"lifetime"`
+	// CPUPerRequestUs and SwitchesPerRequest divide Life by the requests
+	// the server answered: what one request costs the server.
 	CPUPerRequestUs    float64  `json:"cpu_us_per_request"`
 	SwitchesPerRequest float64  `json:"switches_per_request"`
 	Samples            []Sample `json:"samples"`
@@ -142,7 +143,7 @@ var csvHeader = []string{"scenario", "proto", "work", "model", "clients", "secon
 	"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "client_bound",
 	"threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
 	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
-	"voluntary_switches", "involuntary_switches", "switches_per_req", "error"}
+	"life_requests", "life_voluntary_switches", "life_involuntary_switches", "switches_per_req", "error"}
 
 func writeCSV(r *Results, path string) error {
 	f, err := os.Create(path)
@@ -163,7 +164,8 @@ func writeCSV(r *Results, path string) error {
 				strconv.FormatInt(l.ErrorsTotal, 10), strconv.FormatBool(l.ClientBound),
 				strconv.Itoa(sv.ThreadsPeak), num(sv.ThreadsMean, 1), mib(float64(sv.RSSPeak)), mib(sv.RSSMean),
 				strconv.Itoa(sv.FDsPeak), num(sv.UserSeconds, 3), num(sv.SysSeconds, 3), num(sv.CPUPercent, 1),
-				num(sv.CPUPerRequestUs, 2), strconv.FormatInt(sv.Voluntary, 10), strconv.FormatInt(sv.Involuntary, 10),
+				num(sv.CPUPerRequestUs, 2), strconv.FormatInt(sv.Life.Requests, 10),
+				strconv.FormatInt(sv.Life.Voluntary, 10), strconv.FormatInt(sv.Life.Involuntary, 10),
 				num(sv.SwitchesPerRequest, 3), run.Error})
 		}
 	}

@@ -22,20 +22,22 @@ import (
 
 // server is one `iolab serve` child process.
 type server struct {
-	cmd    *exec.Cmd
-	pid    int
-	addr   string
-	usages chan usage    // "usage" events, as the server logs them
-	exited chan struct{} // closed when the log stream ends
-	log    *os.File
+	cmd      *exec.Cmd
+	pid      int
+	addr     string
+	requests int64         // from the server's stop event
+	exited   chan struct{} // closed when the log stream ends
+	log      *os.File
 }
 
-// usage is the server's own getrusage(2), from its "usage" event.
-type usage struct {
-	User        float64 `json:"user_s"`
-	System      float64 `json:"sys_s"`
-	Voluntary   int64   `json:"nvcsw"`
-	Involuntary int64   `json:"nivcsw"`
+// Lifetime is what a server used over its whole life, from wait4(2) when
+// it exits: exact, and counting its exited threads too.
+type Lifetime struct {
+	User        float64 `json:"user_s"`               // CPU seconds in user space
+	System      float64 `json:"sys_s"`                // CPU seconds in the kernel
+	Voluntary   int64   `json:"voluntary_switches"`   // context switches while waiting
+	Involuntary int64   `json:"involuntary_switches"` // context switches forced by the scheduler
+	Requests    int64   `json:"requests"`             // answered, by the server's own count
 }
 
 // startTimeout bounds how long a server may take to start listening.
@@ -76,23 +78,24 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model string, cl
 		logFile.Close()
 		return nil, fmt.Errorf("bench: start %s: %w", model, err)
 	}
-	s := &server{cmd: cmd, pid: cmd.Process.Pid, usages: make(chan usage, 4), exited: make(chan struct{}), log: logFile}
+	s := &server{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), log: logFile}
 	addrs := make(chan string, 1)
 	go s.readLog(stderr, addrs)
 
 	select {
 	case s.addr = <-addrs:
 	case <-s.exited:
-		return nil, fmt.Errorf("bench: %s exited before it listened: %v", model, s.stop())
+		_, err := s.stop()
+		return nil, fmt.Errorf("bench: %s exited before it listened: %v", model, err)
 	case <-time.After(startTimeout):
-		_ = s.stop()
+		_, _ = s.stop()
 		return nil, fmt.Errorf("bench: %s did not start listening within %v", model, startTimeout)
 	}
 	// The start event comes after listen(2), so the port accepts; check it
 	// once, as a client would.
 	c, err := net.DialTimeout("tcp", s.addr, cfg.Timeout)
 	if err != nil {
-		_ = s.stop()
+		_, _ = s.stop()
 		return nil, fmt.Errorf("bench: %s does not accept on %s: %w", model, s.addr, err)
 	}
 	c.Close()
@@ -100,7 +103,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model string, cl
 }
 
 // readLog copies the server's log to its file and picks out the events
-// the bench needs: the address from "start", and each "usage".
+// the bench needs: the address from "start", the requests from "stop".
 func (s *server) readLog(r io.Reader, addrs chan<- string) {
 	defer close(s.exited)
 	sc := bufio.NewScanner(r)
@@ -109,9 +112,9 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 		line := sc.Bytes()
 		_, _ = s.log.Write(append(line, '\n'))
 		var ev struct {
-			Event string `json:"event"`
-			Addr  string `json:"addr"`
-			usage
+			Event    string `json:"event"`
+			Addr     string `json:"addr"`
+			Requests int64  `json:"requests"`
 		}
 		if json.Unmarshal(line, &ev) != nil {
 			continue
@@ -119,49 +122,37 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 		switch ev.Event {
 		case "start":
 			addrs <- ev.Addr
-		case "usage":
-			select {
-			case s.usages <- ev.usage:
-			default:
-			}
+		case "stop":
+			s.requests = ev.Requests // read by stop, after the stream ends
 		}
 	}
 }
 
-// usage asks the server for its resource usage (SIGUSR1) and waits for the
-// answer in its log.
-func (s *server) usage() (usage, error) {
-	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
-		return usage{}, err
-	}
-	select {
-	case u := <-s.usages:
-		return u, nil
-	case <-s.exited:
-		return usage{}, errors.New("server exited")
-	case <-time.After(5 * time.Second):
-		return usage{}, errors.New("no usage event within 5s")
-	}
-}
-
-// stop asks the server to stop (SIGTERM), waits for it, and reports how it
-// ended. A server that does not stop within 5 s is killed.
-func (s *server) stop() error {
+// stop asks the server to stop (SIGTERM), waits for it, and returns what
+// it used over its life. A server that does not stop within 5 s is killed.
+func (s *server) stop() (Lifetime, error) {
 	defer s.log.Close()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.AfterFunc(5*time.Second, func() { _ = s.cmd.Process.Kill() })
 	defer timer.Stop()
 	err := s.cmd.Wait()
 	<-s.exited
+	var life Lifetime
+	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		life = Lifetime{User: tvSeconds(ru.Utime), System: tvSeconds(ru.Stime),
+			Voluntary: ru.Nvcsw, Involuntary: ru.Nivcsw, Requests: s.requests}
+	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() != 0 {
-		return fmt.Errorf("server exited with status %d (see %s)", exit.ExitCode(), s.log.Name())
+		return life, fmt.Errorf("server exited with status %d (see %s)", exit.ExitCode(), s.log.Name())
 	}
 	if err != nil && !errors.As(err, &exit) {
-		return err
+		return life, err
 	}
-	return nil
+	return life, nil
 }
+
+func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
 
 // sampler reads /proc/PID every 100 ms until stopped.
 type sampler struct {
@@ -224,11 +215,15 @@ func (s *sampler) stop() []Sample {
 	return s.samples
 }
 
-// summarizeServer turns the samples and the two usage readings into the
+// summarizeServer turns the samples, the /proc readings at the start and
+// end of the measured interval, and the server's lifetime usage into the
 // run's server figures. Gauges (threads, memory, descriptors) come from the
-// samples of the measured interval; counters (CPU, context switches) from
-// the difference of the server's own getrusage at its start and end.
-func summarizeServer(samples []Sample, before, after usage, requests int64, seconds float64) ServerStats {
+// samples of the measured interval; the CPU use of the interval from
+// /proc/PID/stat, which the kernel keeps for the whole thread group; the
+// cost per request from the lifetime usage over the server's own count of
+// requests, because only wait4(2) counts the context switches of threads
+// that have exited.
+func summarizeServer(samples []Sample, start, end proc.Sample, seconds float64, life Lifetime) ServerStats {
 	st := ServerStats{Samples: samples}
 	n := 0
 	for _, s := range samples {
@@ -248,16 +243,15 @@ func summarizeServer(samples []Sample, before, after usage, requests int64, seco
 		st.RSSMean /= float64(n)
 		st.FDsMean /= float64(n)
 	}
-	st.UserSeconds = after.User - before.User
-	st.SysSeconds = after.System - before.System
-	st.Voluntary = after.Voluntary - before.Voluntary
-	st.Involuntary = after.Involuntary - before.Involuntary
-	if requests > 0 {
-		st.CPUPerRequestUs = (st.UserSeconds + st.SysSeconds) * 1e6 / float64(requests)
-		st.SwitchesPerRequest = float64(st.Voluntary+st.Involuntary) / float64(requests)
-	}
+	st.UserSeconds = float64(end.UserTicks-start.UserTicks) / proc.ClockTicks
+	st.SysSeconds = float64(end.SysTicks-start.SysTicks) / proc.ClockTicks
 	if seconds > 0 {
 		st.CPUPercent = 100 * (st.UserSeconds + st.SysSeconds) / seconds
+	}
+	st.Life = life
+	if life.Requests > 0 {
+		st.CPUPerRequestUs = (life.User + life.System) * 1e6 / float64(life.Requests)
+		st.SwitchesPerRequest = float64(life.Voluntary+life.Involuntary) / float64(life.Requests)
 	}
 	return st
 }

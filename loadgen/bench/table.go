@@ -42,7 +42,7 @@ var groups = []Group{
 			func(r *Measurement) (float64, bool) { return float64(r.Load.ErrorsTotal), r.Load.Seconds > 0 },
 			func(v float64) string { return strconv.FormatInt(int64(v), 10) }},
 	}},
-	{"What the server cost the OS (/proc and getrusage)", []metric{
+	{"What the server cost the OS (/proc, and getrusage at exit)", []metric{
 		{"threads", "server OS threads, peak", false,
 			func(r *Measurement) (float64, bool) { return float64(r.Server.ThreadsPeak), r.Server.ThreadsPeak > 0 },
 			func(v float64) string { return strconv.FormatInt(int64(v), 10) }},
