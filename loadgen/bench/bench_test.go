@@ -26,7 +26,8 @@ func fixture() *Results {
 			Latency:     loadgen.Summary{P50: p50, P99: p99},
 			Errors:      map[string]int64{"read_timeout": errs},
 			ErrorsTotal: errs}
-		m.Server = ServerStats{ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw}
+		m.Server = ServerStats{ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw,
+			Life: Lifetime{Requests: int64(rps * 2.5)}}
 		return m
 	}
 	bound := mk("epoll", 10, 58064, 152_200, 383_500, 0, 7, 16.8, 11.5, 0.41)
@@ -156,8 +157,10 @@ func TestTinyBench(t *testing.T) {
 		}
 	}
 	for _, m := range []string{"sequential", "threads"} {
-		if _, err := os.Stat(filepath.Join(out, "logs", "io-bound-"+m+"-20.jsonl")); err != nil {
-			t.Errorf("server log: %v", err)
+		// Each server's log is complete: it ends with the stop event.
+		log, err := os.ReadFile(filepath.Join(out, "logs", "io-bound-"+m+"-20.jsonl"))
+		if err != nil || !bytes.Contains(log, []byte(`"event":"stop"`)) {
+			t.Errorf("server log of %s: %v, no stop event:\n%s", m, err, log)
 		}
 	}
 

@@ -135,8 +135,10 @@ func (s *server) stop() (Lifetime, error) {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.AfterFunc(5*time.Second, func() { _ = s.cmd.Process.Kill() })
 	defer timer.Stop()
-	err := s.cmd.Wait()
+	// Read the log to its end before Wait, which closes the pipe: the last
+	// lines, the stop event among them, would be lost otherwise.
 	<-s.exited
+	err := s.cmd.Wait()
 	var life Lifetime
 	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		life = Lifetime{User: tvSeconds(ru.Utime), System: tvSeconds(ru.Stime),

@@ -52,10 +52,10 @@ var groups = []Group{
 			},
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }},
 		{"cpu", "server CPU time per request, µs (user+sys)", false,
-			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Load.Requests > 0 },
+			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.Life.Requests > 0 },
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }},
 		{"switches", "server context switches per request (voluntary+involuntary)", false,
-			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Load.Requests > 0 },
+			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 },
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
 	}},
 }
