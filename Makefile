@@ -21,10 +21,12 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: build test lint vet fmt-check cross-vet clean load bench bench-full $(addprefix run-,$(MODELS))
+.PHONY: build test lint vet fmt-check cross-vet clean load bench bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
 
+# A static binary (no cgo): it runs on any Linux, and alone in a FROM
+# scratch container image.
 build:
-	$(GO) build -o $(BIN) ./cmd/iolab
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/iolab
 
 # go test -race needs cgo; CGO_ENABLED=1 makes that explicit.
 test: lint
@@ -58,6 +60,22 @@ bench: build
 
 bench-full: build
 	./$(BIN) bench -scenario all -duration 5s -warmup 1s $(BENCH_FLAGS)
+
+# Containers (the tutorial's Experiment 2). The image builds offline: FROM
+# scratch pulls nothing. DOCKER_BUILDKIT=0 uses the classic builder, which
+# needs no buildx plugin.
+IMAGE ?= iolab:local
+MODEL ?= epoll
+docker-image: build
+	DOCKER_BUILDKIT=0 docker build -t $(IMAGE) .
+
+# Serve MODEL in a container, its port published on 127.0.0.1:8000 only.
+docker-run: docker-image
+	docker run --rm -it -p 127.0.0.1:8000:8000 -e IOLAB_MODEL=$(MODEL) -e IOLAB_PROTO=$(PROTO) -e IOLAB_WORK=$(WORK) $(IMAGE)
+
+# Native against container, side by side.
+bench-docker: docker-image
+	./$(BIN) bench -env native,docker-bridge,docker-host,docker-inside -scenario seed,throughput -duration 1500ms -warmup 500ms -image $(IMAGE) $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

@@ -19,7 +19,7 @@ import (
 
 func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var scenarios, modelList, clients, work, serverCPUs, loadCPUs, out string
+	var scenarios, modelList, clients, work, serverCPUs, loadCPUs, out, envs string
 	var cfg bench.Config
 	var names []string
 	for _, s := range bench.Scenarios {
@@ -36,6 +36,8 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&loadCPUs, "load-cpus", "", "CPUs for the load generator (default: all the others)")
 	fs.BoolVar(&cfg.NoPin, "no-pin", false, "pin neither the server nor the load generator")
 	fs.StringVar(&out, "out", "", "results folder (default: results/YYYYMMDD-HHMMSS)")
+	fs.StringVar(&envs, "env", bench.Native, "where servers run, comma-separated: "+strings.Join(bench.Envs, ", ")+" (docker ones need make docker-image)")
+	fs.StringVar(&cfg.Image, "image", bench.DefaultImage, "Docker image for the docker environments")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab bench [flags]\n\nRuns every model under the same load, one server at a time, and writes tables, plots and a report.\nScenarios:\n")
 		for _, s := range bench.Scenarios {
@@ -63,6 +65,9 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 				return badUsage("%v", err)
 			}
 			cfg.Models = append(cfg.Models, strings.TrimSpace(name))
+		}
+		for _, e := range strings.Split(envs, ",") {
+			cfg.Envs = append(cfg.Envs, strings.TrimSpace(e))
 		}
 		var err error
 		if clients != "" {

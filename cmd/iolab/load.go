@@ -34,7 +34,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs.IntVar(&cfg.Pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
 	fs.StringVar(&expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
 	fs.StringVar(&cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
-	fs.StringVar(&jsonFile, "json", "", "write the complete results, histograms included, to this JSON file")
+	fs.StringVar(&jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
 	fs.StringVar(&csvFile, "csv", "", "write one row per level to this CSV file")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab load [flags]\n\nMeasures a running server, one row per client level. Flags:\n")
@@ -82,8 +82,15 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 }
 
 // writeLoadResults writes the table, and the JSON and CSV files if asked.
+// With -json - the JSON goes to stdout instead of the table, for programs
+// (iolab bench reads it from docker exec).
 func writeLoadResults(stdout io.Writer, res *loadgen.Result, jsonFile, csvFile string) error {
-	if err := loadgen.WriteTable(stdout, res); err != nil {
+	if jsonFile == "-" {
+		if err := loadgen.WriteJSON(stdout, res); err != nil {
+			return err
+		}
+		jsonFile = ""
+	} else if err := loadgen.WriteTable(stdout, res); err != nil {
 		return err
 	}
 	write := func(name string, fn func(io.Writer, *loadgen.Result) error) error {

@@ -33,10 +33,12 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var f serveFlags
 	def := models.DefaultConfig()
-	fs.StringVar(&f.model, "model", "", "server model: "+strings.Join(models.Names(), ", ")+" (required)")
+	// In a container it is often easier to set the environment than the
+	// arguments: IOLAB_MODEL, IOLAB_PROTO and IOLAB_WORK give the defaults.
+	fs.StringVar(&f.model, "model", os.Getenv("IOLAB_MODEL"), "server model: "+strings.Join(models.Names(), ", ")+" (required; default $IOLAB_MODEL)")
 	fs.StringVar(&f.addr, "addr", def.Addr, "TCP address to listen on, host:port")
-	fs.StringVar(&f.proto, "proto", def.Proto.String(), "protocol: greeting (write the greeting, close) or echo (answer each line)")
-	fs.StringVar(&f.work, "work", "none", "work per request: none, sleep:DURATION (wait, like a slow backend) or cpu:DURATION (compute)")
+	fs.StringVar(&f.proto, "proto", envOr("IOLAB_PROTO", def.Proto.String()), "protocol: greeting (write the greeting, close) or echo (answer each line); default $IOLAB_PROTO or greeting")
+	fs.StringVar(&f.work, "work", envOr("IOLAB_WORK", "none"), "work per request: none, sleep:DURATION (wait, like a slow backend) or cpu:DURATION (compute); default $IOLAB_WORK or none")
 	fs.StringVar(&f.greeting, "greeting", models.DefaultGreeting, "text of the greeting")
 	fs.IntVar(&f.backlog, "backlog", 0, "listen(2) backlog; 0 is the system maximum (net.core.somaxconn); 1 reproduces the tutorial's listen(1)")
 	fs.IntVar(&f.maxLine, "max-line", def.MaxLine, "longest echo line in bytes, newline included; longer gets \"ERR line too long\" and a close")
@@ -71,15 +73,16 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		defer reportUsageOn(syscall.SIGUSR1, cfg.Log)()
-		return srv.Serve(ctx, func(net.Addr) {})
+		err = srv.Serve(ctx, func(net.Addr) {})
+		// The last usage event is the server's whole life: iolab bench reads
+		// it, also from a container, where it cannot wait4 the server.
+		logUsage(cfg.Log, "exit")
+		return err
 	}
 }
 
-// reportUsageOn logs a "usage" event, the server's own getrusage(2) and
-// /proc figures, each time sig arrives: kill -USR1 PID. iolab bench reads
-// two of them to count a measured interval's CPU time and context
-// switches, exited threads included. It returns the function that stops
-// it.
+// reportUsageOn logs a "usage" event each time sig arrives: kill -USR1
+// PID. It returns the function that stops it.
 func reportUsageOn(sig os.Signal, log zerolog.Logger) (stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, sig)
@@ -93,22 +96,7 @@ func reportUsageOn(sig os.Signal, log zerolog.Logger) (stop func()) {
 			case <-done:
 				return
 			}
-			u, err := proc.SelfUsage()
-			if err != nil {
-				log.Warn().Err(err).Msg("getrusage")
-				continue
-			}
-			s, _ := proc.Read(os.Getpid())
-			log.Info().Str("event", "usage").
-				Float64("user_s", u.User.Seconds()).
-				Float64("sys_s", u.System.Seconds()).
-				Int64("nvcsw", u.Voluntary).
-				Int64("nivcsw", u.Involuntary).
-				Int64("maxrss_bytes", u.MaxRSS).
-				Int("threads", s.Threads).
-				Int64("rss_bytes", s.RSS).
-				Int("fds", s.FDs).
-				Msg("resource usage")
+			logUsage(log, "signal")
 		}
 	}()
 	return func() {
@@ -169,4 +157,35 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// envOr returns the environment variable key, or def if it is unset.
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+// logUsage logs the "usage" event: the server's own getrusage(2), which
+// counts its exited threads too, and what /proc says of it now. why is
+// "signal" or "exit".
+func logUsage(log zerolog.Logger, why string) {
+	u, err := proc.SelfUsage()
+	if err != nil {
+		log.Warn().Err(err).Msg("getrusage")
+		return
+	}
+	s, _ := proc.Read(os.Getpid())
+	log.Info().Str("event", "usage").
+		Str("why", why).
+		Float64("user_s", u.User.Seconds()).
+		Float64("sys_s", u.System.Seconds()).
+		Int64("nvcsw", u.Voluntary).
+		Int64("nivcsw", u.Involuntary).
+		Int64("maxrss_bytes", u.MaxRSS).
+		Int("threads", s.Threads).
+		Int64("rss_bytes", s.RSS).
+		Int("fds", s.FDs).
+		Msg("resource usage")
 }

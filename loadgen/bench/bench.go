@@ -70,6 +70,14 @@ type Config struct {
 	Scenarios []Scenario
 	// Models to run in each scenario, in order.
 	Models []string
+	// Envs are where the servers run: native (a child process), or in a
+	// Docker container: docker-bridge (Docker's default bridge, the port
+	// published on 127.0.0.1), docker-host (--network host) or
+	// docker-inside (the load generator runs inside the server's
+	// container, with docker exec). Empty means native.
+	Envs []string
+	// Image is the Docker image of iolab for the docker environments.
+	Image string
 	// Clients, if set, replaces every scenario's levels.
 	Clients []int
 	// Work, if set, replaces every scenario's work.
@@ -84,6 +92,8 @@ type Config struct {
 	OutDir string
 	// Progress, if set, is called as the bench advances.
 	Progress func(Progress)
+
+	label string // docker label of this bench's containers
 }
 
 // Progress tells where the bench is.
@@ -119,6 +129,16 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if len(cfg.Scenarios) == 0 || len(cfg.Models) == 0 {
 		return nil, errors.New("bench: nothing to run")
 	}
+	if len(cfg.Envs) == 0 {
+		cfg.Envs = []string{Native}
+	}
+	if err := checkEnvs(cfg.Envs, cfg.Image); err != nil {
+		return nil, err
+	}
+	// Every container of this bench carries this label, so that none is
+	// left behind, whatever happens.
+	cfg.label = fmt.Sprintf("iolab.bench=%d-%d", os.Getpid(), time.Now().UnixNano())
+	defer removeContainers(cfg.label)
 	for _, m := range cfg.Models {
 		if _, err := models.Lookup(m); err != nil {
 			return nil, err
@@ -138,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	runs := 0
 	for _, sc := range cfg.Scenarios {
-		runs += len(cfg.Models) * len(cfg.levels(sc))
+		runs += len(cfg.Models) * len(cfg.Envs) * len(cfg.levels(sc))
 	}
 	perRun := cfg.Warmup + cfg.Duration + 700*time.Millisecond // start, drain and stop, roughly
 	done := 0
@@ -146,28 +166,36 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for _, sc := range cfg.Scenarios {
 		sc = cfg.apply(sc)
 		sr := ScenarioResult{Name: sc.Name, About: sc.About, Proto: sc.Proto.String(), Work: sc.Work.String(),
-			Clients: sc.Clients, Models: cfg.Models}
+			Clients: sc.Clients, Envs: cfg.Envs}
 		for _, model := range cfg.Models {
-			for _, n := range sc.Clients {
-				if runErr = ctx.Err(); runErr != nil {
-					break
-				}
-				done++
-				progress := func(p loadgen.Progress) {
-					if cfg.Progress == nil {
-						return
+			for _, env := range cfg.Envs {
+				sr.Models = append(sr.Models, seriesName(model, env, cfg.Envs))
+			}
+		}
+		for _, model := range cfg.Models {
+			for _, env := range cfg.Envs {
+				for _, n := range sc.Clients {
+					if runErr = ctx.Err(); runErr != nil {
+						break
 					}
-					cfg.Progress(Progress{Scenario: sc.Name, Model: model, Clients: n, Run: done, Runs: runs,
-						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
-						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
-						Answered:  p.Requests, Fails: p.Errors})
-				}
-				run, err := cfg.runOne(ctx, sc, model, n, progress)
-				if err != nil && ctx.Err() == nil {
-					run.Error = err.Error()
-				}
-				if ctx.Err() == nil {
-					sr.Runs = append(sr.Runs, run)
+					done++
+					progress := func(p loadgen.Progress) {
+						if cfg.Progress == nil {
+							return
+						}
+						cfg.Progress(Progress{Scenario: sc.Name, Model: seriesName(model, env, cfg.Envs), Clients: n, Run: done, Runs: runs,
+							Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
+							Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
+							Answered:  p.Requests, Fails: p.Errors})
+					}
+					run, err := cfg.runOne(ctx, sc, model, env, n, progress)
+					run.Env, run.Series = env, seriesName(model, env, cfg.Envs)
+					if err != nil && ctx.Err() == nil {
+						run.Error = err.Error()
+					}
+					if ctx.Err() == nil {
+						sr.Runs = append(sr.Runs, run)
+					}
 				}
 			}
 		}
@@ -202,10 +230,11 @@ func (cfg *Config) apply(sc Scenario) Scenario {
 	return sc
 }
 
-// runOne measures one model at one level, on a fresh server.
-func (cfg *Config) runOne(ctx context.Context, sc Scenario, model string, clients int, progress func(loadgen.Progress)) (Measurement, error) {
+// runOne measures one model in one environment at one level, on a fresh
+// server.
+func (cfg *Config) runOne(ctx context.Context, sc Scenario, model, env string, clients int, progress func(loadgen.Progress)) (Measurement, error) {
 	run := Measurement{Model: model, Clients: clients}
-	srv, err := startServer(ctx, cfg, sc, model, clients)
+	srv, err := startServer(ctx, cfg, sc, model, env, clients)
 	if err != nil {
 		return run, err
 	}
@@ -224,7 +253,13 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, model string, client
 			end = ps
 		}
 	}
-	res, loadErr := loadgen.Run(ctx, lcfg)
+	var res *loadgen.Result
+	var loadErr error
+	if env == DockerInside {
+		res, loadErr = loadInside(ctx, cfg, srv, lcfg)
+	} else {
+		res, loadErr = loadgen.Run(ctx, lcfg)
+	}
 	samples := sampler.stop()
 	life, stopErr := srv.stop()
 	if loadErr != nil {

@@ -21,7 +21,7 @@ import (
 // two levels, one run failed and one client-bound.
 func fixture() *Results {
 	mk := func(model string, clients int, rps float64, p50, p99 int64, errs int64, threads int, rssMiB float64, cpuUs, sw float64) Measurement {
-		m := Measurement{Model: model, Clients: clients}
+		m := Measurement{Model: model, Env: Native, Series: model, Clients: clients}
 		m.Load = loadgen.Level{Clients: clients, Seconds: 2, Requests: int64(rps * 2), Throughput: rps,
 			Latency:     loadgen.Summary{P50: p50, P99: p99},
 			Errors:      map[string]int64{"read_timeout": errs},
@@ -39,12 +39,12 @@ func fixture() *Results {
 		Duration: "2s", Warmup: "500ms", Timeout: "1s",
 		Scenarios: []ScenarioResult{{
 			Name: "seed", About: "The tutorial as written.", Proto: "greeting", Work: "none",
-			Clients: []int{1, 10}, Models: []string{"sequential", "threads", "epoll"},
+			Clients: []int{1, 10}, Envs: []string{Native}, Models: []string{"sequential", "threads", "epoll"},
 			Runs: []Measurement{
 				mk("sequential", 1, 13220, 67_100, 186_400, 0, 7, 15.4, 31.4, 2.10),
 				mk("sequential", 10, 59136, 153_200, 363_800, 3, 8, 16.5, 10.9, 0.42),
 				mk("threads", 1, 5195, 188_300, 303_600, 0, 7, 17.0, 82.3, 7.27),
-				{Model: "threads", Clients: 10, Error: "server exited with status 1"},
+				{Model: "threads", Env: Native, Series: "threads", Clients: 10, Error: "server exited with status 1"},
 				mk("epoll", 1, 14705, 61_800, 143_100, 0, 7, 16.7, 30.3, 1.99),
 				bound,
 			},
@@ -86,6 +86,51 @@ func TestVerdicts(t *testing.T) {
 		if got := tables[tc.group][tc.index].Verdict; got != tc.want {
 			t.Errorf("%s: verdict %q, want %q", tables[tc.group][tc.index].Title, got, tc.want)
 		}
+	}
+}
+
+// TestOverhead checks the container tables: each container run divided
+// by the same model's native run.
+func TestOverhead(t *testing.T) {
+	r := fixture()
+	s := &r.Scenarios[0]
+	s.Envs = []string{Native, DockerBridge}
+	var runs []Measurement
+	s.Models = nil
+	for _, m := range []string{"sequential", "epoll"} {
+		for _, env := range s.Envs {
+			s.Models = append(s.Models, seriesName(m, env, s.Envs))
+		}
+	}
+	for _, m := range s.Runs {
+		if m.Model == "threads" {
+			continue
+		}
+		m.Series = seriesName(m.Model, Native, s.Envs)
+		runs = append(runs, m)
+		d := m // in a container: 20% slower, p99 50% higher
+		d.Env, d.Series = DockerBridge, seriesName(m.Model, DockerBridge, s.Envs)
+		d.Load.Throughput *= 0.8
+		d.Load.Latency.P99 = d.Load.Latency.P99 * 3 / 2
+		runs = append(runs, d)
+	}
+	s.Runs = runs
+	tables := Tables(s)
+	if len(tables) != 3 {
+		t.Fatalf("%d table groups, want 3 with the overhead", len(tables))
+	}
+	over := tables[2]
+	if got := over[0].Models; len(got) != 2 || got[0] != "sequential (docker-bridge)" {
+		t.Errorf("overhead rows %v, want the container runs only", got)
+	}
+	if got := over[0].Cells[0][1]; got != "0.80" {
+		t.Errorf("req/s relative to native: %q, want 0.80", got)
+	}
+	if got := over[1].Cells[1][1]; got != "1.50" {
+		t.Errorf("p99 relative to native: %q, want 1.50", got)
+	}
+	if got, want := over[0].Verdict, "At 10 clients every model is within 5% of the others (0.80 to 0.80)."; got != want {
+		t.Errorf("verdict %q, want %q", got, want)
 	}
 }
 

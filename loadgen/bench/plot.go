@@ -121,9 +121,11 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		st := modelStyle[model]
+		m, env := s.seriesParts(model)
+		st := modelStyle[m]
 		line.Color, points.Color = st.color, st.color
 		line.Width = vg.Points(1.5)
+		line.Dashes = envDashes[env]
 		points.Shape, points.Radius = st.shape, vg.Points(3)
 		p.Add(line, points)
 		p.Legend.Add(model, line, points)
@@ -180,6 +182,23 @@ func label(v float64) string {
 		return loadgen.Rate(v)
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// envDashes draws each environment in its own line style: native solid.
+var envDashes = map[string][]vg.Length{
+	DockerBridge: {vg.Points(6), vg.Points(3)},
+	DockerHost:   {vg.Points(2), vg.Points(2)},
+	DockerInside: {vg.Points(8), vg.Points(2), vg.Points(2), vg.Points(2)},
+}
+
+// seriesParts returns the model and environment of a table row.
+func (s *ScenarioResult) seriesParts(series string) (model, env string) {
+	for _, r := range s.Runs {
+		if r.Series == series {
+			return r.Model, r.Env
+		}
+	}
+	return series, Native
 }
 
 // levelTicks labels exactly the client levels that were run.

@@ -21,8 +21,9 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n## %s: %s, work %s\n\n%s\n\n", s.Name, s.Proto, s.Work, s.About)
+		gs := s.Groups()
 		for gi, ts := range Tables(s) {
-			fmt.Fprintf(w, "### %s\n\n", groups[gi].Title)
+			fmt.Fprintf(w, "### %s\n\n", gs[gi].Title)
 			for _, t := range ts {
 				mdTable(w, t)
 			}

@@ -48,18 +48,25 @@ type Pinning struct {
 
 // ScenarioResult is one scenario over every model and level.
 type ScenarioResult struct {
-	Name    string        `json:"name"`
-	About   string        `json:"about"`
-	Proto   string        `json:"proto"`
-	Work    string        `json:"work"`
-	Clients []int         `json:"clients"`
-	Models  []string      `json:"models"`
-	Runs    []Measurement `json:"runs"`
+	Name    string `json:"name"`
+	About   string `json:"about"`
+	Proto   string `json:"proto"`
+	Work    string `json:"work"`
+	Clients []int  `json:"clients"`
+	// Envs are the environments the servers ran in: native, docker-bridge,
+	// docker-host, docker-inside.
+	Envs []string `json:"envs"`
+	// Models are the table rows: each model, or "model (env)" when more
+	// than one environment ran (see Measurement.Series).
+	Models []string      `json:"models"`
+	Runs   []Measurement `json:"runs"`
 }
 
 // Measurement is one model at one level.
 type Measurement struct {
 	Model   string        `json:"model"`
+	Env     string        `json:"env"`
+	Series  string        `json:"series"` // the table row: Model, or "Model (Env)"
 	Clients int           `json:"clients"`
 	Load    loadgen.Level `json:"load"`
 	Server  ServerStats   `json:"server"`
@@ -88,14 +95,32 @@ type ServerStats struct {
 	Samples            []Sample `json:"samples"`
 }
 
-// run returns the run of model at clients, or nil.
-func (s *ScenarioResult) run(model string, clients int) *Measurement {
+// run returns the run of a series (a table row) at clients, or nil.
+func (s *ScenarioResult) run(series string, clients int) *Measurement {
 	for i := range s.Runs {
-		if s.Runs[i].Model == model && s.Runs[i].Clients == clients {
+		if s.Runs[i].Series == series && s.Runs[i].Clients == clients {
 			return &s.Runs[i]
 		}
 	}
 	return nil
+}
+
+// find returns the run of model in env at clients, or nil.
+func (s *ScenarioResult) find(model, env string, clients int) *Measurement {
+	for i := range s.Runs {
+		if r := &s.Runs[i]; r.Model == model && r.Env == env && r.Clients == clients {
+			return r
+		}
+	}
+	return nil
+}
+
+// seriesName is a table row's label.
+func seriesName(model, env string, envs []string) string {
+	if len(envs) == 1 {
+		return model
+	}
+	return model + " (" + env + ")"
 }
 
 // ReadMachine describes this machine.
@@ -139,7 +164,7 @@ func Write(r *Results, dir string) error {
 }
 
 // csvHeader names the columns of results.csv.
-var csvHeader = []string{"scenario", "proto", "work", "model", "clients", "seconds", "requests", "req_per_s",
+var csvHeader = []string{"scenario", "proto", "work", "model", "env", "clients", "seconds", "requests", "req_per_s",
 	"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "client_bound",
 	"threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
 	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
@@ -158,7 +183,7 @@ func writeCSV(r *Results, path string) error {
 	for _, s := range r.Scenarios {
 		for _, run := range s.Runs {
 			l, sv := run.Load, run.Server
-			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, strconv.Itoa(run.Clients), num(l.Seconds, 3),
+			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, run.Env, strconv.Itoa(run.Clients), num(l.Seconds, 3),
 				strconv.FormatInt(l.Requests, 10), num(l.Throughput, 1),
 				us(l.Latency.P50), us(l.Latency.P90), us(l.Latency.P99), us(l.Latency.P999), us(l.Latency.Max),
 				strconv.FormatInt(l.ErrorsTotal, 10), strconv.FormatBool(l.ClientBound),

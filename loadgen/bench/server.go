@@ -20,18 +20,23 @@ import (
 	"iolab/loadgen/proc"
 )
 
-// server is one `iolab serve` child process.
+// server is one `iolab serve` child process: the server itself, or the
+// `docker run` that runs it in a container (which streams the container's
+// log, and passes SIGTERM on).
 type server struct {
-	cmd      *exec.Cmd
-	pid      int
-	addr     string
-	requests int64         // from the server's stop event
-	exited   chan struct{} // closed when the log stream ends
-	log      *os.File
+	cmd       *exec.Cmd
+	pid       int    // the server's PID on this host, for /proc
+	addr      string // where clients connect (inside its container for docker-inside)
+	container string // the container's name, or ""
+	requests  int64  // from the server's stop event
+	life      *Lifetime
+	exited    chan struct{} // closed when the log stream ends
+	log       *os.File
 }
 
-// Lifetime is what a server used over its whole life, from wait4(2) when
-// it exits: exact, and counting its exited threads too.
+// Lifetime is what a server used over its whole life, from its own
+// getrusage(2) as it exits (its last "usage" event): counting its exited
+// threads too, and readable from a container as well.
 type Lifetime struct {
 	User        float64 `json:"user_s"`               // CPU seconds in user space
 	System      float64 `json:"sys_s"`                // CPU seconds in the kernel
@@ -41,28 +46,45 @@ type Lifetime struct {
 }
 
 // startTimeout bounds how long a server may take to start listening.
-const startTimeout = 10 * time.Second
+const startTimeout = 20 * time.Second
 
-// startServer starts `iolab serve` for one run, pinned to the server's
-// CPUs, and waits until it accepts connections. The server's log goes to
-// logs/SCENARIO-MODEL-CLIENTS.jsonl in the output folder.
-func startServer(ctx context.Context, cfg *Config, sc Scenario, model string, clients int) (*server, error) {
-	args := []string{"serve", "-model", model, "-addr", "127.0.0.1:0", "-proto", sc.Proto.String(),
-		"-work", sc.Work.String(), "-log-level", "info", "-log-format", "json",
+// startServer starts the server for one run, pinned to the server's CPUs,
+// and waits until it accepts connections. The server's log goes to
+// logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
+func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env string, clients int) (*server, error) {
+	serve := []string{"-model", model, "-proto", sc.Proto.String(), "-work", sc.Work.String(),
+		"-log-level", "info", "-log-format", "json",
 		// The bench's shutdown waits for answers in flight at most this long.
 		"-shutdown-timeout", "2s"}
-	if !cfg.NoPin && len(cfg.ServerCPUs) > 0 {
-		args = append(args, "-cpus", joinInts(cfg.ServerCPUs))
+	pin := !cfg.NoPin && len(cfg.ServerCPUs) > 0
+	cpus := joinInts(cfg.ServerCPUs)
+	s := &server{exited: make(chan struct{})}
+	var argv []string
+	switch env {
+	case Native:
+		argv = append([]string{cfg.Binary, "serve", "-addr", "127.0.0.1:0"}, serve...)
+		if pin {
+			argv = append(argv, "-cpus", cpus)
+		}
+	default:
+		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%d", os.Getpid(), model, env, clients)
+		argv, serve = dockerRun(cfg, env, s.container, pin, cpus, serve)
+		argv = append(argv, serve...)
+	}
+	name := fmt.Sprintf("%s-%s-%d", sc.Name, model, clients)
+	if len(cfg.Envs) > 1 {
+		name = fmt.Sprintf("%s-%s-%s-%d", sc.Name, model, env, clients)
 	}
 	logDir := filepath.Join(cfg.OutDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(logDir, fmt.Sprintf("%s-%s-%d.jsonl", sc.Name, model, clients)))
+	logFile, err := os.Create(filepath.Join(logDir, name+".jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, cfg.Binary, args...)
+	s.log = logFile
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// On Ctrl-C, or any cancel, ask the server to stop gracefully; kill it
 	// if it has not stopped 5 s later. If the bench itself dies, the kernel
 	// sends the server SIGTERM (Pdeathsig): no server is left behind.
@@ -78,7 +100,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model string, cl
 		logFile.Close()
 		return nil, fmt.Errorf("bench: start %s: %w", model, err)
 	}
-	s := &server{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), log: logFile}
+	s.cmd, s.pid = cmd, cmd.Process.Pid
 	addrs := make(chan string, 1)
 	go s.readLog(stderr, addrs)
 
@@ -90,6 +112,15 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model string, cl
 	case <-time.After(startTimeout):
 		_, _ = s.stop()
 		return nil, fmt.Errorf("bench: %s did not start listening within %v", model, startTimeout)
+	}
+	if s.container != "" {
+		if err := s.locate(env); err != nil {
+			_, _ = s.stop()
+			return nil, err
+		}
+	}
+	if env == DockerInside {
+		return s, nil // its address is inside the container
 	}
 	// The start event comes after listen(2), so the port accepts; check it
 	// once, as a client would.
@@ -112,18 +143,28 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 		line := sc.Bytes()
 		_, _ = s.log.Write(append(line, '\n'))
 		var ev struct {
-			Event    string `json:"event"`
-			Addr     string `json:"addr"`
-			Requests int64  `json:"requests"`
+			Event    string  `json:"event"`
+			Why      string  `json:"why"`
+			Addr     string  `json:"addr"`
+			Requests int64   `json:"requests"`
+			User     float64 `json:"user_s"`
+			System   float64 `json:"sys_s"`
+			Nvcsw    int64   `json:"nvcsw"`
+			Nivcsw   int64   `json:"nivcsw"`
 		}
 		if json.Unmarshal(line, &ev) != nil {
 			continue
 		}
+		// requests and life are read by stop, after the stream ends.
 		switch ev.Event {
 		case "start":
 			addrs <- ev.Addr
 		case "stop":
-			s.requests = ev.Requests // read by stop, after the stream ends
+			s.requests = ev.Requests
+		case "usage":
+			if ev.Why == "exit" {
+				s.life = &Lifetime{User: ev.User, System: ev.System, Voluntary: ev.Nvcsw, Involuntary: ev.Nivcsw}
+			}
 		}
 	}
 }
@@ -136,13 +177,16 @@ func (s *server) stop() (Lifetime, error) {
 	timer := time.AfterFunc(5*time.Second, func() { _ = s.cmd.Process.Kill() })
 	defer timer.Stop()
 	// Read the log to its end before Wait, which closes the pipe: the last
-	// lines, the stop event among them, would be lost otherwise.
+	// lines, the stop and usage events among them, would be lost otherwise.
 	<-s.exited
 	err := s.cmd.Wait()
+	if s.container != "" {
+		removeContainer(s.container) // --rm did it, unless docker run was killed
+	}
 	var life Lifetime
-	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		life = Lifetime{User: tvSeconds(ru.Utime), System: tvSeconds(ru.Stime),
-			Voluntary: ru.Nvcsw, Involuntary: ru.Nivcsw, Requests: s.requests}
+	if s.life != nil {
+		life = *s.life
+		life.Requests = s.requests
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() != 0 {
@@ -151,10 +195,11 @@ func (s *server) stop() (Lifetime, error) {
 	if err != nil && !errors.As(err, &exit) {
 		return life, err
 	}
+	if s.life == nil {
+		return life, fmt.Errorf("server logged no exit usage (see %s)", s.log.Name())
+	}
 	return life, nil
 }
-
-func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
 
 // sampler reads /proc/PID every 100 ms until stopped.
 type sampler struct {

@@ -19,6 +19,10 @@ type metric struct {
 	higher bool // a higher value is better
 	value  func(*Measurement) (float64, bool)
 	format func(float64) string
+	// relative metrics divide value by the same model's native run at the
+	// same level: the overhead of a container. Their rows are the
+	// container runs only.
+	relative bool
 }
 
 // Group is a set of tables printed together.
@@ -33,32 +37,42 @@ var groups = []Group{
 	{"What the clients saw (iolab load)", []metric{
 		{"throughput", "requests per second (higher is better)", true,
 			func(r *Measurement) (float64, bool) { return r.Load.Throughput, r.Load.Seconds > 0 },
-			func(v float64) string { return loadgen.Rate(v) }},
+			func(v float64) string { return loadgen.Rate(v) }, false},
 		{"p50", "median latency, p50 (lower is better)", false, latency(func(r *Measurement) int64 { return r.Load.Latency.P50 }),
-			func(v float64) string { return loadgen.Dur(int64(v)) }},
+			func(v float64) string { return loadgen.Dur(int64(v)) }, false},
 		{"p99", "tail latency, p99 (lower is better)", false, latency(func(r *Measurement) int64 { return r.Load.Latency.P99 }),
-			func(v float64) string { return loadgen.Dur(int64(v)) }},
+			func(v float64) string { return loadgen.Dur(int64(v)) }, false},
 		{"errors", "failed requests (timeouts, resets, wrong replies)", false,
 			func(r *Measurement) (float64, bool) { return float64(r.Load.ErrorsTotal), r.Load.Seconds > 0 },
-			func(v float64) string { return strconv.FormatInt(int64(v), 10) }},
+			func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 	}},
 	{"What the server cost the OS (/proc, and getrusage at exit)", []metric{
 		{"threads", "server OS threads, peak", false,
 			func(r *Measurement) (float64, bool) { return float64(r.Server.ThreadsPeak), r.Server.ThreadsPeak > 0 },
-			func(v float64) string { return strconv.FormatInt(int64(v), 10) }},
+			func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 		{"rss", "server resident memory (RSS), peak, MiB", false,
 			func(r *Measurement) (float64, bool) {
 				return float64(r.Server.RSSPeak) / (1 << 20), r.Server.RSSPeak > 0
 			},
-			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }},
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"cpu", "server CPU time per request, µs (user+sys)", false,
 			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.Life.Requests > 0 },
-			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }},
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"switches", "server context switches per request (voluntary+involuntary)", false,
 			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 },
-			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }},
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }, false},
 	}},
 }
+
+// overhead compares each container run with the same model native.
+var overhead = Group{"Container overhead (each value divided by the same model's native run)", []metric{
+	{"overhead-throughput", "requests per second, relative to native (1.00 = no overhead; lower is slower)", true,
+		groups[0].metrics[0].value, ratio, true},
+	{"overhead-p99", "p99 latency, relative to native (1.00 = no overhead; higher is slower)", false,
+		groups[0].metrics[2].value, ratio, true},
+}}
+
+func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 // latency reads a latency, which exists only if something was answered.
 func latency(get func(*Measurement) int64) func(*Measurement) (float64, bool) {
@@ -75,10 +89,24 @@ type Table struct {
 	Verdict string
 }
 
+// Groups returns the metric groups of s: the overhead group too when it
+// ran natively and in a container.
+func (s *ScenarioResult) Groups() []Group {
+	native, other := false, false
+	for _, e := range s.Envs {
+		native = native || e == "native"
+		other = other || e != "native"
+	}
+	if native && other {
+		return append(append([]Group(nil), groups...), overhead)
+	}
+	return groups
+}
+
 // Tables returns the tables of s, group by group.
 func Tables(s *ScenarioResult) [][]Table {
 	var out [][]Table
-	for _, g := range groups {
+	for _, g := range s.Groups() {
 		var ts []Table
 		for _, m := range g.metrics {
 			ts = append(ts, s.table(m))
@@ -88,9 +116,27 @@ func Tables(s *ScenarioResult) [][]Table {
 	return out
 }
 
+// rows returns the rows of a table of m: every series, or for a relative
+// metric the container series only.
+func (s *ScenarioResult) rows(m metric) []string {
+	if !m.relative {
+		return s.Models
+	}
+	var rows []string
+	for _, series := range s.Models {
+		for _, r := range s.Runs {
+			if r.Series == series && r.Env != "native" {
+				rows = append(rows, series)
+				break
+			}
+		}
+	}
+	return rows
+}
+
 func (s *ScenarioResult) table(m metric) Table {
-	t := Table{Title: m.title, Key: m.key, Clients: s.Clients, Models: s.Models}
-	for _, model := range s.Models {
+	t := Table{Title: m.title, Key: m.key, Clients: s.Clients, Models: s.rows(m)}
+	for _, model := range t.Models {
 		var row []string
 		for _, n := range s.Clients {
 			run := s.run(model, n)
@@ -111,13 +157,25 @@ func (s *ScenarioResult) table(m metric) Table {
 	return t
 }
 
-// value is metric m of model at n clients, if measured.
-func (s *ScenarioResult) value(m metric, model string, n int) (float64, bool) {
-	run := s.run(model, n)
+// value is metric m of a series at n clients, if measured.
+func (s *ScenarioResult) value(m metric, series string, n int) (float64, bool) {
+	run := s.run(series, n)
 	if run == nil {
 		return 0, false
 	}
-	return m.value(run)
+	v, ok := m.value(run)
+	if !m.relative || !ok {
+		return v, ok
+	}
+	native := s.find(run.Model, "native", n)
+	if native == nil {
+		return 0, false
+	}
+	base, ok := m.value(native)
+	if !ok || base == 0 {
+		return 0, false
+	}
+	return v / base, true
 }
 
 // verdict names the models with the highest and the lowest value at the
@@ -137,7 +195,7 @@ func (s *ScenarioResult) verdict(m metric) string {
 			v     float64
 		}
 		var vals []mv
-		for _, model := range s.Models {
+		for _, model := range s.rows(m) {
 			if v, ok := s.value(m, model, n); ok {
 				vals = append(vals, mv{model, v})
 			}
@@ -200,7 +258,7 @@ func (s *ScenarioResult) failedCaveat(m metric, n int, models ...string) string 
 // every time.
 func (s *ScenarioResult) allZero(m metric) bool {
 	measured := false
-	for _, model := range s.Models {
+	for _, model := range s.rows(m) {
 		for _, n := range s.Clients {
 			v, ok := s.value(m, model, n)
 			if ok && v != 0 {
@@ -218,8 +276,9 @@ func WriteText(w io.Writer, r *Results) error {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)
+		gs := s.Groups()
 		for gi, ts := range Tables(s) {
-			fmt.Fprintf(w, "\n-- %s --\n", groups[gi].Title)
+			fmt.Fprintf(w, "\n-- %s --\n", gs[gi].Title)
 			for _, t := range ts {
 				fmt.Fprintf(w, "\n%s\n", t.Title)
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -254,10 +313,10 @@ func (s *ScenarioResult) notes() []string {
 	for _, run := range s.Runs {
 		switch {
 		case run.Error != "":
-			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Model, run.Clients, run.Error))
+			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Series, run.Clients, run.Error))
 		case run.Load.ClientBound:
 			out = append(out, fmt.Sprintf("%s at %d clients was client-bound: the load generator used %.0f%% of its CPU; the server may be faster than shown",
-				run.Model, run.Clients, run.Load.ClientCPU.Percent))
+				run.Series, run.Clients, run.Load.ClientCPU.Percent))
 		}
 		if run.Load.ErrorsTotal > 0 {
 			var kinds []string
@@ -266,7 +325,7 @@ func (s *ScenarioResult) notes() []string {
 					kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
 				}
 			}
-			out = append(out, fmt.Sprintf("%s at %d clients: errors %s", run.Model, run.Clients, strings.Join(kinds, " ")))
+			out = append(out, fmt.Sprintf("%s at %d clients: errors %s", run.Series, run.Clients, strings.Join(kinds, " ")))
 		}
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,7 +56,13 @@ func ReadDir(dir string) (Sample, error) {
 	if s.UserTicks, s.SysTicks, err = ParseStat(stat); err != nil {
 		return s, err
 	}
+	// fd/ is readable only by the process's owner (or root): another
+	// user's server, as in a container, reports -1.
 	fds, err := os.ReadDir(filepath.Join(dir, "fd"))
+	if errors.Is(err, fs.ErrPermission) {
+		s.FDs = -1
+		return s, nil
+	}
 	if err != nil {
 		return s, err
 	}

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"iolab/loadgen"
+)
+
+// The environments a server can run in.
+const (
+	// Native: a child process of the bench.
+	Native = "native"
+	// DockerBridge: a container on Docker's default bridge network, its
+	// port published on 127.0.0.1 (docker run -p 127.0.0.1::8000), as the
+	// tutorial does with -p 8000:8000. Traffic crosses a veth pair and NAT.
+	DockerBridge = "docker-bridge"
+	// DockerHost: a container sharing the host's network (--network host):
+	// no veth, no NAT.
+	DockerHost = "docker-host"
+	// DockerInside: the load generator runs inside the server's container
+	// (docker exec), on the container's own loopback: the tutorial's test
+	// "from inside the container".
+	DockerInside = "docker-inside"
+)
+
+// Envs lists every environment, in the order they run.
+var Envs = []string{Native, DockerBridge, DockerHost, DockerInside}
+
+// DefaultImage is the image `make docker-image` builds.
+const DefaultImage = "iolab:local"
+
+// ErrNoDocker is returned when a docker environment is asked for and no
+// Docker engine answers.
+var ErrNoDocker = errors.New("bench: no Docker engine answers (is dockerd running? see the README)")
+
+// checkEnvs validates envs and, if any needs Docker, that the engine
+// answers and has image.
+func checkEnvs(envs []string, image string) error {
+	needDocker := false
+	for _, e := range envs {
+		switch e {
+		case Native:
+		case DockerBridge, DockerHost, DockerInside:
+			needDocker = true
+		default:
+			return fmt.Errorf("bench: unknown environment %q (have %s)", e, strings.Join(Envs, ", "))
+		}
+	}
+	if !needDocker {
+		return nil
+	}
+	if err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {
+		return ErrNoDocker
+	}
+	if out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", image).CombinedOutput(); err != nil {
+		return fmt.Errorf("bench: Docker image %s not found (build it with make docker-image): %s", image, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// dockerRun returns the docker run command for a server in env, and the
+// serve arguments adjusted for it. The image's entry point is
+// `iolab serve -addr :8000`; arguments after the image are added to it,
+// and a later -addr wins.
+func dockerRun(cfg *Config, env, name string, pin bool, cpus string, serve []string) (argv, args []string) {
+	argv = []string{"docker", "run", "--rm", "--name", name, "--label", cfg.label,
+		// Pass SIGTERM (and Ctrl-C) from docker run to the server.
+		"--sig-proxy=true"}
+	switch env {
+	case DockerBridge:
+		argv = append(argv, "-p", "127.0.0.1::8000") // a free host port, on loopback only
+		if pin {
+			argv = append(argv, "--cpuset-cpus", cpus)
+		}
+	case DockerHost:
+		argv = append(argv, "--network", "host")
+		serve = append(serve, "-addr", "127.0.0.1:0")
+		if pin {
+			argv = append(argv, "--cpuset-cpus", cpus)
+		}
+	case DockerInside:
+		// The container gets every CPU; the server and the load generator
+		// pin themselves inside it, as they do natively.
+		serve = append(serve, "-addr", "127.0.0.1:0")
+		if pin {
+			serve = append(serve, "-cpus", cpus)
+		}
+	}
+	return append(argv, cfg.Image), serve
+}
+
+// locate finds a container's server: its PID on this host, and for the
+// bridge, the host port Docker published.
+func (s *server) locate(env string) error {
+	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", s.container).Output()
+	if err != nil {
+		return fmt.Errorf("bench: docker inspect %s: %w", s.container, err)
+	}
+	if s.pid, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil || s.pid <= 0 {
+		return fmt.Errorf("bench: no host PID for container %s: %q", s.container, out)
+	}
+	if env != DockerBridge {
+		return nil
+	}
+	out, err = exec.Command("docker", "port", s.container, "8000/tcp").Output()
+	if err != nil {
+		return fmt.Errorf("bench: docker port %s: %w", s.container, err)
+	}
+	// One line per binding, e.g. "127.0.0.1:49153".
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if _, _, err := net.SplitHostPort(line); err != nil {
+		return fmt.Errorf("bench: docker port %s: %q", s.container, out)
+	}
+	s.addr = line
+	return nil
+}
+
+// loadInside runs the load generator inside the server's container with
+// docker exec, and reads its JSON results. Without the in-process hooks,
+// the measured interval's start and end are marked by the clock.
+func loadInside(ctx context.Context, cfg *Config, s *server, lcfg loadgen.Config) (*loadgen.Result, error) {
+	argv := []string{"exec", s.container, "/iolab", "load", "-addr", s.addr, "-proto", lcfg.Proto.String(),
+		"-clients", strconv.Itoa(lcfg.Clients[0]), "-duration", lcfg.Duration.String(),
+		"-warmup", lcfg.Warmup.String(), "-timeout", lcfg.Timeout.String(), "-json", "-"}
+	if !cfg.NoPin && len(cfg.LoadCPUs) > 0 {
+		argv = append(argv, "-cpus", joinInts(cfg.LoadCPUs))
+	}
+	begin := time.AfterFunc(lcfg.Warmup, func() { lcfg.Mark(true) })
+	defer begin.Stop()
+	end := time.AfterFunc(lcfg.Warmup+lcfg.Duration, func() { lcfg.Mark(false) })
+	defer end.Stop()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", argv...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("bench: load inside %s: %v: %s", s.container, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	var res loadgen.Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Levels) != 1 {
+		return nil, fmt.Errorf("bench: load inside %s: unreadable results: %v", s.container, err)
+	}
+	return &res, nil
+}
+
+// removeContainer removes one container, if it is still there.
+func removeContainer(name string) {
+	_ = exec.Command("docker", "rm", "-f", name).Run()
+}
+
+// removeContainers removes every container carrying label, running or not.
+func removeContainers(label string) {
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+label).Output()
+	if err != nil {
+		return // no Docker here, so no containers either
+	}
+	for _, id := range strings.Fields(string(out)) {
+		removeContainer(id)
+	}
+}
