@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"models": {"list the server models and how each waits for I/O", modelsCommand},
 	"load":   {"measure a running server: latency percentiles, throughput, errors", loadCommand},
 	"bench":  {"run every model side by side: tables, plots and a report (the main job)", benchCommand},
+	"logs":   {"analyse the JSON logs of iolab serve: connections per thread, concurrency, close reasons", logsCommand},
 }
 
 // usageError is an error in how a command was called: it prints the

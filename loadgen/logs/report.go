@@ -1,0 +1,162 @@
+package logs
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// maxThreadRows bounds the thread table: a threads-model run has one
+// thread per connection, and the spread says it better than 10,000 rows.
+const maxThreadRows = 10
+
+// WriteText writes the report for people.
+func WriteText(w io.Writer, rep *Report) error {
+	for i, r := range rep.Runs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		writeRun(w, i+1, r, rep.Interval)
+	}
+	fmt.Fprintf(w, "\n%d iolab events read", rep.Events)
+	if rep.Skipped > 0 {
+		fmt.Fprintf(w, "; %d lines skipped (not iolab events)", rep.Skipped)
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+func writeRun(w io.Writer, n int, r *Run, interval time.Duration) {
+	fmt.Fprintf(w, "run %d: model %s, proto %s, work %s", n, r.Model, orDash(r.Proto), orDash(r.Work))
+	if r.PID != 0 {
+		fmt.Fprintf(w, ", pid %d", r.PID)
+	}
+	fmt.Fprintf(w, ", %.1f s", r.Seconds)
+	if !r.Start.IsZero() {
+		fmt.Fprintf(w, " (%s to %s)", r.Start.Format("15:04:05.000"), r.End.Format("15:04:05.000"))
+	}
+	if !r.Stopped {
+		fmt.Fprint(w, ", no stop event")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  connections  %d opened, %d closed; requests %d; bytes in %d, out %d\n",
+		r.Opened, r.Closed, r.Requests, r.BytesIn, r.BytesOut)
+	if r.Closed > 0 {
+		fmt.Fprintf(w, "  connection duration  p50 %s  p90 %s  p99 %s  max %s\n",
+			us(r.Duration.P50), us(r.Duration.P90), us(r.Duration.P99), us(r.Duration.Max))
+	}
+	if len(r.Reasons) > 0 {
+		fmt.Fprintf(w, "  close reasons  %s\n", reasons(r.Reasons))
+	}
+	if r.AcceptErrs > 0 {
+		fmt.Fprintf(w, "  accept errors  %d\n", r.AcceptErrs)
+	}
+	if r.PeakOpen > 0 {
+		fmt.Fprintf(w, "  peak concurrency  %d connections open at once, at %s\n", r.PeakOpen, r.PeakAt.Format("15:04:05.000"))
+	}
+	if len(r.Threads) > 0 {
+		writeThreads(w, r)
+	}
+	if len(r.Timeline) > 0 {
+		writeTimeline(w, r, interval)
+	}
+}
+
+// writeThreads writes how connections spread over OS threads.
+func writeThreads(w io.Writer, r *Run) {
+	fmt.Fprintf(w, "  connections per OS thread  %d thread(s) served %d connections", len(r.Threads), r.Closed)
+	if len(r.Threads) > 1 {
+		counts := make([]int64, len(r.Threads))
+		for i, t := range r.Threads {
+			counts[i] = t.Conns
+		}
+		sort.Slice(counts, func(i, j int) bool { return counts[i] < counts[j] })
+		fmt.Fprintf(w, "; per thread min %d, median %d, max %d", counts[0], counts[len(counts)/2], counts[len(counts)-1])
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "    \ttid\tconns\tshare\t")
+	for i, t := range r.Threads {
+		if i == maxThreadRows {
+			rest := int64(0)
+			for _, t := range r.Threads[i:] {
+				rest += t.Conns
+			}
+			fmt.Fprintf(tw, "    \t%d more\t%d\t%.1f%%\t\n", len(r.Threads)-i, rest, share(rest, r.Closed))
+			break
+		}
+		tid := fmt.Sprint(t.TID)
+		if t.TID == 0 {
+			tid = "unknown"
+		}
+		fmt.Fprintf(tw, "    \t%s\t%d\t%.1f%%\t\n", tid, t.Conns, share(t.Conns, r.Closed))
+	}
+	_ = tw.Flush()
+}
+
+// writeTimeline writes the most connections open in each interval.
+func writeTimeline(w io.Writer, r *Run, width time.Duration) {
+	fmt.Fprintf(w, "  open connections per %v (most at once in each, from %s)\n   ", width, r.Timeline[0].Start.Format("15:04:05.000"))
+	for i, s := range r.Timeline {
+		if i > 0 && i%15 == 0 {
+			fmt.Fprint(w, "\n   ")
+		}
+		fmt.Fprintf(w, " %d", s.MaxOpen)
+	}
+	fmt.Fprintln(w)
+}
+
+// WriteJSON writes the report for scripts.
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+func reasons(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// us formats microseconds for people.
+func us(v int64) string {
+	d := time.Duration(v) * time.Microsecond
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", v)
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(v)/1e3)
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func share(n, total int64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(total)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
