@@ -21,7 +21,7 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: build test lint vet fmt-check cross-vet clean load bench bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+.PHONY: build test lint vet fmt-check cross-vet clean load logs-demo bench bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
 
 # A static binary (no cgo): it runs on any Linux, and alone in a FROM
 # scratch container image.
@@ -52,6 +52,21 @@ $(addprefix run-,$(MODELS)): run-%: build
 # Measure the server that make run-MODEL started (same PROTO).
 load: build
 	./$(BIN) load -addr $(LOAD_ADDR) -proto $(PROTO) -clients $(CLIENTS) $(LOAD_FLAGS)
+
+# Logs: serve MODEL at debug level on a free port of 127.0.0.1, drive it
+# with iolab load (PROTO, CLIENTS), stop it, and analyse its log. The log
+# stays in results/logs-demo/MODEL.jsonl for jq.
+DEMO_DIR ?= results/logs-demo
+logs-demo: build
+	@mkdir -p $(DEMO_DIR)
+	@rm -f $(DEMO_DIR)/$(MODEL).jsonl
+	@./$(BIN) serve -model $(MODEL) -addr 127.0.0.1:0 -proto $(PROTO) -work $(WORK) -log-level debug 2> $(DEMO_DIR)/$(MODEL).jsonl & \
+	pid=$$!; \
+	for i in $$(seq 1 100); do grep -q '"event":"start"' $(DEMO_DIR)/$(MODEL).jsonl 2>/dev/null && break; sleep 0.05; done; \
+	addr=$$(grep -o '"addr":"[^"]*"' $(DEMO_DIR)/$(MODEL).jsonl | head -1 | cut -d'"' -f4); \
+	./$(BIN) load -addr $$addr -proto $(PROTO) -clients $(CLIENTS) -duration 2s -warmup 0s; \
+	kill -TERM $$pid; wait $$pid
+	./$(BIN) logs $(DEMO_DIR)/$(MODEL).jsonl
 
 # The main job: all models over seed, io-bound and cpu-bound.
 BENCH_FLAGS ?=
