@@ -86,7 +86,7 @@ docker-image: build
 
 # Serve MODEL in a container, its port published on 127.0.0.1:8000 only.
 docker-run: docker-image
-	docker run --rm -it -p 127.0.0.1:8000:8000 -e IOLAB_MODEL=$(MODEL) -e IOLAB_PROTO=$(PROTO) -e IOLAB_WORK=$(WORK) $(IMAGE)
+	docker run --rm -p 127.0.0.1:8000:8000 -e IOLAB_MODEL=$(MODEL) -e IOLAB_PROTO=$(PROTO) -e IOLAB_WORK=$(WORK) $(IMAGE)
 
 # Native against container, side by side.
 bench-docker: docker-image
