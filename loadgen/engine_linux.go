@@ -465,8 +465,9 @@ func (l *loop) second(t int64) int {
 	return int((t - l.lv.warmEnd) / int64(time.Second))
 }
 
-// measured reports whether a request starting at t is measured, and in
-// Requests mode takes it from the budget.
+// mayStart reports whether a request due at t may start: not after the
+// measured interval, and in Requests mode only while the budget lasts
+// (it takes one from it).
 func (l *loop) mayStart(t int64) bool {
 	if l.stopping || t >= l.lv.end {
 		return false

@@ -20,8 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/loadgen"
+	"iolab/loadgen/internal/testserve"
 	"iolab/models"
-	_ "iolab/models/all"
 )
 
 const patience = 10 * time.Second
@@ -35,36 +35,8 @@ func TestMain(m *testing.M) {
 // serve starts a model in-process on 127.0.0.1 and returns its address.
 func serve(t testing.TB, name string, tweak func(*models.Config)) string {
 	t.Helper()
-	m, err := models.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := models.DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	srv, err := m.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		t.Fatalf("Serve: %v", err)
-	}
-	return ""
+	addr, _ := testserve.Start(t, name, tweak)
+	return addr
 }
 
 // quick is a short configuration for tests.

@@ -142,7 +142,7 @@ func (s *Stats) Close(c *Conn, reason Reason, tid int, err error) {
 	}
 }
 
-// Open reports how many connections are open now.
+// OpenConns reports how many connections are open now.
 func (s *Stats) OpenConns() int64 { return s.open.Load() }
 
 // AcceptError logs an accept that failed and how long the acceptor will

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"iolab/loadgen/bench"
@@ -100,15 +98,14 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if cfg.OutDir == "" {
 			cfg.OutDir = filepath.Join("results", time.Now().Format("20060102-150405"))
 		}
-		if isTerminal(stderr) {
-			cfg.Progress = benchProgress(stderr)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		res, err := bench.Run(ctx, cfg)
-		if cfg.Progress != nil {
-			fmt.Fprint(stderr, clearLine)
-		}
+		var res *bench.Results
+		err = interruptible(stderr, func(ctx context.Context, live bool) (err error) {
+			if live {
+				cfg.Progress = benchProgress(stderr)
+			}
+			res, err = bench.Run(ctx, cfg)
+			return err
+		})
 		if res != nil && len(res.Scenarios) > 0 {
 			if werr := bench.WriteText(stdout, res); werr != nil {
 				return werr

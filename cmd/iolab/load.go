@@ -60,15 +60,14 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err := pinTo(cpus); err != nil {
 			return err
 		}
-		if isTerminal(stderr) {
-			cfg.Progress = progressLine(stderr)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		res, err := loadgen.Run(ctx, cfg)
-		if cfg.Progress != nil {
-			fmt.Fprint(stderr, clearLine)
-		}
+		var res *loadgen.Result
+		err = interruptible(stderr, func(ctx context.Context, live bool) (err error) {
+			if live {
+				cfg.Progress = progressLine(stderr)
+			}
+			res, err = loadgen.Run(ctx, cfg)
+			return err
+		})
 		if res != nil && len(res.Levels) > 0 {
 			if werr := writeLoadResults(stdout, res, jsonFile, csvFile); werr != nil {
 				return werr
@@ -140,6 +139,20 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// interruptible runs fn with a context that SIGINT or SIGTERM cancels;
+// live tells fn whether stderr is a terminal, where a progress line may be
+// drawn, and the line is erased afterwards.
+func interruptible(stderr io.Writer, fn func(ctx context.Context, live bool) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	live := isTerminal(stderr)
+	err := fn(ctx, live)
+	if live {
+		fmt.Fprint(stderr, clearLine)
+	}
+	return err
 }
 
 // pinTo pins this process to the CPUs of a -cpus flag, if any.

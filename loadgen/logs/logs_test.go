@@ -2,7 +2,6 @@ package logs
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"iolab/loadgen/internal/golden"
+	"iolab/loadgen/internal/testserve"
 	"iolab/models"
-	_ "iolab/models/all"
 )
 
 func analyze(t *testing.T, file string, opts Options) *Report {
@@ -103,22 +102,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var mu sync.Mutex
 			var buf bytes.Buffer
-			cfg := models.DefaultConfig()
-			cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
-			cfg.Log = zerolog.New(zerolog.SyncWriter(lockedWriter{&mu, &buf})).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-			m, err := models.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv, err := m.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			ready := make(chan string, 1)
-			done := make(chan error, 1)
-			go func() { done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-			addr := <-ready
+			addr, stop := testserve.Start(t, name, func(cfg *models.Config) {
+				cfg.Proto = models.Echo
+				cfg.Log = zerolog.New(lockedWriter{&mu, &buf}).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+			})
 
 			// 3 clients, 20 lines each, then close.
 			const clients, lines = 3, 20
@@ -148,14 +135,11 @@ func TestEndToEnd(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+			stop() // the stop event, with the server's totals
 
 			a := New(Options{})
 			mu.Lock()
-			err = a.Read(bytes.NewReader(buf.Bytes()))
+			err := a.Read(bytes.NewReader(buf.Bytes()))
 			mu.Unlock()
 			if err != nil {
 				t.Fatal(err)
