@@ -66,7 +66,6 @@ type Stats struct {
 	log      zerolog.Logger
 	debug    bool // per-connection events are enabled
 	nextID   atomic.Uint64
-	open     atomic.Int64
 	accepted atomic.Int64
 	requests atomic.Int64
 	bytesIn  atomic.Int64
@@ -104,7 +103,6 @@ func (s *Stats) Start(model string, cfg *Config, addr string) {
 // event; tid is the OS thread that will serve it, or 0 if not known.
 func (s *Stats) Open(remote netip.AddrPort, tid int) Conn {
 	c := Conn{ID: s.nextID.Add(1), Remote: remote, Start: time.Now()}
-	s.open.Add(1)
 	s.accepted.Add(1)
 	if s.debug {
 		s.log.Debug().Str("event", "conn_open").
@@ -120,7 +118,6 @@ func (s *Stats) Open(remote netip.AddrPort, tid int) Conn {
 // that served it (or last ran it, for a goroutine); err, if not nil, is the
 // error behind ReasonError.
 func (s *Stats) Close(c *Conn, reason Reason, tid int, err error) {
-	s.open.Add(-1)
 	s.requests.Add(c.Requests)
 	s.bytesIn.Add(c.BytesIn)
 	s.bytesOut.Add(c.BytesOut)
@@ -141,9 +138,6 @@ func (s *Stats) Close(c *Conn, reason Reason, tid int, err error) {
 		e.Msg("close")
 	}
 }
-
-// OpenConns reports how many connections are open now.
-func (s *Stats) OpenConns() int64 { return s.open.Load() }
 
 // AcceptError logs an accept that failed and how long the acceptor will
 // pause before trying again.
