@@ -2,8 +2,6 @@ package models
 
 import (
 	"net/netip"
-	"os"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -86,17 +84,7 @@ func (s *Stats) Debug() bool { return s.debug }
 
 // Start logs the start event, once the server is listening.
 func (s *Stats) Start(model string, cfg *Config, addr string) {
-	s.log.Info().Str("event", "start").
-		Str("model", model).
-		Str("addr", addr).
-		Str("proto", cfg.Proto.String()).
-		Str("work", cfg.Work.String()).
-		Int("backlog", cfg.Backlog).
-		Int("max_line", cfg.MaxLine).
-		Dur("idle_timeout", cfg.IdleTimeout).
-		Int("pid", os.Getpid()).
-		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
-		Msg("serving")
+	logStart(s.log, model, cfg, addr)
 }
 
 // Open starts the record of a newly accepted connection and logs its open
@@ -105,11 +93,7 @@ func (s *Stats) Open(remote netip.AddrPort, tid int) Conn {
 	c := Conn{ID: s.nextID.Add(1), Remote: remote, Start: time.Now()}
 	s.accepted.Add(1)
 	if s.debug {
-		s.log.Debug().Str("event", "conn_open").
-			Uint64("conn", c.ID).
-			Str("remote", c.Remote.String()).
-			Int("tid", tid).
-			Msg("open")
+		logConnOpen(s.log, &c, tid)
 	}
 	return c
 }
@@ -123,45 +107,24 @@ func (s *Stats) Close(c *Conn, reason Reason, tid int, err error) {
 	s.bytesOut.Add(c.BytesOut)
 	s.reasons[reason].Add(1)
 	if s.debug {
-		e := s.log.Debug().Str("event", "conn_close").
-			Uint64("conn", c.ID).
-			Str("remote", c.Remote.String()).
-			Int("tid", tid).
-			Int64("bytes_in", c.BytesIn).
-			Int64("bytes_out", c.BytesOut).
-			Int64("requests", c.Requests).
-			Int64("duration_us", time.Since(c.Start).Microseconds()).
-			Str("reason", reason.String())
-		if err != nil {
-			e = e.Err(err)
-		}
-		e.Msg("close")
+		logConnClose(s.log, c, reason, tid, err)
 	}
 }
 
 // AcceptError logs an accept that failed and how long the acceptor will
 // pause before trying again.
 func (s *Stats) AcceptError(err error, pause time.Duration) {
-	s.log.Warn().Str("event", "accept_error").Err(err).Dur("pause", pause).Msg("accept failed; pausing")
+	logAcceptError(s.log, err, pause)
 }
 
 // Stop logs the summary event.
 func (s *Stats) Stop(model string) {
-	reasons := zerolog.Dict()
-	for r := Reason(0); r < numReasons; r++ {
-		if n := s.reasons[r].Load(); n > 0 {
-			reasons = reasons.Int64(r.String(), n)
-		}
+	t := totals{conns: s.accepted.Load(), requests: s.requests.Load(),
+		bytesIn: s.bytesIn.Load(), bytesOut: s.bytesOut.Load(), uptime: time.Since(s.started)}
+	for r := range t.reasons {
+		t.reasons[r] = s.reasons[r].Load()
 	}
-	s.log.Info().Str("event", "stop").
-		Str("model", model).
-		Int64("conns", s.accepted.Load()).
-		Int64("requests", s.requests.Load()).
-		Int64("bytes_in", s.bytesIn.Load()).
-		Int64("bytes_out", s.bytesOut.Load()).
-		Dict("reasons", reasons).
-		Int64("uptime_ms", time.Since(s.started).Milliseconds()).
-		Msg("stopped")
+	logStop(s.log, model, t)
 }
 
 // AcceptBackoff is how an acceptor paces itself after an error such as

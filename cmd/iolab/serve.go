@@ -76,12 +76,12 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		err = srv.Serve(ctx, func(net.Addr) {})
 		// The last usage event is the server's whole life: iolab bench reads
 		// it, also from a container, where it cannot wait4 the server.
-		logUsage(cfg.Log, "exit")
+		logUsage(cfg.Log, models.UsageAtExit)
 		return err
 	}
 }
 
-// reportUsageOn logs a "usage" event each time sig arrives: kill -USR1
+// reportUsageOn logs a usage event each time sig arrives: kill -USR1
 // PID. It returns the function that stops it.
 func reportUsageOn(sig os.Signal, log zerolog.Logger) (stop func()) {
 	ch := make(chan os.Signal, 1)
@@ -96,7 +96,7 @@ func reportUsageOn(sig os.Signal, log zerolog.Logger) (stop func()) {
 			case <-done:
 				return
 			}
-			logUsage(log, "signal")
+			logUsage(log, models.UsageOnSignal)
 		}
 	}()
 	return func() {
@@ -167,9 +167,9 @@ func envOr(key, def string) string {
 	return def
 }
 
-// logUsage logs the "usage" event: the server's own getrusage(2), which
+// logUsage logs the usage event: the server's own getrusage(2), which
 // counts its exited threads too, and what /proc says of it now. why is
-// "signal" or "exit".
+// models.UsageOnSignal or models.UsageAtExit.
 func logUsage(log zerolog.Logger, why string) {
 	u, err := proc.SelfUsage()
 	if err != nil {
@@ -177,15 +177,7 @@ func logUsage(log zerolog.Logger, why string) {
 		return
 	}
 	s, _ := proc.Read(os.Getpid())
-	log.Info().Str("event", "usage").
-		Str("why", why).
-		Float64("user_s", u.User.Seconds()).
-		Float64("sys_s", u.System.Seconds()).
-		Int64("nvcsw", u.Voluntary).
-		Int64("nivcsw", u.Involuntary).
-		Int64("maxrss_bytes", u.MaxRSS).
-		Int("threads", s.Threads).
-		Int64("rss_bytes", s.RSS).
-		Int("fds", s.FDs).
-		Msg("resource usage")
+	models.LogUsage(log, models.Usage{Why: why, User: u.User, System: u.System,
+		Voluntary: u.Voluntary, Involuntary: u.Involuntary, MaxRSS: u.MaxRSS,
+		Threads: s.Threads, RSS: s.RSS, FDs: s.FDs})
 }

@@ -14,6 +14,7 @@ import (
 
 	"iolab/loadgen"
 	"iolab/loadgen/internal/golden"
+	"iolab/models"
 	_ "iolab/models/all"
 )
 
@@ -204,7 +205,7 @@ func TestTinyBench(t *testing.T) {
 	for _, m := range []string{"sequential", "threads"} {
 		// Each server's log is complete: it ends with the stop event.
 		log, err := os.ReadFile(filepath.Join(out, "logs", "io-bound-"+m+"-20.jsonl"))
-		if err != nil || !bytes.Contains(log, []byte(`"event":"stop"`)) {
+		if err != nil || !bytes.Contains(log, []byte(`"event":"`+models.EventStop+`"`)) {
 			t.Errorf("server log of %s: %v, no stop event:\n%s", m, err, log)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"iolab/loadgen/proc"
+	"iolab/models"
 )
 
 // server is one `iolab serve` child process: the server itself, or the
@@ -35,7 +36,7 @@ type server struct {
 }
 
 // Lifetime is what a server used over its whole life, from its own
-// getrusage(2) as it exits (its last "usage" event): counting its exited
+// getrusage(2) as it exits (its last usage event): counting its exited
 // threads too, and readable from a container as well.
 type Lifetime struct {
 	User        float64 `json:"user_s"`               // CPU seconds in user space
@@ -134,7 +135,8 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env strin
 }
 
 // readLog copies the server's log to its file and picks out the events
-// the bench needs: the address from "start", the requests from "stop".
+// the bench needs: the address from the start event, the requests from
+// the stop event, and the lifetime usage from the usage event at exit.
 func (s *server) readLog(r io.Reader, addrs chan<- string) {
 	defer close(s.exited)
 	sc := bufio.NewScanner(r)
@@ -142,28 +144,19 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 	for sc.Scan() {
 		line := sc.Bytes()
 		_, _ = s.log.Write(append(line, '\n'))
-		var ev struct {
-			Event    string  `json:"event"`
-			Why      string  `json:"why"`
-			Addr     string  `json:"addr"`
-			Requests int64   `json:"requests"`
-			User     float64 `json:"user_s"`
-			System   float64 `json:"sys_s"`
-			Nvcsw    int64   `json:"nvcsw"`
-			Nivcsw   int64   `json:"nivcsw"`
-		}
+		var ev models.Event
 		if json.Unmarshal(line, &ev) != nil {
 			continue
 		}
 		// requests and life are read by stop, after the stream ends.
 		switch ev.Event {
-		case "start":
+		case models.EventStart:
 			addrs <- ev.Addr
-		case "stop":
+		case models.EventStop:
 			s.requests = ev.Requests
-		case "usage":
-			if ev.Why == "exit" {
-				s.life = &Lifetime{User: ev.User, System: ev.System, Voluntary: ev.Nvcsw, Involuntary: ev.Nivcsw}
+		case models.EventUsage:
+			if ev.Why == models.UsageAtExit {
+				s.life = &Lifetime{User: ev.UserS, System: ev.SysS, Voluntary: ev.Nvcsw, Involuntary: ev.Nivcsw}
 			}
 		}
 	}

@@ -1,5 +1,5 @@
 // Package logs reads the JSON lines that `iolab serve` writes (the events
-// of models.Stats) and answers what an OS course asks of them: how many
+// of models/events.go, decoded into models.Event) and answers what an OS course asks of them: how many
 // connections and requests, how long connections lived, which OS threads
 // served them, how many were open at once, and why they closed.
 //
@@ -9,13 +9,14 @@ package logs
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"sort"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"iolab/models"
 )
 
 // Options tune an analysis.
@@ -46,8 +47,8 @@ type Run struct {
 	End      time.Time `json:"end"` // the last event of the run
 	Seconds  float64   `json:"seconds"`
 	Stopped  bool      `json:"stopped"` // a stop event was seen
-	Opened   int64     `json:"opened"`  // conn_open events
-	Closed   int64     `json:"closed"`  // conn_close events
+	Opened   int64     `json:"opened"`  // EventConnOpen events
+	Closed   int64     `json:"closed"`  // EventConnClose events
 	Requests int64     `json:"requests"`
 	BytesIn  int64     `json:"bytes_in"`
 	BytesOut int64     `json:"bytes_out"`
@@ -99,24 +100,6 @@ type edge struct {
 	delta int8
 }
 
-// event is the union of the fields of iolab's events.
-type event struct {
-	Event    string    `json:"event"`
-	Time     time.Time `json:"time"`
-	Model    string    `json:"model"`
-	Proto    string    `json:"proto"`
-	Work     string    `json:"work"`
-	Addr     string    `json:"addr"`
-	PID      int       `json:"pid"`
-	Conn     uint64    `json:"conn"`
-	TID      int       `json:"tid"`
-	BytesIn  int64     `json:"bytes_in"`
-	BytesOut int64     `json:"bytes_out"`
-	Requests int64     `json:"requests"`
-	Duration int64     `json:"duration_us"`
-	Reason   string    `json:"reason"`
-}
-
 // Analyzer accumulates events from one or more streams.
 type Analyzer struct {
 	opts   Options
@@ -136,11 +119,11 @@ func New(opts Options) *Analyzer {
 func (a *Analyzer) Read(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var ev event
+	var ev models.Event
 	for sc.Scan() {
 		line := sc.Bytes()
-		ev = event{}
-		if len(line) == 0 || line[0] != '{' || !bytes.Contains(line, []byte(`"event"`)) || json.Unmarshal(line, &ev) != nil {
+		ev = models.Event{}
+		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &ev) != nil {
 			a.report.Skipped++
 			continue
 		}
@@ -153,17 +136,15 @@ func (a *Analyzer) Read(r io.Reader) error {
 
 // add folds one event in; it reports false for an event iolab does not
 // write.
-func (a *Analyzer) add(ev *event) bool {
-	switch ev.Event {
-	case "start", "conn_open", "conn_close", "stop", "accept_error", "usage":
-	default:
+func (a *Analyzer) add(ev *models.Event) bool {
+	if !models.IsEvent(ev.Event) {
 		return false
 	}
 	a.report.Events++
-	if ev.Event == "start" || a.run == nil {
+	if ev.Event == models.EventStart || a.run == nil {
 		a.run = &Run{Reasons: map[string]int64{}, tids: map[int]int64{}, opening: map[uint64]time.Time{},
 			hist: hdr.New(1, int64(24*time.Hour/time.Microsecond), 3), Start: ev.Time}
-		if ev.Event != "start" {
+		if ev.Event != models.EventStart {
 			a.run.Model = "(no start event)"
 		}
 		a.report.Runs = append(a.report.Runs, a.run)
@@ -173,31 +154,31 @@ func (a *Analyzer) add(ev *event) bool {
 		r.End = ev.Time
 	}
 	switch ev.Event {
-	case "start":
+	case models.EventStart:
 		r.Model, r.Proto, r.Work, r.Addr, r.PID = ev.Model, ev.Proto, ev.Work, ev.Addr, ev.PID
-	case "conn_open":
+	case models.EventConnOpen:
 		r.Opened++
 		r.opening[ev.Conn] = ev.Time
 		r.edges = append(r.edges, edge{ev.Time.UnixNano(), +1})
-	case "conn_close":
+	case models.EventConnClose:
 		r.Closed++
 		r.Requests += ev.Requests
 		r.BytesIn += ev.BytesIn
 		r.BytesOut += ev.BytesOut
 		r.Reasons[ev.Reason]++
 		r.tids[ev.TID]++
-		_ = r.hist.RecordValue(max(ev.Duration, 1))
+		_ = r.hist.RecordValue(max(ev.DurationUs, 1))
 		if _, ok := r.opening[ev.Conn]; ok {
 			delete(r.opening, ev.Conn)
 		} else {
 			// Its open event is missing (an earlier file, or a level that
 			// did not log it): the duration says when it opened.
-			r.edges = append(r.edges, edge{ev.Time.UnixNano() - ev.Duration*1e3, +1})
+			r.edges = append(r.edges, edge{ev.Time.UnixNano() - ev.DurationUs*1e3, +1})
 		}
 		r.edges = append(r.edges, edge{ev.Time.UnixNano(), -1})
-	case "stop":
+	case models.EventStop:
 		r.Stopped = true
-	case "accept_error":
+	case models.EventAcceptError:
 		r.AcceptErrs++
 	}
 	return true

@@ -80,9 +80,9 @@ func TestFixtureGolden(t *testing.T) {
 // connection, is summarised rather than listed.
 func TestManyThreads(t *testing.T) {
 	var b strings.Builder
-	fmt.Fprintln(&b, `{"event":"start","model":"threads","time":"2026-11-25T10:00:00Z"}`)
+	fmt.Fprintf(&b, `{"event":%q,"model":"threads","time":"2026-11-25T10:00:00Z"}`+"\n", models.EventStart)
 	for i := 1; i <= 50; i++ {
-		fmt.Fprintf(&b, `{"event":"conn_close","conn":%d,"tid":%d,"requests":1,"duration_us":100,"reason":"done","time":"2026-11-25T10:00:01Z"}`+"\n", i, 1000+i)
+		fmt.Fprintf(&b, `{"event":%q,"conn":%d,"tid":%d,"requests":1,"duration_us":100,"reason":"done","time":"2026-11-25T10:00:01Z"}`+"\n", models.EventConnClose, i, 1000+i)
 	}
 	a := New(Options{})
 	if err := a.Read(strings.NewReader(b.String())); err != nil {
@@ -178,14 +178,14 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // BenchmarkAnalyze measures the analysis on a million events.
 func BenchmarkAnalyze(b *testing.B) {
 	var buf bytes.Buffer
-	fmt.Fprintln(&buf, `{"level":"info","event":"start","model":"epoll","addr":"127.0.0.1:8000","proto":"greeting","work":"none","pid":1,"time":"2026-11-25T10:00:00Z","message":"serving"}`)
+	fmt.Fprintf(&buf, `{"level":"info","event":%q,"model":"epoll","addr":"127.0.0.1:8000","proto":"greeting","work":"none","pid":1,"time":"2026-11-25T10:00:00Z","message":"serving"}`+"\n", models.EventStart)
 	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	for i := 1; i <= 500_000; i++ {
 		at := base.Add(time.Duration(i) * 20 * time.Microsecond)
-		fmt.Fprintf(&buf, `{"level":"debug","event":"conn_open","conn":%d,"remote":"127.0.0.1:%d","tid":%d,"time":"%s","message":"open"}`+"\n",
-			i, 30000+i%30000, 100+i%2, at.Format(time.RFC3339Nano))
-		fmt.Fprintf(&buf, `{"level":"debug","event":"conn_close","conn":%d,"remote":"127.0.0.1:%d","tid":%d,"bytes_in":0,"bytes_out":53,"requests":1,"duration_us":45,"reason":"done","time":"%s","message":"close"}`+"\n",
-			i, 30000+i%30000, 100+i%2, at.Add(45*time.Microsecond).Format(time.RFC3339Nano))
+		fmt.Fprintf(&buf, `{"level":"debug","event":%q,"conn":%d,"remote":"127.0.0.1:%d","tid":%d,"time":"%s","message":"open"}`+"\n",
+			models.EventConnOpen, i, 30000+i%30000, 100+i%2, at.Format(time.RFC3339Nano))
+		fmt.Fprintf(&buf, `{"level":"debug","event":%q,"conn":%d,"remote":"127.0.0.1:%d","tid":%d,"bytes_in":0,"bytes_out":53,"requests":1,"duration_us":45,"reason":"done","time":"%s","message":"close"}`+"\n",
+			models.EventConnClose, i, 30000+i%30000, 100+i%2, at.Add(45*time.Microsecond).Format(time.RFC3339Nano))
 	}
 	b.SetBytes(int64(buf.Len()))
 	b.ResetTimer()

@@ -1,0 +1,238 @@
+package models
+
+import (
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// The log schema. iolab serve writes one JSON object per line (zerolog);
+// iolab logs and iolab bench read the lines back. This file is the one place
+// where the name of an event or of one of its fields is written: the
+// writers below name each field as Event's JSON tag does, and the readers
+// decode into Event and compare with the constants. A Go field renamed here
+// breaks the readers' compile; a name changed on one side only (tag or
+// writer) fails TestEventsRoundTrip, which writes every event and reads it
+// back.
+
+// The events, as the "event" field names them.
+const (
+	// EventStart: the server listens (once, first).
+	EventStart = "start"
+	// EventConnOpen: a connection was accepted (debug level).
+	EventConnOpen = "conn_open"
+	// EventConnClose: a connection was closed, with its totals (debug level).
+	EventConnClose = "conn_close"
+	// EventAcceptError: accept(2) failed; the acceptor pauses.
+	EventAcceptError = "accept_error"
+	// EventStop: the server has stopped, with its totals (once, last of
+	// the model's events).
+	EventStop = "stop"
+	// EventUsage: the process's resource usage, on SIGUSR1 and at exit.
+	EventUsage = "usage"
+)
+
+// Why a usage event was written: its "why" field.
+const (
+	// UsageOnSignal: kill -USR1 asked for it.
+	UsageOnSignal = "signal"
+	// UsageAtExit: the process is exiting; the figures are its whole life.
+	UsageAtExit = "exit"
+)
+
+// IsEvent reports whether name is one of the events above.
+func IsEvent(name string) bool {
+	switch name {
+	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage:
+		return true
+	}
+	return false
+}
+
+// Event is one line of the log, with the fields of every event: each event
+// fills the ones its comment names, and a reader decodes a line into it.
+type Event struct {
+	// Event is the event's name, one of the constants above.
+	Event string `json:"event"`
+	// Time is when the line was written (zerolog's timestamp).
+	Time time.Time `json:"time"`
+	// Level and Message are zerolog's own fields on every line.
+	Level   string `json:"level"`
+	Message string `json:"message"`
+
+	// Model is the server model (start, stop).
+	Model string `json:"model"`
+	// Addr is the bound address, host:port (start).
+	Addr string `json:"addr"`
+	// Proto and Work are the protocol and the work per request, as the
+	// flags spell them (start).
+	Proto string `json:"proto"`
+	Work  string `json:"work"`
+	// Backlog is the listen(2) backlog asked for, 0 for the maximum (start).
+	Backlog int `json:"backlog"`
+	// MaxLine is the longest echo line accepted (start).
+	MaxLine int `json:"max_line"`
+	// IdleTimeoutMs is the idle timeout in milliseconds (start).
+	IdleTimeoutMs float64 `json:"idle_timeout"`
+	// PID is the server's process id (start).
+	PID int `json:"pid"`
+	// GOMAXPROCS is how many threads may run Go code at once (start).
+	GOMAXPROCS int `json:"gomaxprocs"`
+
+	// Conn numbers the connection in accept order, from 1 (conn_open,
+	// conn_close).
+	Conn uint64 `json:"conn"`
+	// Remote is the client's address (conn_open, conn_close).
+	Remote string `json:"remote"`
+	// TID is the OS thread that served the connection, 0 if unknown
+	// (conn_open, conn_close).
+	TID int `json:"tid"`
+	// BytesIn and BytesOut count payload bytes read and written; Requests
+	// counts answers (conn_close for one connection, stop for all).
+	BytesIn  int64 `json:"bytes_in"`
+	BytesOut int64 `json:"bytes_out"`
+	Requests int64 `json:"requests"`
+	// DurationUs is how long the connection was open, in microseconds
+	// (conn_close).
+	DurationUs int64 `json:"duration_us"`
+	// Reason says why the connection closed, as Reason.String (conn_close).
+	Reason string `json:"reason"`
+	// Error is the error behind ReasonError, or the failed accept
+	// (conn_close, accept_error).
+	Error string `json:"error"`
+
+	// PauseMs is how long the acceptor pauses, in milliseconds
+	// (accept_error).
+	PauseMs float64 `json:"pause"`
+
+	// Conns counts the connections accepted (stop).
+	Conns int64 `json:"conns"`
+	// Reasons counts the closes by reason (stop).
+	Reasons map[string]int64 `json:"reasons"`
+	// UptimeMs is how long the server served, in milliseconds (stop).
+	UptimeMs int64 `json:"uptime_ms"`
+
+	// Why is UsageOnSignal or UsageAtExit (usage).
+	Why string `json:"why"`
+	// UserS and SysS are the CPU seconds the process used, exited threads
+	// included (usage).
+	UserS float64 `json:"user_s"`
+	SysS  float64 `json:"sys_s"`
+	// Nvcsw and Nivcsw count voluntary and involuntary context switches,
+	// as getrusage(2) names them (usage).
+	Nvcsw  int64 `json:"nvcsw"`
+	Nivcsw int64 `json:"nivcsw"`
+	// MaxRSSBytes is the peak resident set (usage).
+	MaxRSSBytes int64 `json:"maxrss_bytes"`
+	// Threads, RSSBytes and FDs are what /proc says now (usage).
+	Threads  int   `json:"threads"`
+	RSSBytes int64 `json:"rss_bytes"`
+	FDs      int   `json:"fds"`
+}
+
+// Usage is what the usage event reports: the process's getrusage(2), and
+// what /proc says of it at the moment.
+type Usage struct {
+	// Why is UsageOnSignal or UsageAtExit.
+	Why string
+	// User and System are CPU time, exited threads included.
+	User, System time.Duration
+	// Voluntary and Involuntary count context switches.
+	Voluntary, Involuntary int64
+	// MaxRSS is the peak resident set in bytes.
+	MaxRSS int64
+	// Threads, RSS (bytes) and FDs are read from /proc now.
+	Threads int
+	RSS     int64
+	FDs     int
+}
+
+// LogUsage writes the usage event.
+func LogUsage(log zerolog.Logger, u Usage) {
+	log.Info().Str("event", EventUsage).
+		Str("why", u.Why).
+		Float64("user_s", u.User.Seconds()).
+		Float64("sys_s", u.System.Seconds()).
+		Int64("nvcsw", u.Voluntary).
+		Int64("nivcsw", u.Involuntary).
+		Int64("maxrss_bytes", u.MaxRSS).
+		Int("threads", u.Threads).
+		Int64("rss_bytes", u.RSS).
+		Int("fds", u.FDs).
+		Msg("resource usage")
+}
+
+// logStart writes the start event.
+func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
+	log.Info().Str("event", EventStart).
+		Str("model", model).
+		Str("addr", addr).
+		Str("proto", cfg.Proto.String()).
+		Str("work", cfg.Work.String()).
+		Int("backlog", cfg.Backlog).
+		Int("max_line", cfg.MaxLine).
+		Dur("idle_timeout", cfg.IdleTimeout).
+		Int("pid", os.Getpid()).
+		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
+		Msg("serving")
+}
+
+// logConnOpen writes the conn_open event of c, served by thread tid.
+func logConnOpen(log zerolog.Logger, c *Conn, tid int) {
+	log.Debug().Str("event", EventConnOpen).
+		Uint64("conn", c.ID).
+		Str("remote", c.Remote.String()).
+		Int("tid", tid).
+		Msg("open")
+}
+
+// logConnClose writes the conn_close event of c; err is logged only with
+// ReasonError.
+func logConnClose(log zerolog.Logger, c *Conn, reason Reason, tid int, err error) {
+	e := log.Debug().Str("event", EventConnClose).
+		Uint64("conn", c.ID).
+		Str("remote", c.Remote.String()).
+		Int("tid", tid).
+		Int64("bytes_in", c.BytesIn).
+		Int64("bytes_out", c.BytesOut).
+		Int64("requests", c.Requests).
+		Int64("duration_us", time.Since(c.Start).Microseconds()).
+		Str("reason", reason.String())
+	if err != nil {
+		e = e.Str("error", err.Error())
+	}
+	e.Msg("close")
+}
+
+// logAcceptError writes the accept_error event.
+func logAcceptError(log zerolog.Logger, err error, pause time.Duration) {
+	log.Warn().Str("event", EventAcceptError).Str("error", err.Error()).Dur("pause", pause).Msg("accept failed; pausing")
+}
+
+// totals are the server's counts, as the stop event reports them.
+type totals struct {
+	conns, requests, bytesIn, bytesOut int64
+	reasons                            [numReasons]int64
+	uptime                             time.Duration
+}
+
+// logStop writes the stop event.
+func logStop(log zerolog.Logger, model string, t totals) {
+	reasons := zerolog.Dict()
+	for r := Reason(0); r < numReasons; r++ {
+		if n := t.reasons[r]; n > 0 {
+			reasons = reasons.Int64(r.String(), n)
+		}
+	}
+	log.Info().Str("event", EventStop).
+		Str("model", model).
+		Int64("conns", t.conns).
+		Int64("requests", t.requests).
+		Int64("bytes_in", t.bytesIn).
+		Int64("bytes_out", t.bytesOut).
+		Dict("reasons", reasons).
+		Int64("uptime_ms", t.uptime.Milliseconds()).
+		Msg("stopped")
+}
