@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -98,24 +97,22 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if cfg.OutDir == "" {
 			cfg.OutDir = filepath.Join("results", time.Now().Format("20060102-150405"))
 		}
-		var res *bench.Results
-		err = interruptible(stderr, func(ctx context.Context, live bool) (err error) {
-			if live {
-				cfg.Progress = benchProgress(stderr)
-			}
-			res, err = bench.Run(ctx, cfg)
-			return err
-		})
-		if res != nil && len(res.Scenarios) > 0 {
-			if werr := bench.WriteText(stdout, res); werr != nil {
-				return werr
-			}
-			fmt.Fprintf(stdout, "\nResults in %s: report.md, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
-		}
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted; what was measured is in %s", cfg.OutDir)
-		}
-		return err
+		return measure(stderr,
+			func(ctx context.Context, live bool) (*bench.Results, error) {
+				if live {
+					cfg.Progress = benchProgress(stderr)
+				}
+				return bench.Run(ctx, cfg)
+			},
+			func(res *bench.Results) bool { return res != nil && len(res.Scenarios) > 0 },
+			func(res *bench.Results) error {
+				if err := bench.WriteText(stdout, res); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "\nResults in %s: report.md, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
+				return nil
+			},
+			"what was measured is in "+cfg.OutDir)
 	}
 }
 

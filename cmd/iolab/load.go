@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"iolab/loadgen"
 	"iolab/loadgen/proc"
@@ -60,23 +57,16 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err := pinTo(cpus); err != nil {
 			return err
 		}
-		var res *loadgen.Result
-		err = interruptible(stderr, func(ctx context.Context, live bool) (err error) {
-			if live {
-				cfg.Progress = progressLine(stderr)
-			}
-			res, err = loadgen.Run(ctx, cfg)
-			return err
-		})
-		if res != nil && len(res.Levels) > 0 {
-			if werr := writeLoadResults(stdout, res, jsonFile, csvFile); werr != nil {
-				return werr
-			}
-		}
-		if errors.Is(err, context.Canceled) {
-			return errors.New("interrupted; the levels above were complete")
-		}
-		return err
+		return measure(stderr,
+			func(ctx context.Context, live bool) (*loadgen.Result, error) {
+				if live {
+					cfg.Progress = progressLine(stderr)
+				}
+				return loadgen.Run(ctx, cfg)
+			},
+			func(res *loadgen.Result) bool { return res != nil && len(res.Levels) > 0 },
+			func(res *loadgen.Result) error { return writeLoadResults(stdout, res, jsonFile, csvFile) },
+			"the levels above were complete")
 	}
 }
 
@@ -141,20 +131,6 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// interruptible runs fn with a context that SIGINT or SIGTERM cancels;
-// live tells fn whether stderr is a terminal, where a progress line may be
-// drawn, and the line is erased afterwards.
-func interruptible(stderr io.Writer, fn func(ctx context.Context, live bool) error) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	live := isTerminal(stderr)
-	err := fn(ctx, live)
-	if live {
-		fmt.Fprint(stderr, clearLine)
-	}
-	return err
-}
-
 // pinTo pins this process to the CPUs of a -cpus flag, if any.
 func pinTo(list string) error {
 	cpus, err := parseCPUs(list)
@@ -163,9 +139,6 @@ func pinTo(list string) error {
 	}
 	return proc.Pin(cpus)
 }
-
-// clearLine returns to the start of a terminal line and erases it.
-const clearLine = "\r\033[K"
 
 // parseCPUs parses a CPU list such as "0", "0,2" or "1-3".
 func parseCPUs(s string) ([]int, error) {
