@@ -84,13 +84,12 @@ func WriteCSV(w io.Writer, r *Result) error {
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
-	us := func(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', 1, 64) }
 	for _, l := range r.Levels {
 		row := []string{r.Config.Proto, strconv.FormatFloat(r.Config.Rate, 'f', -1, 64), strconv.Itoa(l.Clients),
 			strconv.FormatFloat(l.Seconds, 'f', 3, 64), strconv.FormatInt(l.Requests, 10),
 			strconv.FormatFloat(l.Throughput, 'f', 1, 64),
-			strconv.FormatFloat(l.Latency.Mean/1e3, 'f', 1, 64), us(l.Latency.P50), us(l.Latency.P90),
-			us(l.Latency.P99), us(l.Latency.P999), us(l.Latency.Max), strconv.FormatInt(l.ErrorsTotal, 10)}
+			strconv.FormatFloat(l.Latency.Mean/1e3, 'f', 1, 64), Micros(l.Latency.P50), Micros(l.Latency.P90),
+			Micros(l.Latency.P99), Micros(l.Latency.P999), Micros(l.Latency.Max), strconv.FormatInt(l.ErrorsTotal, 10)}
 		for _, k := range ErrKinds() {
 			row = append(row, strconv.FormatInt(l.Errors[k.String()], 10))
 		}
@@ -103,6 +102,11 @@ func WriteCSV(w io.Writer, r *Result) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// Micros formats nanoseconds as microseconds with one decimal, the unit
+// of the CSV files (iolab load -csv, and bench's results.csv): 75123 is
+// "75.1". Programs read these columns, so unlike Dur it never changes unit.
+func Micros(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', 1, 64) }
 
 // Dur formats nanoseconds for people: 850ns, 75.1µs, 12.3ms, 1.23s.
 func Dur(ns int64) string {

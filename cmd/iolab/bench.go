@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,27 +14,31 @@ import (
 	"iolab/models"
 )
 
+// benchFlags is what `iolab bench` is told, before it is checked.
+type benchFlags struct {
+	scenarios, models, clients, work, envs, image string
+	duration, warmup, timeout                     time.Duration
+	serverCPUs, loadCPUs                          string
+	noPin                                         bool
+	out                                           string
+}
+
 func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var scenarios, modelList, clients, work, serverCPUs, loadCPUs, out, envs string
-	var cfg bench.Config
-	var names []string
-	for _, s := range bench.Scenarios {
-		names = append(names, s.Name)
-	}
-	fs.StringVar(&scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(names, ", ")+", or all")
-	fs.StringVar(&modelList, "models", strings.Join(models.Names(), ","), "models to run, comma-separated")
-	fs.StringVar(&clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
-	fs.StringVar(&work, "work", "", "work per request for every scenario: none, sleep:D or cpu:D (default: each scenario's own)")
-	fs.DurationVar(&cfg.Duration, "duration", 3*time.Second, "measured interval of each level")
-	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up of each level, left out of the results")
-	fs.DurationVar(&cfg.Timeout, "timeout", time.Second, "bound on each phase of a request")
-	fs.StringVar(&serverCPUs, "server-cpus", "", "CPUs for the server (default: the last CPU)")
-	fs.StringVar(&loadCPUs, "load-cpus", "", "CPUs for the load generator (default: all the others)")
-	fs.BoolVar(&cfg.NoPin, "no-pin", false, "pin neither the server nor the load generator")
-	fs.StringVar(&out, "out", "", "results folder (default: results/YYYYMMDD-HHMMSS)")
-	fs.StringVar(&envs, "env", bench.Native, "where servers run, comma-separated: "+strings.Join(bench.Envs, ", ")+" (docker ones need make docker-image)")
-	fs.StringVar(&cfg.Image, "image", bench.DefaultImage, "Docker image for the docker environments")
+	var f benchFlags
+	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all")
+	fs.StringVar(&f.models, "models", strings.Join(models.Names(), ","), "models to run, comma-separated")
+	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
+	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D or cpu:D (default: each scenario's own)")
+	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
+	fs.DurationVar(&f.warmup, "warmup", time.Second, "warm-up of each level, left out of the results")
+	fs.DurationVar(&f.timeout, "timeout", time.Second, "bound on each phase of a request")
+	fs.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server (default: the last CPU)")
+	fs.StringVar(&f.loadCPUs, "load-cpus", "", "CPUs for the load generator (default: all the others)")
+	fs.BoolVar(&f.noPin, "no-pin", false, "pin neither the server nor the load generator")
+	fs.StringVar(&f.out, "out", "", "results folder (default: results/YYYYMMDD-HHMMSS)")
+	fs.StringVar(&f.envs, "env", bench.Native, "where servers run, comma-separated: "+strings.Join(bench.Envs, ", ")+" (docker ones need make docker-image)")
+	fs.StringVar(&f.image, "image", bench.DefaultImage, "Docker image for the docker environments")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab bench [flags]\n\nRuns every model under the same load, one server at a time, and writes tables, plots and a report.\nScenarios:\n")
 		for _, s := range bench.Scenarios {
@@ -48,75 +51,89 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
 		}
-		if scenarios == "all" {
-			scenarios = strings.Join(names, ",")
+		cfg, err := f.config(stderr)
+		if err != nil {
+			return err
 		}
-		for _, name := range strings.Split(scenarios, ",") {
-			s, err := bench.LookupScenario(strings.TrimSpace(name))
-			if err != nil {
-				return badUsage("%v", err)
-			}
-			cfg.Scenarios = append(cfg.Scenarios, s)
-		}
-		for _, name := range strings.Split(modelList, ",") {
-			if _, err := models.Lookup(strings.TrimSpace(name)); err != nil {
-				return badUsage("%v", err)
-			}
-			cfg.Models = append(cfg.Models, strings.TrimSpace(name))
-		}
-		for _, e := range strings.Split(envs, ",") {
-			cfg.Envs = append(cfg.Envs, strings.TrimSpace(e))
-		}
-		var err error
-		if clients != "" {
-			if cfg.Clients, err = parseInts(clients); err != nil {
-				return badUsage("-clients: %v", err)
-			}
-			for _, n := range cfg.Clients {
-				if n < 1 {
-					return badUsage("-clients: %d is not a number of clients", n)
+		return measure(stderr,
+			func(ctx context.Context, live bool) (*bench.Results, error) {
+				if live {
+					cfg.Progress = benchProgress(stderr)
 				}
-			}
-		}
-		if work != "" {
-			w, err := models.ParseWork(work)
-			if err != nil {
-				return badUsage("%v", err)
-			}
-			cfg.Work = &w
-		}
-		if cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Timeout <= 0 {
-			return badUsage("-duration and -timeout must be positive, -warmup not negative")
-		}
-		if err := pinning(&cfg, serverCPUs, loadCPUs, stderr); err != nil {
-			return err
-		}
-		if cfg.Binary, err = os.Executable(); err != nil {
-			return err
-		}
-		cfg.OutDir = out
-		if cfg.OutDir == "" {
-			cfg.OutDir = filepath.Join("results", time.Now().Format("20060102-150405"))
-		}
-		var res *bench.Results
-		err = interruptible(stderr, func(ctx context.Context, live bool) (err error) {
-			if live {
-				cfg.Progress = benchProgress(stderr)
-			}
-			res, err = bench.Run(ctx, cfg)
-			return err
-		})
-		if res != nil && len(res.Scenarios) > 0 {
-			if werr := bench.WriteText(stdout, res); werr != nil {
-				return werr
-			}
-			fmt.Fprintf(stdout, "\nResults in %s: report.md, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
-		}
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted; what was measured is in %s", cfg.OutDir)
-		}
-		return err
+				return bench.Run(ctx, cfg)
+			},
+			func(res *bench.Results) bool { return res != nil && len(res.Scenarios) > 0 },
+			func(res *bench.Results) error {
+				if err := bench.WriteText(stdout, res); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "\nResults in %s: report.md, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
+				return nil
+			},
+			"what was measured is in "+cfg.OutDir)
 	}
+}
+
+// scenarioNames returns the names of bench's scenarios, in order.
+func scenarioNames() []string {
+	var names []string
+	for _, s := range bench.Scenarios {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// config checks the flags and turns them into the bench's Config, with
+// bench.Config.Validate. Its errors are usage errors, except if this
+// program cannot find its own executable, which the bench starts servers
+// from. A note that there is one CPU only, and so no pinning, goes to
+// stderr.
+func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
+	cfg := bench.Config{Duration: f.duration, Warmup: f.warmup, Timeout: f.timeout, NoPin: f.noPin,
+		Image: f.image, OutDir: f.out}
+	scenarios := f.scenarios
+	if scenarios == "all" {
+		scenarios = strings.Join(scenarioNames(), ",")
+	}
+	for _, name := range strings.Split(scenarios, ",") {
+		s, err := bench.LookupScenario(strings.TrimSpace(name))
+		if err != nil {
+			return cfg, badUsage("%v", err)
+		}
+		cfg.Scenarios = append(cfg.Scenarios, s)
+	}
+	for _, name := range strings.Split(f.models, ",") {
+		cfg.Models = append(cfg.Models, strings.TrimSpace(name))
+	}
+	for _, e := range strings.Split(f.envs, ",") {
+		cfg.Envs = append(cfg.Envs, strings.TrimSpace(e))
+	}
+	var err error
+	if f.clients != "" {
+		if cfg.Clients, err = parseInts(f.clients); err != nil {
+			return cfg, badUsage("-clients: %v", err)
+		}
+	}
+	if f.work != "" {
+		w, err := models.ParseWork(f.work)
+		if err != nil {
+			return cfg, badUsage("%v", err)
+		}
+		cfg.Work = &w
+	}
+	if err := pinning(&cfg, f.serverCPUs, f.loadCPUs, stderr); err != nil {
+		return cfg, err
+	}
+	if cfg.Binary, err = os.Executable(); err != nil {
+		return cfg, err
+	}
+	if cfg.OutDir == "" {
+		cfg.OutDir = filepath.Join("results", time.Now().Format("20060102-150405"))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, badUsage("%v", err)
+	}
+	return cfg, nil
 }
 
 // pinning fills in the CPUs of the server and of the load generator.

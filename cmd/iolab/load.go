@@ -2,40 +2,48 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
+	"time"
 
 	"iolab/loadgen"
 	"iolab/loadgen/proc"
 	"iolab/models"
 )
 
+// loadFlags is what `iolab load` is told, before it is checked.
+type loadFlags struct {
+	addr, proto, clients, expect string
+	rate                         float64
+	requests                     int64
+	duration, warmup, timeout    time.Duration
+	size, pipeline               int
+	cpus                         string
+	jsonFile, csvFile            string
+}
+
 func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	var f loadFlags
 	def := loadgen.DefaultConfig()
-	cfg := def
-	var proto, clients, cpus, expect, jsonFile, csvFile string
-	fs.StringVar(&cfg.Addr, "addr", def.Addr, "server address, host:port")
-	fs.StringVar(&proto, "proto", def.Proto.String(), "workload: greeting (connect, read until EOF, close) or echo (a line out, the same line back, on a persistent connection)")
-	fs.StringVar(&clients, "clients", "1,2,5,10", "client levels, comma-separated: one row per level")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: requests per second in total, spread over the clients (0: closed loop)")
-	fs.DurationVar(&cfg.Duration, "duration", def.Duration, "measured interval of each level")
-	fs.Int64Var(&cfg.Requests, "requests", 0, "end each level after this many measured requests instead of -duration")
-	fs.DurationVar(&cfg.Warmup, "warmup", def.Warmup, "warm-up before each level, measured apart and left out of the results")
-	fs.DurationVar(&cfg.Timeout, "timeout", def.Timeout, "bound on each phase of a request: connect, and wait for the answer")
-	fs.IntVar(&cfg.Size, "size", def.Size, "echo line length in bytes, newline included")
-	fs.IntVar(&cfg.Pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
-	fs.StringVar(&expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
-	fs.StringVar(&cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
-	fs.StringVar(&jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
-	fs.StringVar(&csvFile, "csv", "", "write one row per level to this CSV file")
+	fs.StringVar(&f.addr, "addr", def.Addr, "server address, host:port")
+	fs.StringVar(&f.proto, "proto", def.Proto.String(), "workload: greeting (connect, read until EOF, close) or echo (a line out, the same line back, on a persistent connection)")
+	fs.StringVar(&f.clients, "clients", "1,2,5,10", "client levels, comma-separated: one row per level")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: requests per second in total, spread over the clients (0: closed loop)")
+	fs.DurationVar(&f.duration, "duration", def.Duration, "measured interval of each level")
+	fs.Int64Var(&f.requests, "requests", 0, "end each level after this many measured requests instead of -duration")
+	fs.DurationVar(&f.warmup, "warmup", def.Warmup, "warm-up before each level, measured apart and left out of the results")
+	fs.DurationVar(&f.timeout, "timeout", def.Timeout, "bound on each phase of a request: connect, and wait for the answer")
+	fs.IntVar(&f.size, "size", def.Size, "echo line length in bytes, newline included")
+	fs.IntVar(&f.pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
+	fs.StringVar(&f.expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
+	fs.StringVar(&f.cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
+	fs.StringVar(&f.jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
+	fs.StringVar(&f.csvFile, "csv", "", "write one row per level to this CSV file")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab load [flags]\n\nMeasures a running server, one row per client level. Flags:\n")
 		fs.PrintDefaults()
@@ -44,40 +52,47 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
 		}
-		var err error
-		if cfg.Proto, err = models.ParseProto(proto); err != nil {
-			return badUsage("%v", err)
-		}
-		if cfg.Clients, err = parseInts(clients); err != nil {
-			return badUsage("-clients: %v", err)
-		}
-		if expect != "" {
-			cfg.Expect = []byte(expect)
-		}
-		if err := cfg.Validate(); err != nil {
-			return badUsage("%v", err)
-		}
-		if err := pinTo(cpus); err != nil {
+		cfg, err := f.config()
+		if err != nil {
 			return err
 		}
-		var res *loadgen.Result
-		err = interruptible(stderr, func(ctx context.Context, live bool) (err error) {
-			if live {
-				cfg.Progress = progressLine(stderr)
-			}
-			res, err = loadgen.Run(ctx, cfg)
+		if err := pinTo(f.cpus); err != nil {
 			return err
-		})
-		if res != nil && len(res.Levels) > 0 {
-			if werr := writeLoadResults(stdout, res, jsonFile, csvFile); werr != nil {
-				return werr
-			}
 		}
-		if errors.Is(err, context.Canceled) {
-			return errors.New("interrupted; the levels above were complete")
-		}
-		return err
+		return measure(stderr,
+			func(ctx context.Context, live bool) (*loadgen.Result, error) {
+				if live {
+					cfg.Progress = progressLine(stderr)
+				}
+				return loadgen.Run(ctx, cfg)
+			},
+			func(res *loadgen.Result) bool { return res != nil && len(res.Levels) > 0 },
+			func(res *loadgen.Result) error { return writeLoadResults(stdout, res, f.jsonFile, f.csvFile) },
+			"the levels above were complete")
 	}
+}
+
+// config checks the flags and turns them into the load generator's
+// Config.
+func (f *loadFlags) config() (loadgen.Config, error) {
+	cfg := loadgen.DefaultConfig()
+	cfg.Addr, cfg.Rate, cfg.Requests = f.addr, f.rate, f.requests
+	cfg.Duration, cfg.Warmup, cfg.Timeout = f.duration, f.warmup, f.timeout
+	cfg.Size, cfg.Pipeline = f.size, f.pipeline
+	if f.expect != "" {
+		cfg.Expect = []byte(f.expect)
+	}
+	var err error
+	if cfg.Proto, err = models.ParseProto(f.proto); err != nil {
+		return cfg, badUsage("%v", err)
+	}
+	if cfg.Clients, err = parseInts(f.clients); err != nil {
+		return cfg, badUsage("-clients: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, badUsage("%v", err)
+	}
+	return cfg, nil
 }
 
 // writeLoadResults writes the table, and the JSON and CSV files if asked.
@@ -141,20 +156,6 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// interruptible runs fn with a context that SIGINT or SIGTERM cancels;
-// live tells fn whether stderr is a terminal, where a progress line may be
-// drawn, and the line is erased afterwards.
-func interruptible(stderr io.Writer, fn func(ctx context.Context, live bool) error) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	live := isTerminal(stderr)
-	err := fn(ctx, live)
-	if live {
-		fmt.Fprint(stderr, clearLine)
-	}
-	return err
-}
-
 // pinTo pins this process to the CPUs of a -cpus flag, if any.
 func pinTo(list string) error {
 	cpus, err := parseCPUs(list)
@@ -163,9 +164,6 @@ func pinTo(list string) error {
 	}
 	return proc.Pin(cpus)
 }
-
-// clearLine returns to the start of a terminal line and erases it.
-const clearLine = "\r\033[K"
 
 // parseCPUs parses a CPU list such as "0", "0,2" or "1-3".
 func parseCPUs(s string) ([]int, error) {

@@ -1,7 +1,13 @@
 // Command iolab runs the servers and measurements of the iolab laboratory.
 //
-//	iolab serve -model NAME [flags]   run one server model
-//	iolab models                      list the models
+//	iolab serve -model NAME [flags]   run one server model until SIGINT or SIGTERM
+//	iolab models                      list the models and how each waits for I/O
+//	iolab load [flags]                measure a running server: latency, throughput, errors
+//	iolab bench [flags]               run every model side by side: tables, plots, a report
+//	iolab logs [flags] [FILE...]      analyse the JSON logs of iolab serve
+//
+// A bad flag, value or argument prints the command's usage and exits with
+// status 2; a failure while running exits with status 1.
 //
 // Run "iolab help" or "iolab COMMAND -h" for the flags.
 package main

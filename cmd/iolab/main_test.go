@@ -3,10 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,7 +39,27 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"load", "-proto", "http"},
 		{"load", "-size", "0"},
 		{"load", "-duration", "-1s"},
+		{"load", "-warmup", "-1s"},
+		{"load", "-timeout", "0s"},
+		{"load", "-pipeline", "0"},
+		{"load", "-rate", "-1"},
+		{"load", "-bogus"},
 		{"load", "extra"},
+		{"bench", "-bogus"},
+		{"bench", "-duration", "0"},
+		{"bench", "-warmup", "-1s"},
+		{"bench", "-timeout", "0s"},
+		{"bench", "-scenario", "nope"},
+		{"bench", "-models", "epoll,nope"},
+		{"bench", "-env", "nowhere"},
+		{"bench", "-env", "docker-host", "-image", ""},
+		{"bench", "-clients", "x"},
+		{"bench", "-clients", "1,0"},
+		{"bench", "-work", "nap:1s"},
+		{"bench", "-server-cpus", "z"},
+		{"bench", "-load-cpus", "3-1"},
+		{"bench", "extra"},
+		{"logs", "-interval", "0s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 {
@@ -44,6 +68,69 @@ func TestUsageErrorsExit2(t *testing.T) {
 		if !strings.Contains(stderr.String(), "Usage") {
 			t.Errorf("iolab %s: no usage on stderr:\n%s", strings.Join(args, " "), stderr.String())
 		}
+	}
+}
+
+// TestBenchUsageErrorRunsNothing checks that a bad value stops bench
+// before it creates its results folder.
+func TestBenchUsageErrorRunsNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"bench", "-env", "nowhere", "-out", out}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit %d, want 2\n%s", code, stderr.String())
+	}
+	if want := `unknown environment "nowhere"`; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %s:\n%s", want, stderr.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("bench created %s", out)
+	}
+}
+
+// TestMeasure checks the tail load and bench share: what was measured is
+// written even after Ctrl-C, nothing is written when nothing was
+// measured, and a write error wins.
+func TestMeasure(t *testing.T) {
+	errWrite, errRun := errors.New("disk full"), errors.New("connection refused")
+	for _, tc := range []struct {
+		name     string
+		res      []int
+		runErr   error
+		writeErr error
+		wrote    bool
+		want     string // the error; "" for nil
+	}{
+		{"complete", []int{1, 2}, nil, nil, true, ""},
+		{"interrupted", []int{1}, context.Canceled, nil, true, "interrupted; kept here"},
+		{"interrupted before anything", nil, context.Canceled, nil, false, "interrupted; kept here"},
+		{"failed", nil, errRun, nil, false, errRun.Error()},
+		{"failed after some", []int{1}, errRun, nil, true, errRun.Error()},
+		{"write failed", []int{1}, context.Canceled, errWrite, true, errWrite.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			wrote := false
+			err := measure(&stderr,
+				func(ctx context.Context, live bool) ([]int, error) {
+					if ctx.Err() != nil || live {
+						t.Errorf("run: ctx.Err() %v, live %v; want nil and false", ctx.Err(), live)
+					}
+					return tc.res, tc.runErr
+				},
+				func(res []int) bool { return len(res) > 0 },
+				func([]int) error { wrote = true; return tc.writeErr },
+				"kept here")
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want || wrote != tc.wrote {
+				t.Errorf("error %q, wrote %v; want %q, %v", got, wrote, tc.want, tc.wrote)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("wrote to a stderr that is not a terminal: %q", stderr.String())
+			}
+		})
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,28 +123,90 @@ func DefaultPinning() (server, load []int, ok bool) {
 	return []int{n - 1}, load, true
 }
 
-// Run runs the bench and writes its results into cfg.OutDir. On Ctrl-C
-// (ctx done) it stops the server at hand, writes what was measured, and
-// returns ctx's error.
+// Validate reports the first thing wrong with cfg, of what can be told
+// without running anything: whether a Docker engine answers and has the
+// image, Run checks when it starts.
+func (cfg *Config) Validate() error {
+	switch {
+	case len(cfg.Scenarios) == 0:
+		return errors.New("bench: no scenarios")
+	case len(cfg.Models) == 0:
+		return errors.New("bench: no models")
+	case cfg.Duration <= 0:
+		return fmt.Errorf("bench: duration %v is not positive", cfg.Duration)
+	case cfg.Warmup < 0:
+		return fmt.Errorf("bench: negative warm-up %v", cfg.Warmup)
+	case cfg.Timeout <= 0:
+		return fmt.Errorf("bench: timeout %v is not positive", cfg.Timeout)
+	case cfg.OutDir == "":
+		return errors.New("bench: no results folder")
+	}
+	for _, m := range cfg.Models {
+		if _, err := models.Lookup(m); err != nil {
+			return err // already says "models: unknown model"
+		}
+	}
+	native, docker := len(cfg.Envs) == 0, false
+	for _, e := range cfg.Envs {
+		if !slices.Contains(Envs, e) {
+			return fmt.Errorf("bench: unknown environment %q (have %s)", e, strings.Join(Envs, ", "))
+		}
+		native, docker = native || e == Native, docker || e != Native
+	}
+	if native && cfg.Binary == "" {
+		return errors.New("bench: no iolab binary to start native servers from")
+	}
+	if docker && cfg.Image == "" {
+		return errors.New("bench: no Docker image for the docker environments")
+	}
+	for _, sc := range cfg.Scenarios {
+		levels := cfg.levels(sc)
+		if len(levels) == 0 {
+			return fmt.Errorf("bench: scenario %s has no client levels", sc.Name)
+		}
+		for _, n := range levels {
+			if n < 1 {
+				return fmt.Errorf("bench: %d is not a number of clients", n)
+			}
+		}
+	}
+	if w := cfg.Work; w != nil {
+		switch {
+		case w.Kind != models.NoWork && w.Kind != models.Sleep && w.Kind != models.CPU:
+			return fmt.Errorf("bench: unknown work kind %d", w.Kind)
+		case w.Kind != models.NoWork && w.D <= 0:
+			return fmt.Errorf("bench: work %v: %v is not a positive duration", *w, w.D)
+		}
+	}
+	// An empty CPU list leaves that side unpinned; NoPin leaves both.
+	if cfg.NoPin && (len(cfg.ServerCPUs) > 0 || len(cfg.LoadCPUs) > 0) {
+		return errors.New("bench: NoPin, yet CPUs to pin to")
+	}
+	for _, c := range slices.Concat(cfg.ServerCPUs, cfg.LoadCPUs) {
+		if c < 0 {
+			return fmt.Errorf("bench: %d is not a CPU number", c)
+		}
+	}
+	return nil
+}
+
+// Run checks cfg with Validate, runs the bench and writes its results
+// into cfg.OutDir. On Ctrl-C (ctx done) it stops the server at hand,
+// writes what was measured, and returns ctx's error.
 func Run(ctx context.Context, cfg Config) (*Results, error) {
-	if len(cfg.Scenarios) == 0 || len(cfg.Models) == 0 {
-		return nil, errors.New("bench: nothing to run")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if len(cfg.Envs) == 0 {
 		cfg.Envs = []string{Native}
 	}
-	if err := checkEnvs(cfg.Envs, cfg.Image); err != nil {
+	if err := checkDocker(cfg.Envs, cfg.Image); err != nil {
 		return nil, err
 	}
 	// Every container of this bench carries this label, so that none is
 	// left behind, whatever happens.
 	cfg.label = fmt.Sprintf("iolab.bench=%d-%d", os.Getpid(), time.Now().UnixNano())
 	defer removeContainers(cfg.label)
-	for _, m := range cfg.Models {
-		if _, err := models.Lookup(m); err != nil {
-			return nil, err
-		}
-	}
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,20 +43,10 @@ const DefaultImage = "iolab:local"
 // Docker engine answers.
 var ErrNoDocker = errors.New("bench: no Docker engine answers (is dockerd running? see the README)")
 
-// checkEnvs validates envs and, if any needs Docker, that the engine
-// answers and has image.
-func checkEnvs(envs []string, image string) error {
-	needDocker := false
-	for _, e := range envs {
-		switch e {
-		case Native:
-		case DockerBridge, DockerHost, DockerInside:
-			needDocker = true
-		default:
-			return fmt.Errorf("bench: unknown environment %q (have %s)", e, strings.Join(Envs, ", "))
-		}
-	}
-	if !needDocker {
+// checkDocker checks, if any of envs (known ones: see Config.Validate)
+// needs Docker, that the engine answers and has image.
+func checkDocker(envs []string, image string) error {
+	if !slices.ContainsFunc(envs, func(e string) bool { return e != Native }) {
 		return nil
 	}
 	if err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {

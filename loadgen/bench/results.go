@@ -178,14 +178,14 @@ func writeCSV(r *Results, path string) error {
 	w := csv.NewWriter(f)
 	_ = w.Write(csvHeader)
 	num := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
-	us := func(ns int64) string { return num(float64(ns)/1e3, 1) }
 	mib := func(b float64) string { return num(b/(1<<20), 1) }
 	for _, s := range r.Scenarios {
 		for _, run := range s.Runs {
 			l, sv := run.Load, run.Server
 			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, run.Env, strconv.Itoa(run.Clients), num(l.Seconds, 3),
 				strconv.FormatInt(l.Requests, 10), num(l.Throughput, 1),
-				us(l.Latency.P50), us(l.Latency.P90), us(l.Latency.P99), us(l.Latency.P999), us(l.Latency.Max),
+				loadgen.Micros(l.Latency.P50), loadgen.Micros(l.Latency.P90), loadgen.Micros(l.Latency.P99),
+				loadgen.Micros(l.Latency.P999), loadgen.Micros(l.Latency.Max),
 				strconv.FormatInt(l.ErrorsTotal, 10), strconv.FormatBool(l.ClientBound),
 				strconv.Itoa(sv.ThreadsPeak), num(sv.ThreadsMean, 1), mib(float64(sv.RSSPeak)), mib(sv.RSSMean),
 				strconv.Itoa(sv.FDsPeak), num(sv.UserSeconds, 3), num(sv.SysSeconds, 3), num(sv.CPUPercent, 1),

@@ -94,8 +94,8 @@ type Table struct {
 func (s *ScenarioResult) Groups() []Group {
 	native, other := false, false
 	for _, e := range s.Envs {
-		native = native || e == "native"
-		other = other || e != "native"
+		native = native || e == Native
+		other = other || e != Native
 	}
 	if native && other {
 		return append(append([]Group(nil), groups...), overhead)
@@ -125,7 +125,7 @@ func (s *ScenarioResult) rows(m metric) []string {
 	var rows []string
 	for _, series := range s.Models {
 		for _, r := range s.Runs {
-			if r.Series == series && r.Env != "native" {
+			if r.Series == series && r.Env != Native {
 				rows = append(rows, series)
 				break
 			}
@@ -167,7 +167,7 @@ func (s *ScenarioResult) value(m metric, series string, n int) (float64, bool) {
 	if !m.relative || !ok {
 		return v, ok
 	}
-	native := s.find(run.Model, "native", n)
+	native := s.find(run.Model, Native, n)
 	if native == nil {
 		return 0, false
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"iolab/loadgen"
 )
 
 // maxThreadRows bounds the thread table: a threads-model run has one
@@ -135,17 +137,9 @@ func reasons(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-// us formats microseconds for people.
-func us(v int64) string {
-	d := time.Duration(v) * time.Microsecond
-	switch {
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", v)
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(v)/1e3)
-	}
-	return fmt.Sprintf("%.2fs", d.Seconds())
-}
+// us formats a duration the server logs in whole microseconds the way
+// iolab load and bench print theirs, with loadgen.Dur.
+func us(v int64) string { return loadgen.Dur(v * int64(time.Microsecond)) }
 
 func share(n, total int64) float64 {
 	if total == 0 {
