@@ -202,7 +202,7 @@ func TestServeLogsAndStops(t *testing.T) {
 				return nil
 			}
 
-			start := next("start")
+			start := next(models.EventStart)
 			for _, field := range []string{"model", "addr", "proto", "work", "backlog", "pid", "gomaxprocs"} {
 				if _, ok := start[field]; !ok {
 					t.Errorf("start event has no %q: %v", field, start)
@@ -217,15 +217,15 @@ func TestServeLogsAndStops(t *testing.T) {
 			if string(greeting) != models.DefaultGreeting {
 				t.Errorf("greeting %q", greeting)
 			}
-			next("conn_open")
-			closed := next("conn_close")
+			next(models.EventConnOpen)
+			closed := next(models.EventConnClose)
 			for _, field := range []string{"conn", "remote", "tid", "bytes_in", "bytes_out", "requests", "duration_us", "reason"} {
 				if _, ok := closed[field]; !ok {
-					t.Errorf("conn_close event has no %q: %v", field, closed)
+					t.Errorf("%s event has no %q: %v", models.EventConnClose, field, closed)
 				}
 			}
 			if closed["reason"] != "done" || closed["requests"] != 1.0 || closed["tid"] == 0.0 {
-				t.Errorf("conn_close: %v", closed)
+				t.Errorf("%s: %v", models.EventConnClose, closed)
 			}
 
 			// The start event was logged from inside Serve, after the
@@ -233,7 +233,7 @@ func TestServeLogsAndStops(t *testing.T) {
 			if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
 				t.Fatal(err)
 			}
-			stop := next("stop")
+			stop := next(models.EventStop)
 			if stop["conns"] != 1.0 || stop["requests"] != 1.0 {
 				t.Errorf("stop event: %v", stop)
 			}
