@@ -269,6 +269,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			break
 		}
 	}
+	if runErr == nil {
+		// Cancelled during the last run: it was dropped above, and the
+		// caller must hear that the bench did not finish.
+		runErr = ctx.Err()
+	}
 	res.Finished = time.Now().UTC()
 	if err := Write(res, cfg.OutDir); err != nil {
 		return res, err

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,11 +160,7 @@ func TestTinyBench(t *testing.T) {
 		t.Skip("the load generator needs Linux")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "iolab")
-	build := exec.Command("go", "build", "-o", bin, "iolab/cmd/iolab")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := iolabBinary(t)
 	sc, _ := LookupScenario("io-bound")
 	const clients = 20
 	out := filepath.Join(dir, "results")
@@ -231,4 +230,60 @@ func TestTinyBench(t *testing.T) {
 	if thr.Load.Throughput < 5*seq.Load.Throughput {
 		t.Errorf("threads %.0f req/s against sequential %.0f: 20 sleeping clients should overlap", thr.Load.Throughput, seq.Load.Throughput)
 	}
+}
+
+// TestCancelInLastRun cancels the bench during its only run: Run must say
+// it was interrupted, not return as if the bench had finished.
+func TestCancelInLastRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds iolab and runs a server")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the load generator needs Linux")
+	}
+	bin := iolabBinary(t)
+	sc, _ := LookupScenario("throughput")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Run(ctx, Config{
+		Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"epoll"}, Clients: []int{1},
+		Duration: time.Minute, Warmup: 0, Timeout: time.Second, NoPin: true, OutDir: t.TempDir(),
+		// The first report of the measured interval cancels: the run is
+		// under way, and it is the last.
+		Progress: func(p Progress) {
+			if !p.Warmup {
+				cancel()
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Run cancelled in its last run: got %v, want context.Canceled", err)
+	}
+}
+
+// iolab is built once for the tests that start servers, into a folder
+// that TestMain removes.
+var (
+	iolabOnce sync.Once
+	iolabDir  string
+	iolabPath string
+	iolabErr  error
+)
+
+// iolabBinary returns the path of iolab built for the tests.
+func iolabBinary(t *testing.T) string {
+	t.Helper()
+	iolabOnce.Do(func() {
+		if iolabDir, iolabErr = os.MkdirTemp("", "iolab-bench-test"); iolabErr != nil {
+			return
+		}
+		iolabPath = filepath.Join(iolabDir, "iolab")
+		if out, err := exec.Command("go", "build", "-o", iolabPath, "iolab/cmd/iolab").CombinedOutput(); err != nil {
+			iolabErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if iolabErr != nil {
+		t.Fatal(iolabErr)
+	}
+	return iolabPath
 }

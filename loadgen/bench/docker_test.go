@@ -32,6 +32,9 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if iolabDir != "" {
+		os.RemoveAll(iolabDir)
+	}
 	if testImageUsed {
 		_ = exec.Command("docker", "rmi", "-f", testImage).Run()
 		// Every container a test started is gone.
@@ -185,10 +188,7 @@ func TestContainerEnvironment(t *testing.T) {
 // that each has its row, and that the overhead tables are there.
 func TestContainerBench(t *testing.T) {
 	img := image(t)
-	bin := filepath.Join(t.TempDir(), "iolab")
-	if out, err := exec.Command("go", "build", "-o", bin, "iolab/cmd/iolab").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := iolabBinary(t)
 	sc, _ := LookupScenario("throughput")
 	res, err := Run(context.Background(), Config{
 		Binary: bin, Image: img, Scenarios: []Scenario{sc}, Models: []string{"epoll"}, Clients: []int{2},
