@@ -27,7 +27,7 @@ type BlockingConn interface {
 //
 // tr tells Converse when the server is shutting down: a request read after
 // that is not served, and an answer in progress is finished first.
-func Converse(c BlockingConn, cfg *Config, rec *Conn, tr *Track) (Reason, error) {
+func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, error) {
 	if cfg.Proto == Greeting {
 		if !tr.Begin() {
 			return ReasonShutdown, nil
@@ -93,7 +93,7 @@ func work(cfg *Config) {
 }
 
 // write writes p, if any, and counts it.
-func write(c BlockingConn, rec *Conn, p []byte) error {
+func write(c BlockingConn, rec *ConnRecord, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}

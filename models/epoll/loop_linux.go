@@ -91,7 +91,7 @@ type loop struct {
 // writing while answers wait in out; nothing while its work sleeps.
 type conn struct {
 	fd      int
-	rec     models.Conn
+	rec     models.ConnRecord
 	in      *models.LineBuffer // echo input not yet answered
 	out     []byte             // answers not yet written, from out[sent:]
 	sent    int                // bytes of out already written

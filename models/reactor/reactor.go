@@ -144,7 +144,7 @@ type handler struct {
 
 // state is one connection's state, kept in its gnet.Conn context.
 type state struct {
-	rec      models.Conn
+	rec      models.ConnRecord
 	tid      int
 	buffered int          // inbound bytes already counted in rec.BytesIn
 	out      []byte       // answers gathered in one OnTraffic
