@@ -241,26 +241,18 @@ func (l *loop) answer(c *conn) {
 	l.loopWrite(c)
 }
 
-// startWork begins a request: line for echo, nil for the greeting. With no
-// work or cpu work it answers at once (cpu work spins right here, holding
-// up every other connection of the loop: that is the lesson). With sleep
-// work it must not block the loop, so it arms a timer and answers when the
-// timer fires (finishWork).
+// startWork begins a request: line for echo, nil for the greeting
+// (models.BeginWork: cpu work spins right here, holding up every other
+// connection of the loop: that is the lesson). A sleep must not block the
+// loop, so it arms a timer and answers when the timer fires (finishWork).
 func (l *loop) startWork(c *conn, line []byte) {
-	w := l.cfg.Work
-	if w.Kind != models.NoWork && l.cfg.OnWork != nil {
-		l.cfg.OnWork()
-	}
-	switch w.Kind {
-	case models.Sleep:
+	if sleep := models.BeginWork(l.cfg); sleep > 0 {
 		c.working = line
 		if line == nil {
 			c.working = l.cfg.Greeting
 		}
-		l.schedule(&timer{kind: timerWork, when: l.now.Add(w.D), c: c})
+		l.schedule(&timer{kind: timerWork, when: l.now.Add(sleep), c: c})
 		return
-	case models.CPU:
-		models.Spin(w.D)
 	}
 	l.finishWork(c, line)
 }

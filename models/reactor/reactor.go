@@ -278,32 +278,27 @@ func (h *handler) answer(c gnet.Conn, st *state) gnet.Action {
 	return action
 }
 
-// startWork does the work of one request. cpu work spins on the loop's
-// thread, holding up its other connections. sleep work must not block the
-// loop: a Go timer waits instead, and its answer reaches the loop through
-// AsyncWrite. startWork reports whether the answer is left to that timer.
+// startWork begins the work of one request (models.BeginWork: cpu work
+// spins on the loop's thread, holding up its other connections). A sleep
+// must not block the loop: a Go timer waits instead, and its answer
+// reaches the loop through AsyncWrite. startWork reports whether the
+// answer is left to that timer.
 func (h *handler) startWork(c gnet.Conn, st *state, req []byte) bool {
-	w := h.cfg.Work
-	if w.Kind != models.NoWork && h.cfg.OnWork != nil {
-		h.cfg.OnWork()
+	sleep := models.BeginWork(h.cfg)
+	if sleep == 0 {
+		return false
 	}
-	switch w.Kind {
-	case models.CPU:
-		models.Spin(w.D)
-	case models.Sleep:
-		st.reply = append(st.reply[:0], req...) // req lives in gnet's buffer
-		st.working = true
-		h.mu.Lock()
-		h.working++
-		h.mu.Unlock()
-		st.timer = time.AfterFunc(w.D, func() {
-			if err := c.AsyncWrite(st.reply, h.resume); err != nil {
-				h.workDone() // the loop is gone; the connection with it
-			}
-		})
-		return true
-	}
-	return false
+	st.reply = append(st.reply[:0], req...) // req lives in gnet's buffer
+	st.working = true
+	h.mu.Lock()
+	h.working++
+	h.mu.Unlock()
+	st.timer = time.AfterFunc(sleep, func() {
+		if err := c.AsyncWrite(st.reply, h.resume); err != nil {
+			h.workDone() // the loop is gone; the connection with it
+		}
+	})
+	return true
 }
 
 // resume runs on the loop once the answer to a slept request is written (or
