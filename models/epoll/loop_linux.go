@@ -20,7 +20,7 @@ import (
 // Serve runs the event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	lfd, bound, err := sock.Listen(s.cfg.Addr, s.cfg.Backlog, true)
+	lfd, bound, err := sock.ListenNonblocking(s.cfg.Addr, s.cfg.Backlog)
 	if err != nil {
 		return err
 	}

@@ -139,12 +139,27 @@ func (d deadlineConn) Write(p []byte) (int, error) {
 	return d.Conn.Write(p)
 }
 
+// listenSocket opens the raw listening socket. It is a variable so that a
+// test can make it fail as it does off Linux.
+var listenSocket = sock.ListenNonblocking
+
 // listen opens the listening socket with the configured backlog, which
 // net.Listen cannot set (it always asks for the maximum), and hands it to
-// the net package: net.FileListener makes it non-blocking and registers it
-// with the netpoller.
+// the net package: net.FileListener registers it with the netpoller.
+//
+// Where raw sockets are not implemented (macOS, say) it falls back to
+// net.Listen, so that the model a Mac user is pointed to runs there; the
+// backlog is then the system's, and a warning says so.
 func listen(cfg *models.Config) (net.Listener, error) {
-	fd, _, err := sock.Listen(cfg.Addr, cfg.Backlog, true)
+	fd, _, err := listenSocket(cfg.Addr, cfg.Backlog)
+	if errors.Is(err, sock.ErrUnsupported) {
+		cfg.Log.Warn().Str("event", "listen_fallback").
+			Err(err).
+			Int("backlog_requested", cfg.Backlog).
+			Str("backlog_source", "system").
+			Msg("listening with net.Listen; -backlog is ignored, the backlog is the system's")
+		return net.Listen("tcp", cfg.Addr)
+	}
 	if err != nil {
 		return nil, err
 	}
