@@ -12,8 +12,10 @@ import (
 )
 
 // Timers: instead of sleeping, the loop keeps a heap of deadlines and
-// passes the earliest to epoll_wait as its timeout.
+// passes the earliest to epoll_wait as its timeout. A timer fires on the
+// loop's own thread, between two waits, like any other event.
 
+// timerKind says what a timer does when it fires.
 type timerKind uint8
 
 const (
@@ -23,10 +25,11 @@ const (
 	timerShutdown                      // the shutdown timeout expired
 )
 
+// timer is one deadline in the loop's heap.
 type timer struct {
-	when time.Time
-	kind timerKind
-	c    *conn // for timerWork
+	when time.Time // when it fires
+	kind timerKind // what it does then
+	c    *conn     // the connection, for timerWork; it may have closed since
 }
 
 // timerHeap is a min-heap of timers by deadline, for container/heap.
@@ -44,6 +47,8 @@ func (h *timerHeap) Pop() any {
 	return t
 }
 
+// schedule adds t to the heap. Nothing cancels a timer: one whose
+// connection has closed finds it closed when it fires.
 func (l *loop) schedule(t *timer) { heap.Push(&l.timers, t) }
 
 // timeout is epoll_wait's timeout: until the earliest timer, rounded up to
@@ -66,15 +71,11 @@ func (l *loop) runTimers() {
 		switch t.kind {
 		case timerWork:
 			if c := t.c; !c.closed {
-				line := c.working
-				if l.cfg.Proto == models.Greeting {
-					line = nil
-				}
-				l.finishWork(c, line)
-				if !c.closed {
+				l.finish(c)
+				if c.in != nil {
 					l.answer(c) // lines that arrived meanwhile
-					l.setInterest(c)
 				}
+				l.settle(c)
 			}
 		case timerSweep:
 			l.sweep()
@@ -101,7 +102,7 @@ func (l *loop) runTimers() {
 // sweep is cheaper than a timer per connection re-armed on every read.
 func (l *loop) sweep() {
 	for _, c := range l.conns {
-		if c.working != nil || l.now.Sub(c.active) < l.cfg.IdleTimeout {
+		if c.asleep || l.now.Sub(c.active) < l.cfg.IdleTimeout {
 			continue
 		}
 		reason := models.ReasonIdle
