@@ -90,11 +90,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 			_ = c.Close()
 			continue
 		}
-		serving.Add(1)
-		go func() {
-			defer serving.Done()
-			s.serveConn(c, stats, &drain, track)
-		}()
+		serving.Go(func() { s.serveConn(c, stats, &drain, track) })
 	}
 	<-watched
 	serving.Wait()

@@ -62,14 +62,12 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		if !ok {
 			return nil
 		}
-		serving.Add(1)
-		go func() {
-			defer serving.Done()
+		serving.Go(func() {
 			// From here this goroutine is its own OS thread. There is no
 			// UnlockOSThread: when the goroutine returns, the runtime
 			// ends the thread instead of reusing it.
 			runtime.LockOSThread()
 			ln.Serve(c) // blocks this thread in read(2)/write(2)
-		}()
+		})
 	}
 }
