@@ -8,7 +8,8 @@
 //
 //   - the protocols, greeting and line echo (proto.go), with the framing
 //     every model calls (ScanLine, LineBuffer);
-//   - the work done per request, sleep or cpu (work.go);
+//   - the work done per request, sleep or cpu, begun by BeginWork
+//     (work.go); only the sleep it leaves is each model's own;
 //   - the bookkeeping and structured log events (stats.go);
 //   - graceful shutdown for models that park a thread or goroutine per
 //     connection (drain.go).

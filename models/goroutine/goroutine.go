@@ -5,6 +5,19 @@
 // by the whole process (runtime/netpoll_epoll.go). A few threads run
 // thousands of goroutines, and the one that waits in epoll_wait wakes the
 // goroutines whose sockets are ready.
+//
+// Read it in this order: goroutine.go (Serve: the accept loop; serveConn;
+// deadlineConn; listen), then models/converse.go (Converse: the same
+// conversation as the threads model). No thread of this package blocks:
+// ln.Accept in Serve and the Read and Write of deadlineConn park only the
+// goroutine (net.Conn.Read, then internal/poll's FD.Read, then the
+// runtime's pollWait). The thread that blocks is the runtime's, in
+// epoll_wait(2) in netpoll (runtime/netpoll_epoll.go; kqueue on macOS), for
+// every goroutine at once. Sleep work parks the goroutine in time.Sleep.
+//
+// Off Linux, where package sock cannot open a raw socket, listen falls back
+// to net.Listen, so this is the model to try on a Mac; -backlog is then
+// the system's.
 package goroutine
 
 import (
@@ -121,6 +134,8 @@ type deadlineConn struct {
 	idle time.Duration
 }
 
+// Read reads, failing with os.ErrDeadlineExceeded if nothing arrives
+// within the idle timeout.
 func (d deadlineConn) Read(p []byte) (int, error) {
 	if err := d.SetReadDeadline(time.Now().Add(d.idle)); err != nil {
 		return 0, err
@@ -128,6 +143,8 @@ func (d deadlineConn) Read(p []byte) (int, error) {
 	return d.Conn.Read(p)
 }
 
+// Write writes all of p, failing with os.ErrDeadlineExceeded if the client
+// does not take it within the idle timeout.
 func (d deadlineConn) Write(p []byte) (int, error) {
 	if err := d.SetWriteDeadline(time.Now().Add(d.idle)); err != nil {
 		return 0, err

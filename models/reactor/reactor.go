@@ -22,6 +22,15 @@
 // (acceptor_unix.go returns ErrAcceptSocket, which ends the main reactor).
 // This model then logs the error and Serve returns it; the other models
 // pause and retry instead. See the README's notes on gnet.
+//
+// Read it in this order: reactor.go from Serve (gnet.Run and its options),
+// then OnBoot, OnOpen, OnTraffic and answer (the echo), startWork and
+// resume (sleep work on a Go timer), OnClose, and last OnTick and drain.
+// Nothing in this package blocks a loop: each event loop's thread blocks
+// inside gnet, in epoll_wait(2) in Poller.Polling (gnet's
+// pkg/netpoll/poller_epoll_default.go), and calls back here when sockets
+// are ready. What holds a loop up is cpu work, which spins in
+// models.BeginWork on the loop's thread.
 package reactor
 
 import (
