@@ -77,7 +77,8 @@ type Config struct {
 	// Log receives the start, stop and per-connection events.
 	Log zerolog.Logger
 	// OnWork, when set, is called as the work of a request begins, on the
-	// thread that serves it. Tests use it to know a request is in flight.
+	// thread that serves it, and only when Work is not none (see
+	// BeginWork). Tests use it to know a request is in flight.
 	OnWork func()
 }
 
