@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,18 +22,19 @@ type BlockingConn interface {
 }
 
 // Converse holds the whole conversation on one connection for the models
-// that block: it reads requests, does their work with Work.Block, and writes
-// the answers. It returns why the conversation ended; err is set for
-// ReasonError. The caller owns the connection and closes it afterwards.
+// that block: it reads requests, does their work (BeginWork, then a
+// time.Sleep that parks the thread or goroutine), and writes the answers.
+// It returns why the conversation ended; err is set for ReasonError. The
+// caller owns the connection and closes it afterwards.
 //
 // tr tells Converse when the server is shutting down: a request read after
 // that is not served, and an answer in progress is finished first.
-func Converse(c BlockingConn, cfg *Config, rec *Conn, tr *Track) (Reason, error) {
+func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, error) {
 	if cfg.Proto == Greeting {
 		if !tr.Begin() {
 			return ReasonShutdown, nil
 		}
-		work(cfg)
+		time.Sleep(BeginWork(cfg)) // returns at once when nothing is owed
 		if err := write(c, rec, cfg.Greeting); err != nil {
 			return closeReason(err, tr, true)
 		}
@@ -69,7 +71,7 @@ func Converse(c BlockingConn, cfg *Config, rec *Conn, tr *Track) (Reason, error)
 					return closeReason(err, tr, true)
 				}
 				out = out[:0]
-				work(cfg)
+				time.Sleep(BeginWork(cfg))
 			}
 			out = append(out, line...)
 			rec.Requests++
@@ -84,16 +86,8 @@ func Converse(c BlockingConn, cfg *Config, rec *Conn, tr *Track) (Reason, error)
 	}
 }
 
-// work does the configured work of one request, blocking.
-func work(cfg *Config) {
-	if cfg.OnWork != nil {
-		cfg.OnWork()
-	}
-	cfg.Work.Block()
-}
-
 // write writes p, if any, and counts it.
-func write(c BlockingConn, rec *Conn, p []byte) error {
+func write(c BlockingConn, rec *ConnRecord, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}

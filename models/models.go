@@ -8,7 +8,8 @@
 //
 //   - the protocols, greeting and line echo (proto.go), with the framing
 //     every model calls (ScanLine, LineBuffer);
-//   - the work done per request, sleep or cpu (work.go);
+//   - the work done per request, sleep or cpu, begun by BeginWork
+//     (work.go); only the sleep it leaves is each model's own;
 //   - the bookkeeping and structured log events (stats.go);
 //   - graceful shutdown for models that park a thread or goroutine per
 //     connection (drain.go).
@@ -76,7 +77,8 @@ type Config struct {
 	// Log receives the start, stop and per-connection events.
 	Log zerolog.Logger
 	// OnWork, when set, is called as the work of a request begins, on the
-	// thread that serves it. Tests use it to know a request is in flight.
+	// thread that serves it, and only when Work is not none (see
+	// BeginWork). Tests use it to know a request is in flight.
 	OnWork func()
 }
 

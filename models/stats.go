@@ -42,10 +42,10 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// Conn is the bookkeeping of one connection. It belongs to whoever serves
+// ConnRecord is the bookkeeping of one connection. It belongs to whoever serves
 // the connection (one goroutine, or one event loop), so its fields are
 // plain integers: nothing on the per-request path is atomic or locked.
-type Conn struct {
+type ConnRecord struct {
 	// ID numbers connections in accept order, from 1.
 	ID uint64
 	// Remote is the client's address.
@@ -89,8 +89,8 @@ func (s *Stats) Start(model string, cfg *Config, addr string) {
 
 // Open starts the record of a newly accepted connection and logs its open
 // event; tid is the OS thread that will serve it, or 0 if not known.
-func (s *Stats) Open(remote netip.AddrPort, tid int) Conn {
-	c := Conn{ID: s.nextID.Add(1), Remote: remote, Start: time.Now()}
+func (s *Stats) Open(remote netip.AddrPort, tid int) ConnRecord {
+	c := ConnRecord{ID: s.nextID.Add(1), Remote: remote, Start: time.Now()}
 	s.accepted.Add(1)
 	if s.debug {
 		logConnOpen(s.log, &c, tid)
@@ -101,7 +101,7 @@ func (s *Stats) Open(remote netip.AddrPort, tid int) Conn {
 // Close adds c to the totals and logs its close event. tid is the OS thread
 // that served it (or last ran it, for a goroutine); err, if not nil, is the
 // error behind ReasonError.
-func (s *Stats) Close(c *Conn, reason Reason, tid int, err error) {
+func (s *Stats) Close(c *ConnRecord, reason Reason, tid int, err error) {
 	s.requests.Add(c.Requests)
 	s.bytesIn.Add(c.BytesIn)
 	s.bytesOut.Add(c.BytesOut)

@@ -61,16 +61,36 @@ func ParseWork(s string) (Work, error) {
 	return Work{}, fmt.Errorf("models: work %q: unknown kind %q (want sleep or cpu)", s, kind)
 }
 
-// Block does the work on the calling thread: it sleeps, or it spins. The
-// thread-per-connection and goroutine models call it; the event loops must
-// not sleep, so they call Spin for cpu work and arm a timer for sleep work.
-func (w Work) Block() {
+// BeginWork begins the work of one request, greeting or echo line alike,
+// on the thread that serves it, and returns the sleep still owed: how long
+// to wait before the answer goes out, 0 when it may go out at once.
+//
+// It does the part of the work that is the same in every model: it calls
+// cfg.OnWork, then spins through cpu work right here (an event loop's
+// other connections wait meanwhile: that is the lesson). What it leaves,
+// the sleep, is where the models differ, so the caller does it its own
+// way: a blocking model calls time.Sleep, parking its thread or goroutine;
+// the epoll loop arms a timer in its heap; the gnet model a Go timer.
+//
+// OnWork is called only when there is work to begin. A request with no
+// work has nothing in flight for a test to wait on. (The blocking models
+// used to call it for a greeting with no work too; the event loops and the
+// blocking echo path never did, and now no model does.)
+func BeginWork(cfg *Config) (sleep time.Duration) {
+	w := cfg.Work
+	if w.Kind == NoWork {
+		return 0
+	}
+	if cfg.OnWork != nil {
+		cfg.OnWork()
+	}
 	switch w.Kind {
 	case Sleep:
-		time.Sleep(w.D)
+		return w.D
 	case CPU:
 		Spin(w.D)
 	}
+	return 0
 }
 
 // spinSink keeps the compiler from removing Spin's arithmetic. It is atomic

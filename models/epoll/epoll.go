@@ -6,8 +6,11 @@
 // that cannot proceed fails with EAGAIN instead of sleeping.
 //
 // Read it in this order: poller_linux.go (the five system calls, wrapped),
-// then loop_linux.go (the loop as a state machine: loopAccept, loopRead,
-// loopWrite, loopClose, and the timers that replace sleeping).
+// then loop_linux.go (the loop as a state machine: loopAccept, loopEvent,
+// loopRead, begin and finish only change a connection's state; settle then
+// writes, closes, and sets the epoll interest that want derives from the
+// state), then timers_linux.go (the timers that replace sleeping). The
+// loop's thread blocks in one place only: epoll_wait(2), in poller.wait.
 //
 // See https://man7.org/linux/man-pages/man7/epoll.7.html.
 package epoll

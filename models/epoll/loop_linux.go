@@ -3,7 +3,6 @@
 package epoll
 
 import (
-	"container/heap"
 	"context"
 	"net"
 	"os"
@@ -20,7 +19,7 @@ import (
 // Serve runs the event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	lfd, bound, err := sock.Listen(s.cfg.Addr, s.cfg.Backlog, true)
+	lfd, bound, err := sock.ListenNonblocking(s.cfg.Addr, s.cfg.Backlog)
 	if err != nil {
 		return err
 	}
@@ -69,15 +68,15 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 // loop is the state of the event loop. Only the loop's thread touches it,
 // except stop.
 type loop struct {
-	cfg   *models.Config
-	p     *poller
-	lfd   int           // listening socket, -1 once closed for shutdown
-	conns map[int]*conn // open connections by descriptor
-	stats *models.Stats
-	tid   int       // the loop's OS thread, logged with every connection
-	now   time.Time // read once per wake-up; precise enough for timeouts
+	cfg   *models.Config // what the server was told to do
+	p     *poller        // the epoll instance and its wake-up eventfd
+	lfd   int            // listening socket; out of epoll while paused or draining
+	conns map[int]*conn  // open connections by descriptor
+	stats *models.Stats  // the counters and log events of this Serve call
+	tid   int            // the loop's OS thread, logged with every connection
+	now   time.Time      // read once per wake-up; precise enough for timeouts
 
-	timers timerHeap // pending timers, earliest first
+	timers timerHeap // pending timers, earliest first (timers_linux.go)
 
 	acceptable bool                 // the listener was reported readable in this batch
 	paused     bool                 // accepting is paused after an error such as EMFILE
@@ -86,20 +85,22 @@ type loop struct {
 	draining   bool                 // shutdown has begun
 }
 
-// conn is one connection's state. Its interest in epoll follows from it
-// (see want): reading while it has nothing to send and no work pending;
-// writing while answers wait in out; nothing while its work sleeps.
+// conn is one connection's state. Handlers change it; settle then makes
+// the socket follow: it writes, closes, and sets the epoll interest, which
+// is derived from this state alone (see want).
 type conn struct {
-	fd      int
-	rec     models.Conn
-	in      *models.LineBuffer // echo input not yet answered
+	fd      int                // the connected socket, non-blocking
+	rec     models.ConnRecord  // the bookkeeping logged when it closes
+	in      *models.LineBuffer // echo input not yet answered; nil for the greeting
 	out     []byte             // answers not yet written, from out[sent:]
 	sent    int                // bytes of out already written
-	working []byte             // the request whose sleep timer is pending, nil if none
-	after   models.Reason      // close with this once out is written (see closing)
-	closing bool               // close once out is written
+	reply   []byte             // the answer owed to the request in progress: its line, or the greeting
+	asleep  bool               // that request's sleep timer is pending
+	closing bool               // close once out is written, with reason after
+	after   models.Reason      // why it closes, once closing
 	closed  bool               // closed; timers that still point here are stale
-	events  uint32             // current epoll interest
+	watched bool               // in epoll's interest list; settle adds it when first needed
+	events  uint32             // the interest epoll has for it, once watched
 	active  time.Time          // last read or write, for the idle timeout
 }
 
@@ -164,51 +165,44 @@ func (l *loop) loopAccept() {
 		l.backoff.Reset()
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		c := &conn{fd: fd, rec: l.stats.Open(sock.AddrPort(sa), l.tid), active: l.now}
+		l.conns[fd] = c
 		if l.cfg.Proto == models.Greeting {
-			l.startWork(c, nil)
+			l.begin(c, l.cfg.Greeting)
 		} else {
 			c.in = models.NewLineBuffer(l.cfg.MaxLine)
 		}
-		if c.closed {
-			continue // the greeting went out in full and the connection is done
-		}
-		c.events = c.want()
-		if err := l.p.add(fd, c.events); err != nil {
-			l.loopClose(c, models.ReasonError, err)
-			continue
-		}
-		l.conns[fd] = c
+		// A greeting that goes out in full closes here, before epoll ever
+		// hears of the connection.
+		l.settle(c)
 	}
 }
 
-// loopEvent handles what epoll reported for c.
+// loopEvent handles what epoll reported for c. Its interest is one of
+// EPOLLIN, EPOLLOUT or nothing (see want); hang-ups and errors come
+// whatever it is.
 func (l *loop) loopEvent(c *conn, ev uint32) {
-	if ev&unix.EPOLLOUT != 0 {
-		l.loopWrite(c)
+	gone := ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0
+	switch {
+	case c.events&unix.EPOLLIN != 0 && (ev&unix.EPOLLIN != 0 || gone):
+		l.loopRead(c) // the read itself reports EOF or the error
+	case c.events&unix.EPOLLOUT != 0:
+		// settle writes; if the client is gone, the write says why.
+	case gone:
+		// The client is gone while its work sleeps; nobody is left to
+		// answer.
+		l.loopClose(c, models.ReasonReset, nil)
 	}
-	if c.closed {
-		return
-	}
-	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		if c.events&unix.EPOLLIN != 0 {
-			l.loopRead(c) // the read itself reports EOF or the error
-		} else if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			// The client is gone while its work sleeps or its answer
-			// waits; nobody is left to answer.
-			l.loopClose(c, models.ReasonReset, nil)
-		}
-	}
-	l.setInterest(c)
+	l.settle(c)
 }
 
-// loopRead reads what has arrived and answers every complete line.
+// loopRead reads what has arrived and begins every complete line.
 func (l *loop) loopRead(c *conn) {
 	n, err := unix.Read(c.fd, c.in.Space())
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return // nothing after all; epoll will say when
 	case err != nil:
-		l.loopClose(c, readReason(err), err)
+		l.loopClose(c, ioReason(err), err)
 		return
 	case n == 0:
 		l.loopClose(c, models.ReasonEOF, nil)
@@ -220,10 +214,10 @@ func (l *loop) loopRead(c *conn) {
 	l.answer(c)
 }
 
-// answer handles complete lines in c.in, in order, until none is left or
-// one must wait for its sleep timer; then it writes what it can.
+// answer begins the complete lines in c.in, in order, until none is left
+// or one must sleep.
 func (l *loop) answer(c *conn) {
-	for c.working == nil && !c.closing {
+	for !c.asleep && !c.closing {
 		line, err := c.in.Next()
 		if err != nil { // models.ErrLineTooLong
 			c.out = append(c.out, models.ErrLineReply...)
@@ -233,53 +227,88 @@ func (l *loop) answer(c *conn) {
 		if line == nil {
 			break
 		}
-		l.startWork(c, line)
+		l.begin(c, line)
 	}
-	if l.draining && c.working == nil && !c.closing {
+	if l.draining && !c.asleep && !c.closing {
 		c.closing, c.after = true, models.ReasonShutdown
 	}
-	l.loopWrite(c)
 }
 
-// startWork begins a request: line for echo, nil for the greeting. With no
-// work or cpu work it answers at once (cpu work spins right here, holding
-// up every other connection of the loop: that is the lesson). With sleep
-// work it must not block the loop, so it arms a timer and answers when the
-// timer fires (finishWork).
-func (l *loop) startWork(c *conn, line []byte) {
-	w := l.cfg.Work
-	if w.Kind != models.NoWork && l.cfg.OnWork != nil {
-		l.cfg.OnWork()
-	}
-	switch w.Kind {
-	case models.Sleep:
-		c.working = line
-		if line == nil {
-			c.working = l.cfg.Greeting
-		}
-		l.schedule(&timer{kind: timerWork, when: l.now.Add(w.D), c: c})
+// begin starts a request whose answer is reply: the echoed line, or the
+// greeting. models.BeginWork does the work that does not wait (cpu work
+// spins right here, holding up every other connection of the loop: that
+// is the lesson). A sleep must not block the loop, so it arms a timer, and
+// the request finishes when the timer fires. reply may point into c.in:
+// it stays valid because c does not read while asleep (see want).
+func (l *loop) begin(c *conn, reply []byte) {
+	c.reply = reply
+	if sleep := models.BeginWork(l.cfg); sleep > 0 {
+		c.asleep = true
+		l.schedule(&timer{kind: timerWork, when: l.now.Add(sleep), c: c})
 		return
-	case models.CPU:
-		models.Spin(w.D)
 	}
-	l.finishWork(c, line)
+	l.finish(c)
 }
 
-// finishWork queues the answer to a request whose work is done.
-func (l *loop) finishWork(c *conn, line []byte) {
-	c.working = nil
+// finish queues the answer to c's request, whose work is done. After the
+// greeting the conversation is over: c closes once it is written.
+func (l *loop) finish(c *conn) {
+	c.out = append(c.out, c.reply...)
+	c.reply, c.asleep = nil, false
 	c.rec.Requests++
 	if l.cfg.Proto == models.Greeting {
-		c.out = append(c.out, l.cfg.Greeting...)
 		c.closing, c.after = true, models.ReasonDone
-		l.loopWrite(c)
-		return
 	}
-	c.out = append(c.out, line...)
 }
 
-// loopWrite writes as much of c.out as the socket takes. What is left waits
-// for EPOLLOUT (see want). Once all is written, a closing connection closes.
+// settle makes c's socket follow its state, once a handler has changed
+// it: it writes what the socket takes of c.out, closes c if it is closing
+// and all is written, and otherwise tells epoll what c now waits for, if
+// that changed. Every handler of a connection ends here, so no path writes,
+// closes after an answer, or changes interest on its own.
+func (l *loop) settle(c *conn) {
+	if c.closed {
+		return
+	}
+	l.loopWrite(c)
+	switch {
+	case c.closed:
+		return
+	case c.closing && c.sent == len(c.out):
+		l.loopClose(c, c.after, nil)
+		return
+	}
+	want := c.want()
+	var err error
+	switch {
+	case !c.watched:
+		err = l.p.add(c.fd, want)
+	case want != c.events:
+		err = l.p.mod(c.fd, want)
+	default:
+		return
+	}
+	if err != nil {
+		l.loopClose(c, models.ReasonError, err)
+		return
+	}
+	c.watched, c.events = true, want
+}
+
+// want is the epoll interest c's state calls for: the one place it is
+// computed.
+func (c *conn) want() uint32 {
+	switch {
+	case c.sent < len(c.out):
+		return unix.EPOLLOUT // writing: stop reading until the client catches up
+	case c.asleep || c.closing || c.in == nil:
+		return 0 // waiting for a timer: hear only hang-ups
+	}
+	return unix.EPOLLIN
+}
+
+// loopWrite writes as much of c.out as the socket takes. What is left
+// waits for EPOLLOUT (see want).
 func (l *loop) loopWrite(c *conn) {
 	for c.sent < len(c.out) {
 		n, err := unix.Write(c.fd, c.out[c.sent:])
@@ -290,7 +319,7 @@ func (l *loop) loopWrite(c *conn) {
 			return // the send buffer is full: a partial write
 		}
 		if err != nil {
-			l.loopClose(c, readReason(err), err)
+			l.loopClose(c, ioReason(err), err)
 			return
 		}
 		c.sent += n
@@ -298,13 +327,12 @@ func (l *loop) loopWrite(c *conn) {
 		c.active = l.now
 	}
 	c.out, c.sent = c.out[:0], 0
-	if c.closing {
-		l.loopClose(c, c.after, nil)
-	}
 }
 
-// loopClose closes c. Closing the descriptor also removes it from the
-// epoll interest list.
+// loopClose closes c at once, whatever it still had to write: at the end
+// of settle, or straight from a handler that finds the connection over
+// (EOF, an error, the idle or shutdown timeout). Closing the descriptor
+// also removes it from the epoll interest list.
 func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 	if c.closed {
 		return
@@ -318,161 +346,28 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 	l.stats.Close(&c.rec, reason, l.tid, err)
 }
 
-// want is the epoll interest c's state calls for.
-func (c *conn) want() uint32 {
-	switch {
-	case c.sent < len(c.out):
-		return unix.EPOLLOUT // writing: stop reading until the client catches up
-	case c.working != nil || c.closing || c.in == nil:
-		return 0 // waiting for a timer: hear only hang-ups
-	}
-	return unix.EPOLLIN
-}
-
-// setInterest tells epoll about a change in what c waits for.
-func (l *loop) setInterest(c *conn) {
-	if c.closed {
-		return
-	}
-	if want := c.want(); want != c.events {
-		if err := l.p.mod(c.fd, want); err != nil {
-			l.loopClose(c, models.ReasonError, err)
-			return
-		}
-		c.events = want
-	}
-}
-
 // beginDrain starts the graceful shutdown: stop accepting, close every
-// connection that is not in the middle of a request, and arm the timer
-// that closes the rest when the shutdown timeout expires.
+// connection that is not in the middle of a request once its answers are
+// written, and arm the timer that closes the rest when the shutdown
+// timeout expires.
 func (l *loop) beginDrain() {
 	l.draining = true
 	if !l.paused {
 		_ = l.p.del(l.lfd)
 	}
 	for _, c := range l.conns {
-		if c.working == nil && c.sent == len(c.out) {
-			l.loopClose(c, models.ReasonShutdown, nil)
-		} else if c.working == nil {
+		if !c.asleep {
 			c.closing, c.after = true, models.ReasonShutdown
+			l.settle(c)
 		}
 	}
 	l.schedule(&timer{kind: timerShutdown, when: l.now.Add(l.cfg.ShutdownTimeout)})
 }
 
-// readReason names a failed read or write.
-func readReason(err error) models.Reason {
+// ioReason names why a failed read or write ended a connection.
+func ioReason(err error) models.Reason {
 	if models.IsReset(err) {
 		return models.ReasonReset
 	}
 	return models.ReasonError
-}
-
-// Timers: instead of sleeping, the loop keeps a heap of deadlines and
-// passes the earliest to epoll_wait as its timeout.
-
-type timerKind uint8
-
-const (
-	timerWork         timerKind = iota // c's sleep work is done
-	timerSweep                         // look for idle connections
-	timerResumeAccept                  // watch the listener again after an accept error
-	timerShutdown                      // the shutdown timeout expired
-)
-
-type timer struct {
-	when time.Time
-	kind timerKind
-	c    *conn // for timerWork
-}
-
-// timerHeap is a min-heap of timers by deadline, for container/heap.
-type timerHeap []*timer
-
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(*timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return t
-}
-
-func (l *loop) schedule(t *timer) { heap.Push(&l.timers, t) }
-
-// timeout is epoll_wait's timeout: until the earliest timer, rounded up to
-// a whole millisecond so that the loop never wakes a little early and spins.
-func (l *loop) timeout() int {
-	if len(l.timers) == 0 {
-		return -1
-	}
-	d := time.Until(l.timers[0].when)
-	if d <= 0 {
-		return 0
-	}
-	return int((d + time.Millisecond - 1) / time.Millisecond)
-}
-
-// runTimers fires every timer whose deadline has passed.
-func (l *loop) runTimers() {
-	for len(l.timers) > 0 && !l.timers[0].when.After(l.now) {
-		t := heap.Pop(&l.timers).(*timer)
-		switch t.kind {
-		case timerWork:
-			if c := t.c; !c.closed {
-				line := c.working
-				if l.cfg.Proto == models.Greeting {
-					line = nil
-				}
-				l.finishWork(c, line)
-				if !c.closed {
-					l.answer(c) // lines that arrived meanwhile
-					l.setInterest(c)
-				}
-			}
-		case timerSweep:
-			l.sweep()
-			if !l.draining {
-				l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
-			}
-		case timerResumeAccept:
-			if l.paused && !l.draining {
-				if err := l.p.add(l.lfd, unix.EPOLLIN); err == nil {
-					l.paused = false
-					l.loopAccept()
-				}
-			}
-		case timerShutdown:
-			for _, c := range l.conns {
-				l.loopClose(c, models.ReasonShutdown, nil)
-			}
-		}
-	}
-}
-
-// sweep closes connections idle for longer than the idle timeout: silent
-// while reading, or not reading their answers while writing. One periodic
-// sweep is cheaper than a timer per connection re-armed on every read.
-func (l *loop) sweep() {
-	for _, c := range l.conns {
-		if c.working != nil || l.now.Sub(c.active) < l.cfg.IdleTimeout {
-			continue
-		}
-		reason := models.ReasonIdle
-		if c.sent < len(c.out) {
-			reason = models.ReasonWriteTimeout
-		}
-		l.loopClose(c, reason, nil)
-	}
-}
-
-// sweepEvery is the sweep period: a tenth of the idle timeout, so that an
-// idle connection lives at most 10% longer than it should, but at most
-// once a second.
-func (l *loop) sweepEvery() time.Duration {
-	return min(l.cfg.IdleTimeout/10, time.Second)
 }

@@ -63,19 +63,21 @@ func (p *poller) del(fd int) error {
 }
 
 // wait blocks the thread in epoll_wait(2) until a watched fd is ready or
-// msec milliseconds pass (-1: no limit). It retries EINTR: a signal (Go's
-// runtime sends SIGURG to preempt) interrupts the wait but changes nothing.
+// msec milliseconds pass (-1: no limit). A signal interrupts the wait with
+// EINTR (Go's runtime sends SIGURG to preempt, often); wait then returns
+// no events and no error, as the runtime's own netpoll does for a timed
+// wait, so that the loop goes round and computes its timeout again: a
+// retry with the same msec would stretch the wait past the earliest timer
+// by however long it had already waited.
 func (p *poller) wait(msec int) ([]unix.EpollEvent, error) {
-	for {
-		n, err := unix.EpollWait(p.epfd, p.events, msec)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, os.NewSyscallError("epoll_wait", err)
-		}
-		return p.events[:n], nil
+	n, err := unix.EpollWait(p.epfd, p.events, msec)
+	if err == unix.EINTR {
+		return nil, nil
 	}
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_wait", err)
+	}
+	return p.events[:n], nil
 }
 
 // wake makes epoll_wait return, from any goroutine. EAGAIN means the

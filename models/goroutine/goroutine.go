@@ -5,6 +5,19 @@
 // by the whole process (runtime/netpoll_epoll.go). A few threads run
 // thousands of goroutines, and the one that waits in epoll_wait wakes the
 // goroutines whose sockets are ready.
+//
+// Read it in this order: goroutine.go (Serve: the accept loop; serveConn;
+// deadlineConn; listen), then models/converse.go (Converse: the same
+// conversation as the threads model). No thread of this package blocks:
+// ln.Accept in Serve and the Read and Write of deadlineConn park only the
+// goroutine (net.Conn.Read, then internal/poll's FD.Read, then the
+// runtime's pollWait). The thread that blocks is the runtime's, in
+// epoll_wait(2) in netpoll (runtime/netpoll_epoll.go; kqueue on macOS), for
+// every goroutine at once. Sleep work parks the goroutine in time.Sleep.
+//
+// Off Linux, where package sock cannot open a raw socket, listen falls back
+// to net.Listen, so this is the model to try on a Mac; -backlog is then
+// the system's.
 package goroutine
 
 import (
@@ -90,11 +103,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 			_ = c.Close()
 			continue
 		}
-		serving.Add(1)
-		go func() {
-			defer serving.Done()
-			s.serveConn(c, stats, &drain, track)
-		}()
+		serving.Go(func() { s.serveConn(c, stats, &drain, track) })
 	}
 	<-watched
 	serving.Wait()
@@ -125,6 +134,8 @@ type deadlineConn struct {
 	idle time.Duration
 }
 
+// Read reads, failing with os.ErrDeadlineExceeded if nothing arrives
+// within the idle timeout.
 func (d deadlineConn) Read(p []byte) (int, error) {
 	if err := d.SetReadDeadline(time.Now().Add(d.idle)); err != nil {
 		return 0, err
@@ -132,6 +143,8 @@ func (d deadlineConn) Read(p []byte) (int, error) {
 	return d.Conn.Read(p)
 }
 
+// Write writes all of p, failing with os.ErrDeadlineExceeded if the client
+// does not take it within the idle timeout.
 func (d deadlineConn) Write(p []byte) (int, error) {
 	if err := d.SetWriteDeadline(time.Now().Add(d.idle)); err != nil {
 		return 0, err
@@ -139,12 +152,27 @@ func (d deadlineConn) Write(p []byte) (int, error) {
 	return d.Conn.Write(p)
 }
 
+// listenSocket opens the raw listening socket. It is a variable so that a
+// test can make it fail as it does off Linux.
+var listenSocket = sock.ListenNonblocking
+
 // listen opens the listening socket with the configured backlog, which
 // net.Listen cannot set (it always asks for the maximum), and hands it to
-// the net package: net.FileListener makes it non-blocking and registers it
-// with the netpoller.
+// the net package: net.FileListener registers it with the netpoller.
+//
+// Where raw sockets are not implemented (macOS, say) it falls back to
+// net.Listen, so that the model a Mac user is pointed to runs there; the
+// backlog is then the system's, and a warning says so.
 func listen(cfg *models.Config) (net.Listener, error) {
-	fd, _, err := sock.Listen(cfg.Addr, cfg.Backlog, true)
+	fd, _, err := listenSocket(cfg.Addr, cfg.Backlog)
+	if errors.Is(err, sock.ErrUnsupported) {
+		cfg.Log.Warn().Str("event", "listen_fallback").
+			Err(err).
+			Int("backlog_requested", cfg.Backlog).
+			Str("backlog_source", "system").
+			Msg("listening with net.Listen; -backlog is ignored, the backlog is the system's")
+		return net.Listen("tcp", cfg.Addr)
+	}
 	if err != nil {
 		return nil, err
 	}

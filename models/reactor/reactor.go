@@ -22,6 +22,15 @@
 // (acceptor_unix.go returns ErrAcceptSocket, which ends the main reactor).
 // This model then logs the error and Serve returns it; the other models
 // pause and retry instead. See the README's notes on gnet.
+//
+// Read it in this order: reactor.go from Serve (gnet.Run and its options),
+// then OnBoot, OnOpen, OnTraffic and answer (the echo), startWork and
+// resume (sleep work on a Go timer), OnClose, and last OnTick and drain.
+// Nothing in this package blocks a loop: each event loop's thread blocks
+// inside gnet, in epoll_wait(2) in Poller.Polling (gnet's
+// pkg/netpoll/poller_epoll_default.go), and calls back here when sockets
+// are ready. What holds a loop up is cpu work, which spins in
+// models.BeginWork on the loop's thread.
 package reactor
 
 import (
@@ -144,7 +153,7 @@ type handler struct {
 
 // state is one connection's state, kept in its gnet.Conn context.
 type state struct {
-	rec      models.Conn
+	rec      models.ConnRecord
 	tid      int
 	buffered int          // inbound bytes already counted in rec.BytesIn
 	out      []byte       // answers gathered in one OnTraffic
@@ -278,32 +287,27 @@ func (h *handler) answer(c gnet.Conn, st *state) gnet.Action {
 	return action
 }
 
-// startWork does the work of one request. cpu work spins on the loop's
-// thread, holding up its other connections. sleep work must not block the
-// loop: a Go timer waits instead, and its answer reaches the loop through
-// AsyncWrite. startWork reports whether the answer is left to that timer.
+// startWork begins the work of one request (models.BeginWork: cpu work
+// spins on the loop's thread, holding up its other connections). A sleep
+// must not block the loop: a Go timer waits instead, and its answer
+// reaches the loop through AsyncWrite. startWork reports whether the
+// answer is left to that timer.
 func (h *handler) startWork(c gnet.Conn, st *state, req []byte) bool {
-	w := h.cfg.Work
-	if w.Kind != models.NoWork && h.cfg.OnWork != nil {
-		h.cfg.OnWork()
+	sleep := models.BeginWork(h.cfg)
+	if sleep == 0 {
+		return false
 	}
-	switch w.Kind {
-	case models.CPU:
-		models.Spin(w.D)
-	case models.Sleep:
-		st.reply = append(st.reply[:0], req...) // req lives in gnet's buffer
-		st.working = true
-		h.mu.Lock()
-		h.working++
-		h.mu.Unlock()
-		st.timer = time.AfterFunc(w.D, func() {
-			if err := c.AsyncWrite(st.reply, h.resume); err != nil {
-				h.workDone() // the loop is gone; the connection with it
-			}
-		})
-		return true
-	}
-	return false
+	st.reply = append(st.reply[:0], req...) // req lives in gnet's buffer
+	st.working = true
+	h.mu.Lock()
+	h.working++
+	h.mu.Unlock()
+	st.timer = time.AfterFunc(sleep, func() {
+		if err := c.AsyncWrite(st.reply, h.resume); err != nil {
+			h.workDone() // the loop is gone; the connection with it
+		}
+	})
+	return true
 }
 
 // resume runs on the loop once the answer to a slept request is written (or

@@ -3,6 +3,16 @@
 // accepts the next. While it serves one client, every other client waits in
 // the kernel's accept queue (listen(2)'s backlog) or, once that is full, in
 // SYN retransmissions.
+//
+// Read it in this order: sequential.go (Serve: the accept loop, on one
+// locked OS thread), then models/internal/blocking/blocking_linux.go
+// (Listener.Accept and Listener.Serve, shared with the threads model),
+// then models/converse.go (Converse: the conversation every blocking model
+// holds). The one thread blocks in the kernel in
+// models/internal/sock/sock_linux.go: in accept4(2) in sock.Accept,
+// waiting for a client, then in read(2) in sock.Conn.Read, waiting for its
+// request, and in write(2) in sock.Conn.Write while the client is slow to
+// read. Sleep work parks it too, in Converse's time.Sleep.
 package sequential
 
 import (

@@ -9,6 +9,16 @@
 // that thread sleeps in the kernel, it starts another thread for everything
 // else, and when the goroutine returns, its thread exits with it. ps -L, or
 // /proc/PID/task, shows one thread per client.
+//
+// Read it in this order: threads.go (Serve: the acceptor thread, and one
+// new locked OS thread per connection), then
+// models/internal/blocking/blocking_linux.go (Listener.Accept and
+// Listener.Serve, shared with the sequential model), then
+// models/converse.go (Converse: the conversation). Each connection's thread
+// blocks in read(2) in sock.Conn.Read, in models/internal/sock/sock_linux.go,
+// while it waits for a request, and in write(2) in sock.Conn.Write, same
+// file, while the client is slow to read; the acceptor thread blocks in
+// accept4(2) in sock.Accept, same file.
 package threads
 
 import (
@@ -62,14 +72,12 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		if !ok {
 			return nil
 		}
-		serving.Add(1)
-		go func() {
-			defer serving.Done()
+		serving.Go(func() {
 			// From here this goroutine is its own OS thread. There is no
 			// UnlockOSThread: when the goroutine returns, the runtime
 			// ends the thread instead of reusing it.
 			runtime.LockOSThread()
 			ln.Serve(c) // blocks this thread in read(2)/write(2)
-		}()
+		})
 	}
 }

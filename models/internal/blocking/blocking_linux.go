@@ -40,7 +40,7 @@ type Conn struct {
 // starts the watcher: the goroutine that, once ctx is done, stops the
 // accept loop and drains the connections.
 func Listen(ctx context.Context, cfg *models.Config, model string, ready func(net.Addr)) (*Listener, error) {
-	fd, bound, err := sock.Listen(cfg.Addr, cfg.Backlog, false)
+	fd, bound, err := sock.ListenBlocking(cfg.Addr, cfg.Backlog)
 	if err != nil {
 		return nil, err
 	}

@@ -15,12 +15,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Listen opens a TCP socket bound to addr and listening with the given
-// backlog (0: the system maximum, read from /proc/sys/net/core/somaxconn).
-// An empty host listens on every interface, IPv6 and IPv4 at once, as Go's
-// net package does. With nonblock the socket is non-blocking, as event
-// loops need; otherwise accept(2) on it blocks. The socket is close-on-exec.
-func Listen(addr string, backlog int, nonblock bool) (fd int, bound netip.AddrPort, err error) {
+// ListenNonblocking opens a non-blocking TCP socket listening on addr, as
+// event loops need: accept(2) on it fails with EAGAIN instead of waiting.
+// The goroutine model uses it too, and hands it to Go's netpoller. backlog
+// is listen(2)'s (0: the system maximum, read from
+// /proc/sys/net/core/somaxconn). An empty host listens on every interface,
+// IPv6 and IPv4 at once, as Go's net package does. The socket is
+// close-on-exec.
+func ListenNonblocking(addr string, backlog int) (fd int, bound netip.AddrPort, err error) {
+	return listen(addr, backlog, unix.SOCK_NONBLOCK)
+}
+
+// ListenBlocking opens a TCP socket listening on addr, like
+// ListenNonblocking, but left blocking: accept(2) on it puts the calling
+// thread to sleep until a client connects, as in the tutorial's servers.
+func ListenBlocking(addr string, backlog int) (fd int, bound netip.AddrPort, err error) {
+	return listen(addr, backlog, 0)
+}
+
+// listen opens, binds and listens; flags is added to socket(2)'s type.
+func listen(addr string, backlog, flags int) (fd int, bound netip.AddrPort, err error) {
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return -1, bound, fmt.Errorf("sock: resolve %q: %w", addr, err)
@@ -28,10 +42,7 @@ func Listen(addr string, backlog int, nonblock bool) (fd int, bound netip.AddrPo
 	if backlog == 0 {
 		backlog = MaxBacklog()
 	}
-	flags := unix.SOCK_STREAM | unix.SOCK_CLOEXEC
-	if nonblock {
-		flags |= unix.SOCK_NONBLOCK
-	}
+	flags |= unix.SOCK_STREAM | unix.SOCK_CLOEXEC
 
 	var sa unix.Sockaddr
 	ip := tcp.AddrPort().Addr().Unmap()

@@ -4,8 +4,14 @@ package sock
 
 import "net/netip"
 
-// Listen is implemented for Linux only.
-func Listen(addr string, backlog int, nonblock bool) (int, netip.AddrPort, error) {
+// ListenNonblocking is implemented for Linux only; the goroutine model
+// falls back to net.Listen.
+func ListenNonblocking(addr string, backlog int) (int, netip.AddrPort, error) {
+	return -1, netip.AddrPort{}, ErrUnsupported
+}
+
+// ListenBlocking is implemented for Linux only.
+func ListenBlocking(addr string, backlog int) (int, netip.AddrPort, error) {
 	return -1, netip.AddrPort{}, ErrUnsupported
 }
 
