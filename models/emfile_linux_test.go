@@ -88,7 +88,7 @@ func acceptErrorPauses(t *testing.T, m models.Model) {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			all.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), `"event":"accept_error"`) {
+			if strings.Contains(sc.Text(), `"event":"`+models.EventAcceptError+`"`) {
 				select {
 				case acceptErr <- sc.Text():
 				default:

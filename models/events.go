@@ -32,6 +32,10 @@ const (
 	EventStop = "stop"
 	// EventUsage: the process's resource usage, on SIGUSR1 and at exit.
 	EventUsage = "usage"
+	// EventListenFallback: raw sockets are not implemented on this system,
+	// so the model listens with net.Listen and the backlog is the
+	// system's (warn level, before start).
+	EventListenFallback = "listen_fallback"
 )
 
 // Why a usage event was written: its "why" field.
@@ -45,7 +49,7 @@ const (
 // IsEvent reports whether name is one of the events above.
 func IsEvent(name string) bool {
 	switch name {
-	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage:
+	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback:
 		return true
 	}
 	return false
@@ -70,8 +74,12 @@ type Event struct {
 	// flags spell them (start).
 	Proto string `json:"proto"`
 	Work  string `json:"work"`
-	// Backlog is the listen(2) backlog asked for, 0 for the maximum (start).
+	// Backlog is the listen(2) backlog asked for, 0 for the maximum
+	// (start, listen_fallback).
 	Backlog int `json:"backlog"`
+	// BacklogSource says who chose the backlog in effect: "system" when
+	// the model could not choose it (listen_fallback).
+	BacklogSource string `json:"backlog_source"`
 	// MaxLine is the longest echo line accepted (start).
 	MaxLine int `json:"max_line"`
 	// IdleTimeoutMs is the idle timeout in milliseconds (start).
@@ -99,8 +107,9 @@ type Event struct {
 	DurationUs int64 `json:"duration_us"`
 	// Reason says why the connection closed, as Reason.String (conn_close).
 	Reason string `json:"reason"`
-	// Error is the error behind ReasonError, or the failed accept
-	// (conn_close, accept_error).
+	// Error is the error behind ReasonError, the failed accept, or why
+	// raw sockets were not used (conn_close, accept_error,
+	// listen_fallback).
 	Error string `json:"error"`
 
 	// PauseMs is how long the acceptor pauses, in milliseconds
@@ -164,6 +173,16 @@ func LogUsage(log zerolog.Logger, u Usage) {
 		Msg("resource usage")
 }
 
+// LogListenFallback writes the listen_fallback event: err says why raw
+// sockets could not be used, and backlog is the -backlog that is ignored.
+func LogListenFallback(log zerolog.Logger, err error, backlog int) {
+	log.Warn().Str("event", EventListenFallback).
+		Str("error", err.Error()).
+		Int("backlog", backlog).
+		Str("backlog_source", "system").
+		Msg("listening with net.Listen; -backlog is ignored, the backlog is the system's")
+}
+
 // logStart writes the start event.
 func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 	log.Info().Str("event", EventStart).
@@ -180,7 +199,7 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 }
 
 // logConnOpen writes the conn_open event of c, served by thread tid.
-func logConnOpen(log zerolog.Logger, c *Conn, tid int) {
+func logConnOpen(log zerolog.Logger, c *ConnRecord, tid int) {
 	log.Debug().Str("event", EventConnOpen).
 		Uint64("conn", c.ID).
 		Str("remote", c.Remote.String()).
@@ -190,7 +209,7 @@ func logConnOpen(log zerolog.Logger, c *Conn, tid int) {
 
 // logConnClose writes the conn_close event of c; err is logged only with
 // ReasonError.
-func logConnClose(log zerolog.Logger, c *Conn, reason Reason, tid int, err error) {
+func logConnClose(log zerolog.Logger, c *ConnRecord, reason Reason, tid int, err error) {
 	e := log.Debug().Str("event", EventConnClose).
 		Uint64("conn", c.ID).
 		Str("remote", c.Remote.String()).

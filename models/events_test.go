@@ -29,6 +29,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.Close(&c, ReasonError, 43, errors.New("boom"))
 	s.AcceptError(errors.New("accept4: too many open files"), 5*time.Millisecond)
 	s.Stop("epoll")
+	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
 		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11})
 
@@ -53,6 +54,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventStop, func(e *Event) bool {
 			return e.Model == "epoll" && e.Conns == 1 && e.Requests == 5 && e.BytesIn == 3 && e.BytesOut == 4 &&
 				len(e.Reasons) == 1 && e.Reasons["error"] == 1 && e.UptimeMs >= 0
+		}},
+		{EventListenFallback, func(e *Event) bool {
+			return e.Error == "sock: unsupported" && e.Backlog == 3 && e.BacklogSource == "system"
 		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&

@@ -166,11 +166,7 @@ var listenSocket = sock.ListenNonblocking
 func listen(cfg *models.Config) (net.Listener, error) {
 	fd, _, err := listenSocket(cfg.Addr, cfg.Backlog)
 	if errors.Is(err, sock.ErrUnsupported) {
-		cfg.Log.Warn().Str("event", "listen_fallback").
-			Err(err).
-			Int("backlog_requested", cfg.Backlog).
-			Str("backlog_source", "system").
-			Msg("listening with net.Listen; -backlog is ignored, the backlog is the system's")
+		models.LogListenFallback(cfg.Log, err, cfg.Backlog)
 		return net.Listen("tcp", cfg.Addr)
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package goroutine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -82,14 +83,16 @@ func TestListenFallback(t *testing.T) {
 func checkWarning(t *testing.T, log string) {
 	t.Helper()
 	for line := range strings.Lines(log) {
-		if strings.Contains(line, `"event":"listen_fallback"`) {
-			if !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, `"backlog_source":"system"`) {
-				t.Errorf("fallback warning: got %s; want level warn and backlog_source system", line)
-			}
-			return
+		var ev models.Event
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Event != models.EventListenFallback {
+			continue
 		}
+		if ev.Level != "warn" || ev.BacklogSource != "system" || ev.Error == "" {
+			t.Errorf("fallback warning: got %s; want level warn, backlog_source system and the error", line)
+		}
+		return
 	}
-	t.Errorf("no listen_fallback event in the log:\n%s", log)
+	t.Errorf("no %s event in the log:\n%s", models.EventListenFallback, log)
 }
 
 // serve starts the model on an ephemeral port of 127.0.0.1, logging to
