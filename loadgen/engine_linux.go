@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"runtime"
@@ -91,9 +90,7 @@ type level struct {
 	family   int
 	clients  int
 	epoch    time.Time
-	warmEnd  int64         // ns after epoch when the measured interval starts
-	end      int64         // ns after epoch when it ends; MaxInt64 with Requests
-	interval int64         // open loop: ns between two requests of one client
+	sched    schedule      // the level's timetable, in ns after epoch
 	budget   atomic.Int64  // Requests mode: measured requests still to start
 	stop     atomic.Bool   // set on cancel, or when the budget is spent
 	stopped  chan struct{} // closed when the measured interval ends early
@@ -112,14 +109,9 @@ func (lv *level) endEarly() {
 func runLevel(ctx context.Context, cfg *Config, sa unix.Sockaddr, family, index, clients int) (Level, error) {
 	nloops := min(clients, runtime.GOMAXPROCS(0))
 	lv := &level{cfg: cfg, sa: sa, family: family, clients: clients, epoch: time.Now(),
-		warmEnd: int64(cfg.Warmup), stopped: make(chan struct{})}
-	lv.end = lv.warmEnd + int64(cfg.Duration)
+		sched: newSchedule(cfg, clients), stopped: make(chan struct{})}
 	if cfg.Requests > 0 {
-		lv.end = math.MaxInt64
 		lv.budget.Store(cfg.Requests)
-	}
-	if cfg.Rate > 0 {
-		lv.interval = int64(float64(clients) * 1e9 / cfg.Rate)
 	}
 
 	loops := make([]*loop, nloops)
@@ -224,7 +216,7 @@ func runLevel(ctx context.Context, cfg *Config, sa unix.Sockaddr, family, index,
 	}
 	seconds := float64(cfg.Duration) / 1e9
 	if cfg.Requests > 0 || ctx.Err() != nil {
-		seconds = max(float64(lastDone-lv.warmEnd), 1) / 1e9
+		seconds = max(float64(lastDone-lv.sched.warmEnd), 1) / 1e9
 	}
 	return lv.result(rec, nloops, seconds, u1-u0, s1-s0, t1.Sub(t0)), nil
 }
@@ -287,10 +279,6 @@ const (
 // timerfdIndex marks the timerfd's events; connections use their index.
 const timerfdIndex = -1
 
-// lateness is how far past its due time an open-loop request may be sent
-// before it counts as late.
-const lateness = int64(time.Millisecond)
-
 // sweepEvery is how often a loop looks for connections past their
 // deadline, which also bounds how late a timeout is noticed.
 const sweepEvery = int64(5 * time.Millisecond)
@@ -302,6 +290,7 @@ const backoff = int64(10 * time.Millisecond)
 // loop is one event loop and the clients it drives.
 type loop struct {
 	lv      *level
+	sched   schedule      // a copy of the level's, apart from its atomics
 	sa      unix.Sockaddr // the server; a copy per loop, see ownSockaddr
 	epfd    int
 	tfd     int // timerfd: wakes the loop precisely for open-loop sends
@@ -372,7 +361,7 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 		return nil, os.NewSyscallError("epoll_ctl add", err)
 	}
 	cfg := lv.cfg
-	l := &loop{lv: lv, sa: ownSockaddr(lv.sa), epfd: epfd, tfd: tfd, rec: newRecorder(),
+	l := &loop{lv: lv, sched: lv.sched, sa: ownSockaddr(lv.sa), epfd: epfd, tfd: tfd, rec: newRecorder(),
 		events: make([]unix.EpollEvent, 512), scratch: make([]byte, 64<<10), expect: make([]byte, cfg.Size)}
 	l.pad = make([]byte, cfg.Size)
 	for i := range l.pad {
@@ -389,10 +378,7 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 		} else if cfg.Expect != nil {
 			c.got = make([]byte, len(cfg.Expect)+1)
 		}
-		if lv.interval > 0 {
-			// Spread the clients' schedules evenly over one interval.
-			c.nextDue = int64(id) * lv.interval / int64(lv.clients)
-		}
+		c.nextDue = l.sched.first(id)
 		l.conns = append(l.conns, c)
 	}
 	return l, nil
@@ -422,7 +408,7 @@ func (l *loop) run() {
 	for {
 		l.tick()
 		l.fireTimers() // before the stop: requests due before the end still go
-		if !l.stopping && (l.now >= l.lv.end || l.lv.stop.Load()) {
+		if !l.stopping && (l.now >= l.sched.end || l.lv.stop.Load()) {
 			l.beginStop()
 		}
 		if l.stopping && (!l.busy() || l.now >= l.stopAt+int64(l.lv.cfg.Timeout)+sweepEvery) {
@@ -433,7 +419,7 @@ func (l *loop) run() {
 		}
 		n, err := unix.EpollWait(l.epfd, l.events, l.waitMillis())
 		if err != nil && err != unix.EINTR {
-			l.rec.failed(l.second(l.now), ErrOther)
+			l.rec.failed(l.sched.second(l.now), ErrOther)
 			return
 		}
 		for _, ev := range l.events[:max(n, 0)] {
@@ -456,23 +442,14 @@ func (l *loop) run() {
 // tick reads the clock.
 func (l *loop) tick() { l.now = int64(time.Since(l.lv.epoch)) }
 
-// second returns which second of the measured interval t falls in, or -1
-// in the warm-up.
-func (l *loop) second(t int64) int {
-	if t < l.lv.warmEnd {
-		return -1
-	}
-	return int((t - l.lv.warmEnd) / int64(time.Second))
-}
-
 // mayStart reports whether a request due at t may start: not after the
 // measured interval, and in Requests mode only while the budget lasts
 // (it takes one from it).
 func (l *loop) mayStart(t int64) bool {
-	if l.stopping || t >= l.lv.end {
+	if l.stopping || t >= l.sched.end {
 		return false
 	}
-	if l.lv.cfg.Requests > 0 && t >= l.lv.warmEnd {
+	if l.lv.cfg.Requests > 0 && t >= l.sched.warmEnd {
 		if l.lv.budget.Add(-1) < 0 {
 			l.lv.endEarly()
 			return false
@@ -483,7 +460,7 @@ func (l *loop) mayStart(t int64) bool {
 
 // begin starts a client: its first connection, or its first due time.
 func (l *loop) begin(c *conn) {
-	if l.lv.interval > 0 && l.lv.cfg.Proto == models.Greeting {
+	if l.sched.open() && l.lv.cfg.Proto == models.Greeting {
 		c.state = stIdle
 		l.schedule(c, c.nextDue)
 		return
@@ -530,7 +507,7 @@ func (l *loop) connected(c *conn) {
 	c.connected = l.now
 	c.deadline = l.now + int64(l.lv.cfg.Timeout)
 	if l.lv.cfg.Proto == models.Greeting {
-		if sec := l.second(c.due); sec >= 0 {
+		if sec := l.sched.second(c.due); sec >= 0 {
 			_ = l.rec.connect.RecordValue(clamp(l.now - c.began))
 		}
 		c.state = stReading
@@ -621,14 +598,14 @@ func (l *loop) greeted(c *conn) {
 		l.fail(c, ErrWrongReply)
 		return
 	}
-	if sec := l.second(c.due); sec >= 0 {
+	if sec := l.sched.second(c.due); sec >= 0 {
 		_ = l.rec.firstByte.RecordValue(clamp(c.firstByte - c.connected))
-		if l.lv.interval > 0 {
+		if l.sched.open() {
 			_ = l.rec.uncorrected.RecordValue(clamp(l.now - c.began))
 		}
 		l.lastDone = l.now
 	}
-	l.rec.done(l.second(c.due), l.now-c.due)
+	l.rec.done(l.sched.second(c.due), l.now-c.due)
 	l.answered.Add(1)
 	l.hangUp(c)
 	l.next(c)
@@ -653,7 +630,7 @@ func (l *loop) closeConn(c *conn) {
 // next starts c's next greeting: at once in closed loop, at its next due
 // time in open loop.
 func (l *loop) next(c *conn) {
-	if l.lv.interval == 0 {
+	if !l.sched.open() {
 		l.connect(c, l.now)
 		return
 	}
@@ -665,7 +642,7 @@ func (l *loop) next(c *conn) {
 // open loop those that are due, as far as the pipeline allows.
 func (l *loop) refill(c *conn) {
 	k := l.lv.cfg.Pipeline
-	if l.lv.interval == 0 {
+	if !l.sched.open() {
 		for c.inflight < k && l.mayStart(l.now) {
 			l.queueLine(c, l.now)
 		}
@@ -676,9 +653,9 @@ func (l *loop) refill(c *conn) {
 				break
 			}
 			l.queueLine(c, c.nextDue)
-			c.nextDue += l.lv.interval
+			c.nextDue = l.sched.next(c.nextDue)
 		}
-		if more && c.inflight < k && c.nextDue < l.lv.end {
+		if more && c.inflight < k && c.nextDue < l.sched.end {
 			l.schedule(c, c.nextDue)
 		}
 	}
@@ -689,7 +666,7 @@ func (l *loop) refill(c *conn) {
 
 // queueLine adds the next line to c's write buffer.
 func (l *loop) queueLine(c *conn, due int64) {
-	if l.lv.interval > 0 && l.now-due > lateness && due >= l.lv.warmEnd {
+	if l.sched.late(due, l.now) {
 		l.rec.late++
 	}
 	slot := int(c.seq) % len(c.dueRing)
@@ -774,10 +751,10 @@ func (l *loop) readEcho(c *conn) {
 		}
 		slot := int(c.ack) % len(c.dueRing)
 		due := c.dueRing[slot]
-		sec := l.second(due)
+		sec := l.sched.second(due)
 		l.rec.done(sec, l.now-due)
 		if sec >= 0 {
-			if l.lv.interval > 0 {
+			if l.sched.open() {
 				_ = l.rec.uncorrected.RecordValue(clamp(l.now - c.sentRing[slot]))
 			}
 			l.lastDone = l.now
@@ -809,7 +786,7 @@ func (l *loop) fail(c *conn, kind ErrKind) {
 		at = l.now
 	}
 	for range failed {
-		l.rec.failed(l.second(at), kind)
+		l.rec.failed(l.sched.second(at), kind)
 	}
 	l.failures.Add(int64(failed))
 	pause := kind == ErrRefused || kind == ErrAddrUnavailable || c.fd < 0
@@ -868,8 +845,8 @@ func (l *loop) fireTimers() {
 // fireDue starts an open-loop greeting that is due.
 func (l *loop) fireDue(c *conn) {
 	due := c.nextDue
-	c.nextDue += l.lv.interval
-	if l.now-due > lateness && due >= l.lv.warmEnd && due < l.lv.end {
+	c.nextDue = l.sched.next(due)
+	if l.sched.late(due, l.now) {
 		l.rec.late++
 	}
 	l.connect(c, due)
@@ -896,7 +873,7 @@ func (l *loop) waitMillis() int {
 		}
 	}
 	if !l.stopping {
-		wake = min(wake, l.lv.end)
+		wake = min(wake, l.sched.end)
 	}
 	d := wake - l.now
 	if d <= 0 {
@@ -925,14 +902,8 @@ func (l *loop) sweep() {
 // counted as unsent.
 func (l *loop) beginStop() {
 	l.stopping, l.stopAt = true, l.now
-	if l.lv.interval == 0 {
-		return
-	}
-	end := min(l.lv.end, l.now)
 	for _, c := range l.conns {
-		if from := max(c.nextDue, l.lv.warmEnd); from < end {
-			l.rec.unsent += (end - from + l.lv.interval - 1) / l.lv.interval
-		}
+		l.rec.unsent += l.sched.unsent(c.nextDue, l.now)
 	}
 }
 
