@@ -9,12 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -276,9 +274,6 @@ const (
 	stDone              // the level is over for this client
 )
 
-// timerfdIndex marks the timerfd's events; connections use their index.
-const timerfdIndex = -1
-
 // sweepEvery is how often a loop looks for connections past their
 // deadline, which also bounds how late a timeout is noticed.
 const sweepEvery = int64(5 * time.Millisecond)
@@ -292,11 +287,8 @@ type loop struct {
 	lv      *level
 	sched   schedule      // a copy of the level's, apart from its atomics
 	sa      unix.Sockaddr // the server; a copy per loop, see ownSockaddr
-	epfd    int
-	tfd     int // timerfd: wakes the loop precisely for open-loop sends
-	armed   int64
+	p       *poller
 	conns   []*conn
-	events  []unix.EpollEvent
 	timers  connHeap // clients waiting for a due time or a backoff
 	rec     *recorder
 	expect  []byte // scratch: the echo line a reply must equal
@@ -345,24 +337,13 @@ type conn struct {
 }
 
 func newLoop(lv *level, index, nloops int) (*loop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	p, err := openPoller()
 	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
-	}
-	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("timerfd_create", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: timerfdIndex}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, tfd, &ev); err != nil {
-		unix.Close(tfd)
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl add", err)
+		return nil, err
 	}
 	cfg := lv.cfg
-	l := &loop{lv: lv, sched: lv.sched, sa: ownSockaddr(lv.sa), epfd: epfd, tfd: tfd, rec: newRecorder(),
-		events: make([]unix.EpollEvent, 512), scratch: make([]byte, 64<<10), expect: make([]byte, cfg.Size)}
+	l := &loop{lv: lv, sched: lv.sched, sa: ownSockaddr(lv.sa), p: p, rec: newRecorder(),
+		scratch: make([]byte, 64<<10), expect: make([]byte, cfg.Size)}
 	l.pad = make([]byte, cfg.Size)
 	for i := range l.pad {
 		l.pad[i] = 'x'
@@ -417,16 +398,14 @@ func (l *loop) run() {
 		if l.now >= l.nextSweep {
 			l.sweep()
 		}
-		n, err := unix.EpollWait(l.epfd, l.events, l.waitMillis())
-		if err != nil && err != unix.EINTR {
+		events, err := l.p.wait(l.waitMillis())
+		if err != nil {
 			l.rec.failed(l.sched.second(l.now), ErrOther)
 			return
 		}
-		for _, ev := range l.events[:max(n, 0)] {
-			if ev.Fd == timerfdIndex {
-				var b [8]byte
-				_, _ = unix.Read(l.tfd, b[:])
-				l.armed = 0
+		for _, ev := range events {
+			if ev.Fd == timerIndex {
+				l.p.drainTimer()
 				continue
 			}
 			c := l.conns[ev.Fd]
@@ -495,11 +474,7 @@ func (l *loop) connect(c *conn, due int64) {
 	}
 	c.state = stConnecting
 	c.deadline = l.now + int64(l.lv.cfg.Timeout)
-	c.events = unix.EPOLLOUT
-	ev := unix.EpollEvent{Events: c.events, Fd: c.index, Pad: c.gen}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		l.fail(c, ErrOther)
-	}
+	l.interest(c, unix.EPOLLOUT)
 }
 
 // connected: the handshake is done.
@@ -527,12 +502,13 @@ func (l *loop) interest(c *conn, events uint32) {
 	if c.events == events {
 		return
 	}
-	op := unix.EPOLL_CTL_MOD
+	var err error
 	if c.events == 0 {
-		op = unix.EPOLL_CTL_ADD
+		err = l.p.add(c.fd, events, c.index, c.gen)
+	} else {
+		err = l.p.mod(c.fd, events, c.index, c.gen)
 	}
-	ev := unix.EpollEvent{Events: events, Fd: c.index, Pad: c.gen}
-	if err := unix.EpollCtl(l.epfd, op, c.fd, &ev); err != nil {
+	if err != nil {
 		l.fail(c, ErrOther)
 		return
 	}
@@ -863,11 +839,7 @@ func (l *loop) waitMillis() int {
 			if d <= 0 {
 				return 0
 			}
-			if l.armed != at {
-				spec := unix.ItimerSpec{Value: unix.NsecToTimespec(d)}
-				_ = unix.TimerfdSettime(l.tfd, 0, &spec, nil)
-				l.armed = at
-			}
+			_ = l.p.arm(at, d) // on failure, the sweep wakes the loop
 		} else {
 			wake = min(wake, at)
 		}
@@ -922,45 +894,7 @@ func (l *loop) close() {
 	for _, c := range l.conns {
 		l.closeConn(c)
 	}
-	unix.Close(l.tfd)
-	unix.Close(l.epfd)
-}
-
-// read and write on a non-blocking socket never wait, so they use
-// RawSyscall, which skips the bookkeeping Go does around a system call
-// that might block (handing the thread's P to another thread). On a
-// loopback echo that is a tenth of the cost of a request.
-func read(fd int, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func write(fd int, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-// errKind classifies a failed system call.
-func errKind(err error, connecting bool) ErrKind {
-	switch {
-	case errors.Is(err, unix.ECONNREFUSED):
-		return ErrRefused
-	case errors.Is(err, unix.ECONNRESET), errors.Is(err, unix.EPIPE):
-		return ErrReset
-	case errors.Is(err, unix.EADDRNOTAVAIL), connecting && errors.Is(err, unix.EAGAIN):
-		return ErrAddrUnavailable
-	case errors.Is(err, unix.ETIMEDOUT) && connecting:
-		return ErrConnectTimeout
-	case errors.Is(err, unix.ETIMEDOUT):
-		return ErrReadTimeout
-	}
-	return ErrOther
+	l.p.close()
 }
 
 // connHeap orders clients by wakeAt, for container/heap.
