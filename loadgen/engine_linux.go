@@ -238,7 +238,7 @@ func (lv *level) result(rec *recorder, nloops int, seconds float64, user, sys, w
 		out.Uncorrected = &s
 		out.Histograms["uncorrected"] = encode(rec.uncorrected)
 	}
-	if lv.cfg.Proto == models.Greeting {
+	if rec.phases {
 		c, f := summary(rec.connect), summary(rec.firstByte)
 		out.Connect, out.FirstByte = &c, &f
 		out.Histograms["connect"] = encode(rec.connect)
@@ -271,19 +271,46 @@ const sweepEvery = int64(5 * time.Millisecond)
 // refusal or a lack of local ports, so that a dead server is not hammered.
 const backoff = int64(10 * time.Millisecond)
 
+// client is a workload: what differs between greeting and echo. A loop
+// picks one when it starts (newLoop) and calls it at these points; the
+// loop, the connections, the timers and the failures are the same for
+// both. The states are shared too, but stReading only ever happens to a
+// greeting and stActive to an echo, so the loop can dispatch on the state
+// and let the workload decide what it means.
+type client interface {
+	// start begins a client: its first connection, or its first wait for
+	// a due time.
+	start(c *conn)
+	// connected goes on once c's handshake is done.
+	connected(c *conn)
+	// ready handles what epoll reported for c once connected.
+	ready(c *conn, events uint32)
+	// due handles c's timer, in stIdle or stActive: a request is due.
+	due(c *conn)
+	// restart goes on after the pause that follows a failure.
+	restart(c *conn)
+	// lost says, as c fails, how many requests were lost and when they
+	// count as due (the second whose errors they join).
+	lost(c *conn) (at int64, n int)
+}
+
+var (
+	_ client = (*greetingClient)(nil)
+	_ client = (*echoClient)(nil)
+)
+
 // loop is one event loop and the clients it drives.
 type loop struct {
 	lv      *level
 	sched   schedule      // a copy of the level's, apart from its atomics
 	sa      unix.Sockaddr // the server; a copy per loop, see ownSockaddr
 	p       *poller
+	proto   client // the workload, chosen once in newLoop
+	timeout int64  // Config.Timeout, in ns
 	conns   []*conn
 	timers  connHeap // clients waiting for a due time or a backoff
 	rec     *recorder
-	expect  []byte // scratch: the echo line a reply must equal
-	scratch []byte // greeting reads
-	pad     []byte // an echo line of padding: 'x'... '\n'
-	now     int64  // ns after epoch, read after each epoll_wait and per event
+	now     int64 // ns after epoch, read after each epoll_wait and per event
 
 	stopping  bool  // no new requests
 	stopAt    int64 // when stopping began
@@ -299,26 +326,18 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := lv.cfg
 	l := &loop{lv: lv, sched: lv.sched, sa: ownSockaddr(lv.sa), p: p, rec: newRecorder(),
-		scratch: make([]byte, 64<<10), expect: make([]byte, cfg.Size)}
-	l.pad = make([]byte, cfg.Size)
-	for i := range l.pad {
-		l.pad[i] = 'x'
-	}
-	l.pad[cfg.Size-1] = '\n'
+		timeout: int64(lv.cfg.Timeout)}
 	for id := index; id < lv.clients; id += nloops {
 		c := &conn{index: int32(len(l.conns)), id: uint32(id), fd: -1, heapIdx: -1}
-		if cfg.Proto == models.Echo {
-			c.dueRing = make([]int64, cfg.Pipeline)
-			c.sentRing = make([]int64, cfg.Pipeline)
-			c.wbuf = make([]byte, 0, cfg.Size*cfg.Pipeline)
-			c.rbuf = make([]byte, max(4096, 2*cfg.Size*cfg.Pipeline))
-		} else if cfg.Expect != nil {
-			c.got = make([]byte, len(cfg.Expect)+1)
-		}
 		c.nextDue = l.sched.first(id)
 		l.conns = append(l.conns, c)
+	}
+	// The one place that asks which workload this is.
+	if lv.cfg.Proto == models.Echo {
+		l.proto = newEchoClient(l)
+	} else {
+		l.proto = newGreetingClient(l)
 	}
 	return l, nil
 }
@@ -342,7 +361,7 @@ func (l *loop) run() {
 	defer runtime.UnlockOSThread()
 	l.tick()
 	for _, c := range l.conns {
-		l.begin(c)
+		l.proto.start(c)
 	}
 	for {
 		l.tick()
@@ -350,7 +369,7 @@ func (l *loop) run() {
 		if !l.stopping && (l.now >= l.sched.end || l.lv.stop.Load()) {
 			l.beginStop()
 		}
-		if l.stopping && (!l.busy() || l.now >= l.stopAt+int64(l.lv.cfg.Timeout)+sweepEvery) {
+		if l.stopping && (!l.busy() || l.now >= l.stopAt+l.timeout+sweepEvery) {
 			return
 		}
 		if l.now >= l.nextSweep {
@@ -395,18 +414,8 @@ func (l *loop) mayStart(t int64) bool {
 	return true
 }
 
-// begin starts a client: its first connection, or its first due time.
-func (l *loop) begin(c *conn) {
-	if l.sched.open() && l.lv.cfg.Proto == models.Greeting {
-		c.state = stIdle
-		l.schedule(c, c.nextDue)
-		return
-	}
-	l.connect(c, l.now)
-}
-
-// schedule puts c in the timer heap until at.
-func (l *loop) schedule(c *conn, at int64) {
+// setTimer puts c in the timer heap until at.
+func (l *loop) setTimer(c *conn, at int64) {
 	c.wakeAt = at
 	if c.heapIdx >= 0 {
 		heap.Fix(&l.timers, c.heapIdx)
@@ -425,18 +434,9 @@ func (l *loop) fireTimers() {
 				c.state = stDone
 				continue
 			}
-			if l.lv.cfg.Proto == models.Echo {
-				l.connect(c, 0)
-			} else {
-				l.next(c)
-				if c.state == stIdle && c.wakeAt <= l.now {
-					l.fireDue(c)
-				}
-			}
-		case stIdle:
-			l.fireDue(c)
-		case stActive:
-			l.refill(c)
+			l.proto.restart(c)
+		case stIdle, stActive:
+			l.proto.due(c)
 		}
 	}
 }

@@ -29,6 +29,7 @@ type recorder struct {
 	warm        *hdr.Histogram // warm-up latency, apart
 	warmErrors  int64
 	timeline    []second
+	phases      bool // connect and firstByte are measured (greeting), so the level reports them, even empty
 }
 
 // second is one second of one loop's timeline.
@@ -99,6 +100,7 @@ func (r *recorder) merge(o *recorder) {
 	r.late += o.late
 	r.unsent += o.unsent
 	r.warmErrors += o.warmErrors
+	r.phases = r.phases || o.phases
 	for s := range o.timeline {
 		slot := r.at(s)
 		slot.hist.Merge(o.timeline[s].hist)
