@@ -81,7 +81,7 @@ type conn struct {
 // connect opens a new non-blocking socket and starts connect(2). due is
 // when the request the socket is for was due (greeting) or zero.
 func (l *loop) connect(c *conn, due int64) {
-	fd, err := unix.Socket(l.lv.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(l.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		l.fail(c, errKind(err, false))
 		return

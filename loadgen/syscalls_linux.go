@@ -4,6 +4,7 @@ package loadgen
 
 import (
 	"errors"
+	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -48,4 +49,16 @@ func errKind(err error, connecting bool) ErrKind {
 		return ErrReadTimeout
 	}
 	return ErrOther
+}
+
+// sockaddr returns addr in the form connect(2) takes, and its address
+// family. Each loop makes its own: x/sys/unix converts a Sockaddr into its
+// kernel form inside the value itself, on every connect, so loops running
+// at once must not share one.
+func sockaddr(addr netip.AddrPort) (unix.Sockaddr, int) {
+	ip := addr.Addr()
+	if ip.Is4() {
+		return &unix.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()}, unix.AF_INET
+	}
+	return &unix.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()}, unix.AF_INET6
 }
