@@ -48,26 +48,54 @@ var (
 	_ client = (*echoClient)(nil)
 )
 
-// loop is one event loop and the clients it drives.
+// loop is one event loop and the clients it drives: a share of the
+// level's clients, on one OS thread. Only that thread touches the loop,
+// so nothing in it is locked; the exceptions are the tally's counters,
+// which the coordinator reads for progress, and the level's budget and
+// stop flag, shared by every loop.
 type loop struct {
+	// tally is what the coordinator reads: the counters while the loop
+	// runs, the recorder and last completion once it has returned.
 	tally
-	lv      *level
-	sched   schedule      // a copy of the level's, apart from its atomics
-	sa      unix.Sockaddr // the server; a copy per loop, see sockaddr
-	family  int           // sa's address family
-	p       *poller
-	proto   client // the workload, chosen once in newLoop
-	timeout int64  // Config.Timeout, in ns
-	conns   []*conn
-	timers  connHeap // clients waiting for a due time or a backoff
-	rec     *recorder
-	now     int64 // ns after epoch, read after each epoll_wait and per event
-
-	stopping  bool  // no new requests
-	stopAt    int64 // when stopping began
+	// lv is the level the loop belongs to.
+	lv *level
+	// sched is a copy of the level's timetable, read on every request; a
+	// copy of its own never shares a cache line with the level's budget,
+	// which every loop writes in Requests mode.
+	sched schedule
+	// sa is the server's address, the loop's own (see sockaddr).
+	sa unix.Sockaddr
+	// family is sa's address family, for socket(2).
+	family int
+	// p is the loop's epoll instance and timerfd.
+	p *poller
+	// proto is the workload, chosen once in newLoop.
+	proto client
+	// timeout is Config.Timeout in ns: how long each phase of a request
+	// may take.
+	timeout int64
+	// conns are the loop's clients; epoll events carry an index into it.
+	conns []*conn
+	// timers holds the clients waiting for a due time or the end of a
+	// pause, the earliest on top.
+	timers connHeap
+	// now is the time in ns after the level's epoch, read after each
+	// epoll_wait and again before each event, so that an answer handled
+	// late in a batch is not stamped with the time the batch arrived.
+	now int64
+	// stopping is set when the loop starts no more requests: the measured
+	// interval is over, or the level was stopped.
+	stopping bool
+	// stopAt is when stopping began: the requests still in flight get one
+	// timeout more, and a sweep to notice it.
+	stopAt int64
+	// nextSweep is when sweep next looks for deadlines passed.
 	nextSweep int64
 }
 
+// newLoop makes loop index of nloops, with every nloops-th client of the
+// level from index on, so that each loop has as many clients as another,
+// give or take one.
 func newLoop(lv *level, index, nloops int) (*loop, error) {
 	p, err := openPoller()
 	if err != nil {
@@ -90,17 +118,24 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 	return l, nil
 }
 
-// run drives the loop's clients until the level is over.
+// run drives the loop's clients until the level is over, on an OS thread
+// of its own, as the server models' loops do.
+//
+// Each round: read the clock; start what is due (before deciding to
+// stop, so that requests due before the end still go); stop starting
+// requests once the interval is over; return once nothing is in flight
+// or what is has had its timeout; fail what is past its deadline; wait
+// for sockets or the next due time; handle what epoll reported.
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	l.tick()
+	l.readClock()
 	for _, c := range l.conns {
 		l.proto.start(c)
 	}
 	for {
-		l.tick()
-		l.fireTimers() // before the stop: requests due before the end still go
+		l.readClock()
+		l.fireTimers()
 		if !l.stopping && (l.now >= l.sched.end || l.lv.stop.Load()) {
 			l.beginStop()
 		}
@@ -111,7 +146,7 @@ func (l *loop) run() {
 			l.sweep()
 		}
 		events, err := l.p.wait(l.waitMillis())
-		if err != nil {
+		if err != nil { // EBADF or EINVAL: a bug, not the server's doing
 			l.rec.failed(l.sched.second(l.now), ErrOther)
 			return
 		}
@@ -122,16 +157,16 @@ func (l *loop) run() {
 			}
 			c := l.conns[ev.Fd]
 			if ev.Pad != c.gen || c.fd < 0 {
-				continue // an event of a socket already closed
+				continue // an event of a socket already closed (see poller)
 			}
-			l.tick()
+			l.readClock()
 			l.event(c, ev.Events)
 		}
 	}
 }
 
-// tick reads the clock.
-func (l *loop) tick() { l.now = int64(time.Since(l.lv.epoch)) }
+// readClock sets now from the monotonic clock.
+func (l *loop) readClock() { l.now = int64(time.Since(l.lv.epoch)) }
 
 // mayStart reports whether a request due at t may start: not after the
 // measured interval, and in Requests mode only while the budget lasts
@@ -159,7 +194,9 @@ func (l *loop) setTimer(c *conn, at int64) {
 	}
 }
 
-// fireTimers wakes the clients whose time has come.
+// fireTimers wakes the clients whose time has come. A client popped in
+// another state has nothing to do: the greeting's restart may have started
+// it while it was still on the heap.
 func (l *loop) fireTimers() {
 	for len(l.timers) > 0 && l.timers[0].wakeAt <= l.now {
 		c := heap.Pop(&l.timers).(*conn)
@@ -245,7 +282,9 @@ func (l *loop) close() {
 	l.p.close()
 }
 
-// connHeap orders clients by wakeAt, for container/heap.
+// connHeap orders clients by wakeAt, for container/heap. Each client
+// knows its place (heapIdx), so setTimer can move a client already
+// waiting instead of adding it twice.
 type connHeap []*conn
 
 func (h connHeap) Len() int           { return len(h) }
