@@ -120,7 +120,10 @@ func (l *loop) handshake(c *conn) {
 	l.proto.connected(c)
 }
 
-// interest registers or changes what the loop waits for on c.
+// interest registers or changes what the loop waits for on c. Asking
+// for what is already watched costs nothing, so the echo path can say what
+// it wants after every write. If epoll_ctl fails (no memory, or the
+// max_user_watches limit), so does the client, as ErrOther.
 func (l *loop) interest(c *conn, events uint32) {
 	if c.events == events {
 		return
@@ -166,11 +169,11 @@ func (l *loop) closeConn(c *conn) {
 	c.fd, c.events, c.deadline = -1, 0, 0
 }
 
-// fail counts a failed request (every line in flight, for echo) and
-// restarts the client on a new socket: at once, through the timer heap so
-// that a server failing every connection cannot recurse the loop; or after
-// a pause when nothing listens, no local port is free, or no socket could
-// even be opened.
+// fail counts the requests c's failure lost (as its workload says, see
+// client.lost) and restarts the client on a new socket: at once, through
+// the timer heap so that a server failing every connection cannot recurse
+// the loop; or after a pause when nothing listens, no local port is free,
+// or no socket could even be opened.
 func (l *loop) fail(c *conn, kind ErrKind) {
 	at, failed := l.proto.lost(c)
 	for range failed {

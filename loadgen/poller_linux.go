@@ -8,9 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// haveEpoll says Run can work here.
-const haveEpoll = true
-
 // timerIndex is the index the timerfd's events carry; connections carry
 // their own index, which is never negative.
 const timerIndex = -1
