@@ -7,10 +7,17 @@
 //
 // It is built like the fastest models it measures: one event loop per
 // usable CPU, each locked to an OS thread and waiting in epoll_wait(2) for
-// many non-blocking client sockets (engine_linux.go). Goroutines with
-// blocking net.Conns would cost an extra read(2) that fails with EAGAIN and
-// a park and wake-up per request, enough to make the client, not the
-// server, the limit on a 2-core machine.
+// many non-blocking client sockets. Goroutines with blocking net.Conns
+// would cost an extra read(2) that fails with EAGAIN and a park and
+// wake-up per request, enough to make the client, not the server, the
+// limit on a 2-core machine.
+//
+// Read it in this order: level.go (Run, and the coordinator of one
+// level), schedule.go (the open-loop timetable), poller_linux.go (the
+// system calls, wrapped), loop_linux.go (the event loop and its timers),
+// conn_linux.go (a connection's life, the same for both workloads), then
+// greeting_linux.go and echo_linux.go (the two workloads, one chosen per
+// loop), and recorder.go and report.go for what is measured and printed.
 package loadgen
 
 import (

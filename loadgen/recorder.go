@@ -19,22 +19,23 @@ func newHist() *hdr.Histogram { return hdr.New(1, maxLatency, sigFigs) }
 // recorder is what one event loop measured. Only its loop writes to it;
 // the level merges every loop's recorder when the loops are done.
 type recorder struct {
-	total       *hdr.Histogram // latency (corrected, in open loop); the sum of the timeline's, see finish
-	uncorrected *hdr.Histogram // open loop: from the actual send
-	connect     *hdr.Histogram // greeting: handshake
-	firstByte   *hdr.Histogram // greeting: connected to first byte
-	errors      [numErrKinds]int64
-	late        int64
-	unsent      int64
-	warm        *hdr.Histogram // warm-up latency, apart
-	warmErrors  int64
-	timeline    []second
+	total       *hdr.Histogram     // latency (corrected, in open loop); the sum of the timeline's, see finish
+	uncorrected *hdr.Histogram     // open loop: from the actual send
+	connect     *hdr.Histogram     // greeting: handshake
+	firstByte   *hdr.Histogram     // greeting: connected to first byte
+	errors      [numErrKinds]int64 // failed requests of the measured interval, by kind
+	late        int64              // open loop: requests sent more than lateness after they were due
+	unsent      int64              // open loop: requests due in the interval and never sent
+	warm        *hdr.Histogram     // warm-up latency, apart
+	warmErrors  int64              // failed requests of the warm-up, all kinds
+	timeline    []second           // the measured interval, second by second
+	phases      bool               // connect and firstByte are measured (greeting), so the level reports them, even empty
 }
 
 // second is one second of one loop's timeline.
 type second struct {
-	hist   *hdr.Histogram
-	errors int64
+	hist   *hdr.Histogram // latency of the requests due in this second
+	errors int64          // failed requests counted in this second
 }
 
 func newRecorder() *recorder {
@@ -99,6 +100,7 @@ func (r *recorder) merge(o *recorder) {
 	r.late += o.late
 	r.unsent += o.unsent
 	r.warmErrors += o.warmErrors
+	r.phases = r.phases || o.phases
 	for s := range o.timeline {
 		slot := r.at(s)
 		slot.hist.Merge(o.timeline[s].hist)
