@@ -70,10 +70,11 @@ func (p *poller) mod(fd int, events uint32, index, gen int32) error {
 }
 
 // wait blocks the thread in epoll_wait(2) until a watched fd is ready or
-// msec milliseconds pass. Unlike the server's poller it does not retry
-// EINTR but returns no events: msec was computed from the clock before the
-// wait, so the loop must read the clock again and recompute it, or a
-// signal (Go's runtime sends SIGURG to preempt) would make it wake late.
+// msec milliseconds pass. As the server's poller (models/epoll) does, it
+// does not retry EINTR but returns no events: msec was computed from the
+// clock before the wait, so the loop must read the clock again and
+// recompute it, or a signal (Go's runtime sends SIGURG to preempt) would
+// make it wake late.
 func (p *poller) wait(msec int) ([]unix.EpollEvent, error) {
 	n, err := unix.EpollWait(p.epfd, p.events, msec)
 	if err == unix.EINTR {

@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
 
 	"iolab/models"
+	"iolab/models/internal/leakcheck"
 	"iolab/models/internal/sock"
 )
 
@@ -34,9 +32,7 @@ func TestListenFallback(t *testing.T) {
 		return -1, netip.AddrPort{}, sock.ErrUnsupported
 	}
 	t.Cleanup(func() { listenSocket = saved })
-	warmUp(t)
-	before := goleak.IgnoreCurrent()
-	fds, countable := openFDs(t)
+	before := leakcheck.Take(t)
 
 	t.Run("greeting", func(t *testing.T) {
 		var log bytes.Buffer
@@ -72,10 +68,7 @@ func TestListenFallback(t *testing.T) {
 		checkWarning(t, log.String())
 	})
 
-	goleak.VerifyNone(t, before)
-	if got, _ := openFDs(t); countable && got != fds {
-		t.Errorf("open file descriptors: %d after the fallback cases, %d before", got, fds)
-	}
+	before.Check(t)
 }
 
 // checkWarning looks in the server's log for the warning that the backlog
@@ -151,34 +144,4 @@ func dial(t *testing.T, addr string) net.Conn {
 	_ = c.SetDeadline(time.Now().Add(patience))
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// warmUp makes the runtime open what it keeps open for good (the
-// netpoller's descriptors), so that they do not count as a leak.
-func warmUp(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	ln.Close()
-}
-
-// openFDs counts this process's open file descriptors. It reports false
-// where /proc/self/fd does not exist (macOS), and the count is not checked.
-func openFDs(t *testing.T) (int, bool) {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries) - 1, true // less ReadDir's own descriptor
 }
