@@ -32,6 +32,12 @@ const (
 	EventStop = "stop"
 	// EventUsage: the process's resource usage, on SIGUSR1 and at exit.
 	EventUsage = "usage"
+	// EventLimitReached: open connections reached Config.MaxConns; the
+	// model stops accepting (warn level).
+	EventLimitReached = "max_conns_reached"
+	// EventLimitLeft: a connection closed below the limit; the model
+	// accepts again (info level).
+	EventLimitLeft = "max_conns_left"
 	// EventListenFallback: raw sockets are not implemented on this system,
 	// so the model listens with net.Listen and the backlog is the
 	// system's (warn level, before start).
@@ -49,7 +55,8 @@ const (
 // IsEvent reports whether name is one of the events above.
 func IsEvent(name string) bool {
 	switch name {
-	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback:
+	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback,
+		EventLimitReached, EventLimitLeft:
 		return true
 	}
 	return false
@@ -84,6 +91,16 @@ type Event struct {
 	MaxLine int `json:"max_line"`
 	// IdleTimeoutMs is the idle timeout in milliseconds (start).
 	IdleTimeoutMs float64 `json:"idle_timeout"`
+	// RequestTimeoutMs is the request timeout in milliseconds (start).
+	RequestTimeoutMs float64 `json:"request_timeout"`
+	// MaxConns is the connection limit (start, max_conns_reached,
+	// max_conns_left).
+	MaxConns int `json:"max_conns"`
+	// MaxOutput is the cap on one connection's unwritten answers (start).
+	MaxOutput int `json:"max_output"`
+	// Open is how many connections were open (max_conns_reached,
+	// max_conns_left).
+	Open int `json:"open"`
 	// PID is the server's process id (start).
 	PID int `json:"pid"`
 	// GOMAXPROCS is how many threads may run Go code at once (start).
@@ -193,6 +210,9 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Int("backlog", cfg.Backlog).
 		Int("max_line", cfg.MaxLine).
 		Dur("idle_timeout", cfg.IdleTimeout).
+		Dur("request_timeout", cfg.RequestTimeout).
+		Int("max_conns", cfg.Limit()).
+		Int("max_output", cfg.OutputCap()).
 		Int("pid", os.Getpid()).
 		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
 		Msg("serving")
@@ -228,6 +248,16 @@ func logConnClose(log zerolog.Logger, c *ConnRecord, reason Reason, tid int, err
 // logAcceptError writes the accept_error event.
 func logAcceptError(log zerolog.Logger, err error, pause time.Duration) {
 	log.Warn().Str("event", EventAcceptError).Str("error", err.Error()).Dur("pause", pause).Msg("accept failed; pausing")
+}
+
+// logLimit writes max_conns_reached or max_conns_left.
+func logLimit(log zerolog.Logger, event string, open, max int) {
+	e := log.Info()
+	msg := "below the connection limit; accepting again"
+	if event == EventLimitReached {
+		e, msg = log.Warn(), "at the connection limit; not accepting until a connection closes"
+	}
+	e.Str("event", event).Int("open", open).Int("max_conns", max).Msg(msg)
 }
 
 // totals are the server's counts, as the stop event reports them.

@@ -28,6 +28,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	c.BytesIn, c.BytesOut, c.Requests = 3, 4, 5
 	s.Close(&c, ReasonError, 43, errors.New("boom"))
 	s.AcceptError(errors.New("accept4: too many open files"), 5*time.Millisecond)
+	s.LimitReached(3, 3)
+	s.LimitLeft(2, 3)
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
@@ -39,7 +41,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	}{
 		{EventStart, func(e *Event) bool {
 			return e.Model == "epoll" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
-				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0
+				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
+				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine
 		}},
 		{EventConnOpen, func(e *Event) bool {
 			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42
@@ -51,6 +54,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventAcceptError, func(e *Event) bool {
 			return e.Error == "accept4: too many open files" && e.PauseMs == 5
 		}},
+		{EventLimitReached, func(e *Event) bool { return e.Open == 3 && e.MaxConns == 3 && e.Level == "warn" }},
+		{EventLimitLeft, func(e *Event) bool { return e.Open == 2 && e.MaxConns == 3 && e.Level == "info" }},
 		{EventStop, func(e *Event) bool {
 			return e.Model == "epoll" && e.Conns == 1 && e.Requests == 5 && e.BytesIn == 3 && e.BytesOut == 4 &&
 				len(e.Reasons) == 1 && e.Reasons["error"] == 1 && e.UptimeMs >= 0

@@ -51,6 +51,10 @@ const DefaultAddr = ":8000"
 // DefaultMaxLine bounds one echo line, counting its newline.
 const DefaultMaxLine = 64 << 10
 
+// DefaultRequestTimeout is RequestTimeout's default: far more than any
+// honest client needs to send one line, however slow its network.
+const DefaultRequestTimeout = 10 * time.Second
+
 // Config is what a model is told to do. The zero value is not usable; start
 // from DefaultConfig.
 type Config struct {
@@ -69,8 +73,30 @@ type Config struct {
 	// MaxLine is the longest echo line accepted, counting its newline.
 	MaxLine int
 	// IdleTimeout closes a connection that has neither sent a byte nor been
-	// sent one for this long.
+	// sent one for this long. It is also the write timeout: an answer the
+	// client has not taken in full this long after it was first offered
+	// closes the connection as ReasonWriteTimeout, however slowly it was
+	// read meanwhile (one answer, one deadline).
 	IdleTimeout time.Duration
+	// RequestTimeout bounds how long an echo line may take to arrive in
+	// full, from its first byte, as net/http's ReadHeaderTimeout does for
+	// a header: a client that sends a byte now and then cannot hold a
+	// connection (and, in the threads model, an OS thread) for ever, since
+	// each byte resets the idle timeout. Past it: ReasonRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxConns is how many connections a model serves at once. At the
+	// limit it stops accepting, and new clients wait in the kernel's accept
+	// queue, as Apache's MaxRequestWorkers does (gnet, which cannot stop
+	// accepting, accepts and closes them: ReasonMaxConns). 0 means
+	// DefaultMaxConns.
+	MaxConns int
+	// MaxOutput caps, per connection, the answers waiting to be written:
+	// past it a model stops reading that client until they drain, so a
+	// client that never reads costs the server at most this much beyond
+	// the kernel's socket buffers. It is at least MaxLine plus the error
+	// reply, since one answer is at most one line. 0 means four of the
+	// longest lines (see OutputCap).
+	MaxOutput int
 	// ShutdownTimeout bounds how long Serve waits for requests in flight
 	// once ctx is done; what is still open then is closed.
 	ShutdownTimeout time.Duration
@@ -92,6 +118,7 @@ func DefaultConfig() Config {
 		Backlog:         0,
 		MaxLine:         DefaultMaxLine,
 		IdleTimeout:     60 * time.Second,
+		RequestTimeout:  DefaultRequestTimeout,
 		ShutdownTimeout: 5 * time.Second,
 		Log:             zerolog.Nop(),
 	}
@@ -114,8 +141,32 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("models: idle timeout %v is not positive", c.IdleTimeout)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("models: shutdown timeout %v is negative", c.ShutdownTimeout)
+	case c.RequestTimeout <= 0:
+		return fmt.Errorf("models: request timeout %v is not positive", c.RequestTimeout)
+	case c.MaxConns < 0:
+		return fmt.Errorf("models: max conns %d is negative", c.MaxConns)
+	case c.MaxOutput < 0:
+		return fmt.Errorf("models: max output %d is negative", c.MaxOutput)
+	case c.MaxOutput > 0 && c.MaxOutput < c.MaxLine+len(ErrLineReply):
+		return fmt.Errorf("models: max output %d is below one line (max line %d plus %d bytes)", c.MaxOutput, c.MaxLine, len(ErrLineReply))
 	}
 	return nil
+}
+
+// OutputCap returns MaxOutput, or four times MaxLine when it is 0.
+func (c *Config) OutputCap() int {
+	if c.MaxOutput > 0 {
+		return c.MaxOutput
+	}
+	return 4 * c.MaxLine
+}
+
+// Limit returns MaxConns, or DefaultMaxConns when it is 0.
+func (c *Config) Limit() int {
+	if c.MaxConns > 0 {
+		return c.MaxConns
+	}
+	return DefaultMaxConns()
 }
 
 // Server is what every model's New returns.

@@ -29,10 +29,17 @@ const (
 	ReasonShutdown
 	// ReasonError: any other I/O error, logged with the close event.
 	ReasonError
+	// ReasonRequestTimeout: a line did not arrive in full within
+	// Config.RequestTimeout of its first byte.
+	ReasonRequestTimeout
+	// ReasonMaxConns: accepted past Config.MaxConns and closed at once, by
+	// a model that cannot stop accepting (gnet).
+	ReasonMaxConns
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"done", "eof", "reset", "idle_timeout", "write_timeout", "line_too_long", "shutdown", "error"}
+var reasonNames = [numReasons]string{"done", "eof", "reset", "idle_timeout", "write_timeout", "line_too_long", "shutdown", "error",
+	"request_timeout", "max_conns"}
 
 // String returns the reason as logged.
 func (r Reason) String() string {
@@ -116,6 +123,14 @@ func (s *Stats) Close(c *ConnRecord, reason Reason, tid int, err error) {
 func (s *Stats) AcceptError(err error, pause time.Duration) {
 	logAcceptError(s.log, err, pause)
 }
+
+// LimitReached logs that open connections have reached the limit max:
+// the model stops accepting until one closes.
+func (s *Stats) LimitReached(open, max int) { logLimit(s.log, EventLimitReached, open, max) }
+
+// LimitLeft logs that a connection closed after the limit was reached:
+// the model accepts again.
+func (s *Stats) LimitLeft(open, max int) { logLimit(s.log, EventLimitLeft, open, max) }
 
 // Stop logs the summary event.
 func (s *Stats) Stop(model string) {

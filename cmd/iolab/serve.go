@@ -24,7 +24,8 @@ import (
 type serveFlags struct {
 	model, addr, proto, work, greeting string
 	backlog, maxLine                   int
-	idle, shutdown                     time.Duration
+	maxConns, maxOutput                int
+	idle, shutdown, request            time.Duration
 	logLevel, logFormat                string
 	cpus                               string
 }
@@ -42,7 +43,10 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.greeting, "greeting", models.DefaultGreeting, "text of the greeting")
 	fs.IntVar(&f.backlog, "backlog", 0, "listen(2) backlog; 0 is the system maximum (net.core.somaxconn); 1 reproduces the tutorial's listen(1)")
 	fs.IntVar(&f.maxLine, "max-line", def.MaxLine, "longest echo line in bytes, newline included; longer gets \"ERR line too long\" and a close")
-	fs.DurationVar(&f.idle, "idle-timeout", def.IdleTimeout, "close a connection after this long without traffic")
+	fs.DurationVar(&f.idle, "idle-timeout", def.IdleTimeout, "close a connection after this long without traffic; also the write timeout: one answer, one deadline")
+	fs.DurationVar(&f.request, "request-timeout", def.RequestTimeout, "an echo line must arrive in full within this long of its first byte")
+	fs.IntVar(&f.maxConns, "max-conns", 0, fmt.Sprintf("connections served at once; at the limit new clients wait in the accept queue (0: the open-file limit less a reserve, %d here)", models.DefaultMaxConns()))
+	fs.IntVar(&f.maxOutput, "max-output", def.MaxOutput, "bytes of answers a connection may have waiting to be written; past it the server stops reading that client (0: four times -max-line)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", def.ShutdownTimeout, "on SIGINT/SIGTERM, wait this long for requests in flight")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug (one event per connection), info, warn, error, disabled")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (JSON lines) or console (for people)")
@@ -118,7 +122,8 @@ func (f *serveFlags) config(logOut io.Writer) (models.Model, models.Config, erro
 	}
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Backlog, cfg.MaxLine = f.addr, f.backlog, f.maxLine
-	cfg.IdleTimeout, cfg.ShutdownTimeout = f.idle, f.shutdown
+	cfg.IdleTimeout, cfg.ShutdownTimeout, cfg.RequestTimeout = f.idle, f.shutdown, f.request
+	cfg.MaxConns, cfg.MaxOutput = f.maxConns, f.maxOutput
 	cfg.Greeting = []byte(f.greeting)
 	if cfg.Proto, err = models.ParseProto(f.proto); err != nil {
 		return model, cfg, badUsage("%v", err)
