@@ -6,10 +6,13 @@
 // that cannot proceed fails with EAGAIN instead of sleeping.
 //
 // Read it in this order: poller_linux.go (the five system calls, wrapped),
-// then loop_linux.go (the loop as a state machine: loopAccept, loopEvent,
-// loopRead, begin and finish only change a connection's state; settle then
-// writes, closes, and sets the epoll interest that want derives from the
-// state), then timers_linux.go (the timers that replace sleeping). The
+// then loop_linux.go (the loop as a state machine: loopEvent, loopRead,
+// begin and finish only change a connection's state; settle then writes,
+// closes, and sets the epoll interest that want derives from the state),
+// then accept_linux.go (loopAccept, and settleListener, which keeps the
+// listener in epoll only while accepting says the loop may accept: below
+// the connection limit, not paused after an accept error, not shutting
+// down), then timers_linux.go (the timers that replace sleeping). The
 // loop's thread blocks in one place only: epoll_wait(2), in poller.wait.
 //
 // See https://man7.org/linux/man-pages/man7/epoll.7.html.

@@ -5,7 +5,6 @@ package epoll
 import (
 	"context"
 	"net"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -35,8 +34,8 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	l := &loop{cfg: &s.cfg, p: p, lfd: lfd, conns: make(map[int]*conn),
-		stats: models.NewStats(&s.cfg), tid: sock.Tid(), now: time.Now()}
+	l := &loop{cfg: &s.cfg, p: p, lfd: lfd, limit: s.cfg.Limit(), listening: true,
+		conns: make(map[int]*conn), stats: models.NewStats(&s.cfg), tid: sock.Tid(), now: time.Now()}
 	l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
 
 	// The watcher is the only other goroutine: when ctx is done it sets
@@ -70,8 +69,9 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 type loop struct {
 	cfg   *models.Config // what the server was told to do
 	p     *poller        // the epoll instance and its wake-up eventfd
-	lfd   int            // listening socket; out of epoll while paused or draining
-	conns map[int]*conn  // open connections by descriptor
+	lfd   int            // listening socket; in epoll while accepting (accept_linux.go)
+	limit int            // Config.Limit(): connections open at once, at most
+	conns map[int]*conn  // open connections by descriptor; len(conns) is the count
 	stats *models.Stats  // the counters and log events of this Serve call
 	tid   int            // the loop's OS thread, logged with every connection
 	now   time.Time      // read once per wake-up; precise enough for timeouts
@@ -79,6 +79,8 @@ type loop struct {
 	timers timerHeap // pending timers, earliest first (timers_linux.go)
 
 	acceptable bool                 // the listener was reported readable in this batch
+	listening  bool                 // the listener is in epoll's interest list
+	full       bool                 // the limit was reached and logged, and not yet left
 	paused     bool                 // accepting is paused after an error such as EMFILE
 	backoff    models.AcceptBackoff // how long the next pause is
 	stop       atomic.Bool          // set by the watcher when ctx is done
@@ -135,46 +137,9 @@ func (l *loop) run() error {
 			l.beginDrain()
 		}
 		l.runTimers()
+		l.settleListener()
 	}
 	return nil
-}
-
-// loopAccept accepts every connection waiting in the accept queue.
-func (l *loop) loopAccept() {
-	for !l.paused && !l.draining {
-		fd, sa, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		switch err {
-		case nil:
-		case unix.EAGAIN:
-			return // the queue is empty
-		case unix.EINTR, unix.ECONNABORTED:
-			continue // a signal, or a client that gave up while queued
-		default:
-			// EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays queued
-			// and the listener stays readable, so level-triggered epoll
-			// would report it again at once, in a spin. Stop watching the
-			// listener for a while instead.
-			pause := l.backoff.Next()
-			l.stats.AcceptError(os.NewSyscallError("accept4", err), pause)
-			if err := l.p.del(l.lfd); err == nil {
-				l.paused = true
-				l.schedule(&timer{kind: timerResumeAccept, when: l.now.Add(pause)})
-			}
-			return
-		}
-		l.backoff.Reset()
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &conn{fd: fd, rec: l.stats.Open(sock.AddrPort(sa), l.tid), active: l.now}
-		l.conns[fd] = c
-		if l.cfg.Proto == models.Greeting {
-			l.begin(c, l.cfg.Greeting)
-		} else {
-			c.in = models.NewLineBuffer(l.cfg.MaxLine)
-		}
-		// A greeting that goes out in full closes here, before epoll ever
-		// hears of the connection.
-		l.settle(c)
-	}
 }
 
 // loopEvent handles what epoll reported for c. Its interest is one of
@@ -297,6 +262,7 @@ func (l *loop) settle(c *conn) {
 
 // want is the epoll interest c's state calls for: the one place it is
 // computed.
+
 func (c *conn) want() uint32 {
 	switch {
 	case c.sent < len(c.out):
@@ -351,10 +317,7 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 // written, and arm the timer that closes the rest when the shutdown
 // timeout expires.
 func (l *loop) beginDrain() {
-	l.draining = true
-	if !l.paused {
-		_ = l.p.del(l.lfd)
-	}
+	l.draining = true // settleListener stops watching the listener
 	for _, c := range l.conns {
 		if !c.asleep {
 			c.closing, c.after = true, models.ReasonShutdown

@@ -57,7 +57,7 @@ func (p *poller) mod(fd int, events uint32) error {
 
 // del takes fd out of the interest list. Closing fd does the same, as long
 // as no duplicate of it is open, so the loop calls del only for a socket it
-// keeps: the listener, while accepting is paused.
+// keeps: the listener, while the loop is not accepting.
 func (p *poller) del(fd int) error {
 	return os.NewSyscallError("epoll_ctl del", unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil))
 }

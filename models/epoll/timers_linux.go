@@ -6,8 +6,6 @@ import (
 	"container/heap"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"iolab/models"
 )
 
@@ -21,7 +19,7 @@ type timerKind uint8
 const (
 	timerWork         timerKind = iota // c's sleep work is done
 	timerSweep                         // look for idle connections
-	timerResumeAccept                  // watch the listener again after an accept error
+	timerResumeAccept                  // end the pause after an accept error
 	timerShutdown                      // the shutdown timeout expired
 )
 
@@ -83,12 +81,7 @@ func (l *loop) runTimers() {
 				l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
 			}
 		case timerResumeAccept:
-			if l.paused && !l.draining {
-				if err := l.p.add(l.lfd, unix.EPOLLIN); err == nil {
-					l.paused = false
-					l.loopAccept()
-				}
-			}
+			l.paused = false // settleListener watches the listener again
 		case timerShutdown:
 			for _, c := range l.conns {
 				l.loopClose(c, models.ReasonShutdown, nil)
