@@ -104,6 +104,10 @@ type conn struct {
 	watched bool               // in epoll's interest list; settle adds it when first needed
 	events  uint32             // the interest epoll has for it, once watched
 	active  time.Time          // last read or write, for the idle timeout
+	// The two deadlines that progress does not push back, set and cleared
+	// by settle from the state above (see clocks) and checked by the sweep.
+	writing time.Time // since when out has held unsent answers; zero when all is written
+	reading time.Time // since when c has waited for the rest of a line; zero with no part of one
 }
 
 // run waits for events and dispatches them until the drain is complete.
@@ -192,6 +196,7 @@ func (l *loop) answer(c *conn) {
 		if line == nil {
 			break
 		}
+		c.reading = time.Time{} // the line is complete: its clock stops
 		l.begin(c, line)
 	}
 	if l.draining && !c.asleep && !c.closing {
@@ -244,6 +249,7 @@ func (l *loop) settle(c *conn) {
 		return
 	}
 	want := c.want()
+	c.clocks(want, l.now)
 	var err error
 	switch {
 	case !c.watched:
@@ -262,7 +268,17 @@ func (l *loop) settle(c *conn) {
 
 // want is the epoll interest c's state calls for: the one place it is
 // computed.
-
+//
+// It is also what bounds c's unwritten answers (Config.MaxOutput): c reads
+// only once everything is written, so what waits in out is the answers to
+// the lines of one read, at most the LineBuffer's content, MaxLine bytes,
+// or else the ErrLineReply alone (a line too long fills the buffer and
+// gets no echo); either way within cfg.OutputCap(), which Validate keeps
+// at MaxLine+len(ErrLineReply) or more. A client that never reads thus
+// costs the loop at most MaxLine bytes beyond the kernel's socket buffers.
+// Reading on while out is below the cap would pipeline more, but then an
+// answer could wait behind later ones in out, and the write deadline would
+// have to be kept per answer; one read, one batch keeps it per batch.
 func (c *conn) want() uint32 {
 	switch {
 	case c.sent < len(c.out):
@@ -271,6 +287,33 @@ func (c *conn) want() uint32 {
 		return 0 // waiting for a timer: hear only hang-ups
 	}
 	return unix.EPOLLIN
+}
+
+// clocks starts and stops c's two deadlines from its state, as want
+// derives its interest, given what want returned:
+//
+//   - the write clock runs while answers wait in out, from the moment out
+//     stops being empty; a partial write does not restart it, so a client
+//     that reads a trickle is closed as ReasonWriteTimeout IdleTimeout
+//     after the batch was offered (one answer, one deadline);
+//   - the request clock runs while c waits for input and holds part of a
+//     line, from the moment the loop is left with nothing but that part
+//     (answer stops it when the line completes). Time the loop spends on
+//     earlier lines, asleep or writing, is not the client's, so the clock
+//     does not run then.
+func (c *conn) clocks(want uint32, now time.Time) {
+	switch {
+	case c.sent == len(c.out):
+		c.writing = time.Time{}
+	case c.writing.IsZero():
+		c.writing = now
+	}
+	switch {
+	case want != unix.EPOLLIN || c.in.Buffered() == 0:
+		c.reading = time.Time{}
+	case c.reading.IsZero():
+		c.reading = now
+	}
 }
 
 // loopWrite writes as much of c.out as the socket takes. What is left

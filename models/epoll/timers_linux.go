@@ -18,7 +18,7 @@ type timerKind uint8
 
 const (
 	timerWork         timerKind = iota // c's sleep work is done
-	timerSweep                         // look for idle connections
+	timerSweep                         // look for connections past a deadline
 	timerResumeAccept                  // end the pause after an accept error
 	timerShutdown                      // the shutdown timeout expired
 )
@@ -90,25 +90,39 @@ func (l *loop) runTimers() {
 	}
 }
 
-// sweep closes connections idle for longer than the idle timeout: silent
-// while reading, or not reading their answers while writing. One periodic
+// sweep closes the connections past one of their deadlines. One periodic
 // sweep is cheaper than a timer per connection re-armed on every read.
 func (l *loop) sweep() {
 	for _, c := range l.conns {
-		if c.asleep || l.now.Sub(c.active) < l.cfg.IdleTimeout {
-			continue
+		if reason, late := l.late(c); late {
+			l.loopClose(c, reason, nil)
 		}
-		reason := models.ReasonIdle
-		if c.sent < len(c.out) {
-			reason = models.ReasonWriteTimeout
-		}
-		l.loopClose(c, reason, nil)
 	}
 }
 
-// sweepEvery is the sweep period: a tenth of the idle timeout, so that an
-// idle connection lives at most 10% longer than it should, but at most
-// once a second.
+// late reports whether c is past a deadline, and which. The write and
+// request clocks (see clocks) never both run: c reads only once all is
+// written.
+func (l *loop) late(c *conn) (models.Reason, bool) {
+	switch {
+	case !c.writing.IsZero():
+		// Not taking its answers, however slowly it takes some.
+		return models.ReasonWriteTimeout, l.now.Sub(c.writing) >= l.cfg.IdleTimeout
+	case c.asleep:
+		return 0, false // the wait is the server's, not the client's
+	case !c.reading.IsZero() && l.now.Sub(c.reading) >= l.cfg.RequestTimeout:
+		// Part of a line, and the rest too slow, however often a byte of
+		// it comes.
+		return models.ReasonRequestTimeout, true
+	}
+	return models.ReasonIdle, l.now.Sub(c.active) >= l.cfg.IdleTimeout
+}
+
+// sweepEvery is the sweep period: a tenth of the shorter of the idle (and
+// write) timeout and the request timeout, so that a connection lives at
+// most 10% longer than its deadline, but at most a second longer (1.7% of
+// the default idle timeout, 10% of the default request timeout), and at
+// least a millisecond apart, epoll_wait's resolution.
 func (l *loop) sweepEvery() time.Duration {
-	return min(l.cfg.IdleTimeout/10, time.Second)
+	return max(min(l.cfg.IdleTimeout/10, l.cfg.RequestTimeout/10, time.Second), time.Millisecond)
 }
