@@ -191,6 +191,11 @@ func TestHelperServeWithFewFDs(t *testing.T) {
 	}
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
+	// The default connection limit (the file limit less a reserve) would
+	// stop accepting before accept(2) can fail; this test is about what a
+	// model does when it fails all the same (descriptors used elsewhere, a
+	// limit set too high), so it sets the limit above the file limit.
+	cfg.MaxConns = 1000
 	cfg.Log = zerolog.New(os.Stderr).Level(zerolog.WarnLevel)
 	srv, err := m.New(cfg)
 	if err != nil {
