@@ -85,6 +85,68 @@ func TestHalfCloseAnswersEveryLine(t *testing.T) {
 	}
 }
 
+// TestShutdownEndsATakeover half-closes with answers still to come and
+// never reads them, then stops the server: the takeover writing them ends
+// when the shutdown timeout does, its close is logged as shutdown, and
+// Serve returns, leaving nothing behind. The answers wait for sleep work
+// (work), and the server is stopped once the second line's work has
+// begun: by then the FIN, right behind the data, has reached the server,
+// so the loop, which would have begun that work only after the first
+// sleep, has handed the connection over.
+func TestShutdownEndsATakeover(t *testing.T) {
+	const (
+		grace = 300 * time.Millisecond
+		work  = 500 * time.Millisecond
+	)
+	for _, tc := range []struct {
+		name    string
+		lines   string
+		maxLine int
+	}{
+		// The takeover is waiting for a sleep when the time is up.
+		{"sleeping", strings.Repeat("zz\n", 100), models.DefaultMaxLine},
+		// The takeover is writing an answer the kernel cannot hold.
+		{"writing", "zz\n" + strings.Repeat("w", 6<<20) + "\n", 8 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			working := make(chan struct{}, 2)
+			s := start(t, func(c *models.Config) {
+				c.ShutdownTimeout, c.MaxLine = grace, tc.maxLine
+				c.Work = models.Work{Kind: models.Sleep, D: work}
+				c.OnWork = func() {
+					select {
+					case working <- struct{}{}:
+					default:
+					}
+				}
+			})
+			c := s.dial(t)
+			if _, err := c.Write([]byte(tc.lines)); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			if err := c.CloseWrite(); err != nil {
+				t.Fatalf("shutdown: %v", err)
+			}
+			for range 2 {
+				select {
+				case <-working:
+				case <-time.After(patience):
+					t.Fatal("the work never began")
+				}
+			}
+			began := time.Now()
+			s.stop(t)
+			if took := time.Since(began); took > grace+2*time.Second {
+				t.Errorf("Serve returned %v after cancel; the shutdown timeout is %v", took, grace)
+			}
+			e := s.log.waitFor(t, func(e models.Event) bool { return e.Event == models.EventConnClose })
+			if e.Reason != "shutdown" {
+				t.Errorf("close reason %q, want shutdown", e.Reason)
+			}
+		})
+	}
+}
+
 // TestNeverReadingClientIsClosed sends lines and never reads the answers:
 // the server stops answering at the output cap, closes the client as
 // write_timeout about one write timeout after the first answer it could
