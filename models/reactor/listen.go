@@ -14,10 +14,14 @@ import (
 
 // Each loop has a listener of its own (gnet.WithReusePort), and gnet opens
 // them from the address string it was given: the first in gnet.Run, the
-// others after OnBoot (engine_unix.go, runEventLoops, lines 87-95). Two
+// others after OnBoot (engine_unix.go, runEventLoops, lines 87-95). Three
 // consequences, handled here:
 //   - with port 0, each listener would get a port of its own, and clients
 //     would reach only the first loop. reservePort picks the port first.
+//   - SO_REUSEPORT lets another process of the same user bind the port
+//     too: a second gnet server started on a port in use would quietly
+//     share its clients instead of failing. reservePort first binds the
+//     port without SO_REUSEPORT, which fails if anything listens on it.
 //   - OnBoot can set the backlog of the first listener only. setBacklogs
 //     finds the others among the process's descriptors, by their address,
 //     once OnTick shows that they exist.
@@ -26,18 +30,34 @@ import (
 // descriptor that holds that port until gnet's first listener does (-1 if
 // addr names its port). The placeholder is bound with SO_REUSEPORT, as
 // gnet's listeners are, so they may share the port, and never listens, so
-// no connection reaches it.
+// no connection reaches it. A port addr names is checked instead: binding
+// it without SO_REUSEPORT fails if a server listens on it.
 func reservePort(addr string) (string, int, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", -1, fmt.Errorf("address %q: %w", addr, err)
 	}
-	if p, err := strconv.Atoi(port); err != nil || p != 0 {
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return addr, -1, nil // a service name: gnet says what it makes of it
+	}
+	fd, bound, err := bindPort(addr, p == 0)
+	if err != nil {
+		return "", -1, err
+	}
+	if p != 0 {
+		_ = unix.Close(fd)
 		return addr, -1, nil
 	}
+	return net.JoinHostPort(host, strconv.Itoa(int(bound.Port()))), fd, nil
+}
+
+// bindPort binds a TCP socket to addr, as gnet's listener will be, with
+// SO_REUSEPORT or not, and returns it with the address it got.
+func bindPort(addr string, reusePort bool) (int, netip.AddrPort, error) {
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
-		return "", -1, fmt.Errorf("resolve %q: %w", addr, err)
+		return -1, netip.AddrPort{}, fmt.Errorf("resolve %q: %w", addr, err)
 	}
 	// The family gnet will use (its socket.GetTCPSockAddr): IPv4 for an
 	// IPv4 address, else IPv6, dual-stack when no address is given.
@@ -47,27 +67,31 @@ func reservePort(addr string) (string, int, error) {
 	)
 	switch ip4 := tcp.IP.To4(); {
 	case ip4 != nil:
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Addr: [4]byte(ip4)}
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: tcp.Port, Addr: [4]byte(ip4)}
 	case tcp.IP != nil:
-		sa = &unix.SockaddrInet6{Addr: [16]byte(tcp.IP.To16())}
+		sa = &unix.SockaddrInet6{Port: tcp.Port, Addr: [16]byte(tcp.IP.To16())}
 	default:
-		sa = &unix.SockaddrInet6{}
+		sa = &unix.SockaddrInet6{Port: tcp.Port}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
-		return "", -1, os.NewSyscallError("socket", err)
+		return -1, netip.AddrPort{}, os.NewSyscallError("socket", err)
 	}
 	unix.CloseOnExec(fd)
-	fail := func(call string, err error) (string, int, error) {
+	fail := func(call string, err error) (int, netip.AddrPort, error) {
 		_ = unix.Close(fd)
-		return "", -1, os.NewSyscallError(call, err)
+		return -1, netip.AddrPort{}, fmt.Errorf("bind %s: %w", addr, os.NewSyscallError(call, err))
 	}
 	if family == unix.AF_INET6 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(tcp.IP != nil)); err != nil {
 			return fail("setsockopt IPV6_V6ONLY", err)
 		}
 	}
-	for _, opt := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+	opts := []int{unix.SO_REUSEADDR} // as gnet's listeners: TIME_WAIT does not hold the port
+	if reusePort {
+		opts = append(opts, unix.SO_REUSEPORT)
+	}
+	for _, opt := range opts {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
 			return fail("setsockopt", err)
 		}
@@ -79,7 +103,7 @@ func reservePort(addr string) (string, int, error) {
 	if err != nil {
 		return fail("getsockname", err)
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(sock.AddrPort(local).Port()))), fd, nil
+	return fd, sock.AddrPort(local), nil
 }
 
 // closePlaceholder lets go of the port reservePort held, once gnet's
