@@ -14,7 +14,7 @@ import (
 
 // Each loop has a listener of its own (gnet.WithReusePort), and gnet opens
 // them from the address string it was given: the first in gnet.Run, the
-// others after OnBoot (engine_unix.go, runEventLoops, lines 87-95). Three
+// others after OnBoot (engine_unix.go:87-96, in runEventLoops). Three
 // consequences, handled here:
 //   - with port 0, each listener would get a port of its own, and clients
 //     would reach only the first loop. reservePort picks the port first.

@@ -41,13 +41,18 @@
 //     (takeover.go).
 //
 // One it cannot get: when accept(2) fails, for example with EMFILE because
-// the process has no descriptor left, gnet v2 stops the whole engine
-// (acceptor_unix.go returns ErrAcceptSocket, which ends the loop's Polling;
-// gnet issues #159 and #367: https://github.com/panjf2000/gnet/issues/367).
-// The connection limit keeps the model below the descriptor limit, so this
-// takes another part of the process using up descriptors; the model then
-// logs the error and Serve returns it (ErrEngineStopped), where the other
-// models pause and retry.
+// the process has no descriptor left, gnet v2 stops the whole engine: in
+// v2.9.7, acceptor_unix.go:91-93 returns ErrAcceptSocket, which ends the
+// loop's Polling (pkg/netpoll/poller_epoll_default.go:138) and then the
+// engine (reactor_default.go:109-110); gnet issues #159 and #367
+// (https://github.com/panjf2000/gnet/issues/367) report it.
+// The connection limit keeps the model below the descriptor limit, as
+// long as the reserve models.DefaultMaxConns leaves (128 descriptors, or a
+// quarter of a small limit) covers the loops' own: a listener, an epoll
+// and an eventfd each, and one connection being refused. Past that (a
+// -max-conns above the limit, or another part of the process using
+// descriptors up) the model logs the error and Serve returns it
+// (ErrEngineStopped), where the other models pause and retry.
 //
 // Read it in this order: reactor.go from Serve (gnet.Run and its options),
 // then OnBoot, OnOpen, OnTraffic and OnClose; echo.go (answer, and the
