@@ -1,35 +1,68 @@
 // Package reactor serves with gnet v2 (github.com/panjf2000/gnet/v2), a
 // library of event loops in the style of the epoll model, but several of
-// them: a main reactor that accepts and one sub-reactor per CPU, each
-// locked to its own OS thread, each waiting in epoll_wait(2) for its share
-// of the connections. The library does the system calls and the buffering;
-// this package only says what to do when a connection opens, when bytes
-// arrive (OnTraffic), when it closes, and on every tick.
+// them: one per CPU, each locked to its own OS thread, each accepting on
+// its own listening socket (SO_REUSEPORT: the kernel spreads new
+// connections over the listeners) and waiting in epoll_wait(2) for its
+// share of the connections. The library does the system calls and the
+// buffering; this package only says what to do when a connection opens,
+// when bytes arrive (OnTraffic), when it closes, and on every tick.
 //
 // It is registered as the "gnet" model. The package is not called gnet so
 // that it does not hide the library it imports.
 //
-// Two things gnet does not offer, and how this model gets them:
+// gnet decides things the other models decide for themselves, and this
+// model works around each within gnet's API (the lesson is about
+// libraries: read the source of what you build on):
 //   - the listen(2) backlog: gnet always asks for the maximum. Linux lets a
-//     listening socket be listen()ed again to change its backlog, so OnBoot
-//     does that on a duplicate of gnet's listener (sock.SetBacklog).
-//   - sleeping without blocking a loop: the sleep runs on a Go timer, and the
-//     answer comes back to the loop with AsyncWrite, whose callback the loop
-//     runs.
+//     listening socket be listen()ed again to change its backlog, so the
+//     model does that on a duplicate of each of gnet's listeners (listen.go).
+//   - sleeping without blocking a loop: the sleep runs on a Go timer, and
+//     the answer comes back to the loop with AsyncWrite (echo.go).
+//   - a connection limit: gnet accepts whatever arrives. OnOpen refuses a
+//     connection past Config.MaxConns by closing it at once
+//     (models.ReasonMaxConns). That is why each loop accepts for itself
+//     (gnet.WithReusePort): gnet's other layout, a main reactor that only
+//     accepts, hands each new descriptor to a loop through a queue and
+//     accepts the next at once, so a flood of clients can hold any number
+//     of descriptors before a loop gets to refuse them, and reach EMFILE.
+//     Accepting on the loop that runs OnOpen refuses each one before the
+//     next accept(2) (limits.go).
+//   - bounded output: gnet buffers without bound in both directions, and
+//     offers no way to stop reading a socket (gnet issues #712 and #722:
+//     https://github.com/panjf2000/gnet/issues/712). The model stops
+//     answering a client whose answers waiting in gnet reach
+//     Config.OutputCap, and closes it when the input gnet keeps reading
+//     for it passes a bound of its own, or when an answer waits longer than
+//     the write timeout (limits.go).
+//   - answers after a half-close: when the client's FIN arrives, gnet
+//     calls OnClose, makes one non-blocking attempt to write what it still
+//     buffers, and closes the socket, dropping the rest. The model takes
+//     the socket over instead and writes every answer from a goroutine
+//     (takeover.go).
 //
 // One it cannot get: when accept(2) fails, for example with EMFILE because
-// the process has no descriptor left, gnet v2.9 stops the whole engine
-// (acceptor_unix.go returns ErrAcceptSocket, which ends the main reactor).
-// This model then logs the error and Serve returns it; the other models
-// pause and retry instead. See the README's notes on gnet.
+// the process has no descriptor left, gnet v2 stops the whole engine: in
+// v2.9.7, acceptor_unix.go:91-93 returns ErrAcceptSocket, which ends the
+// loop's Polling (pkg/netpoll/poller_epoll_default.go:138) and then the
+// engine (reactor_default.go:109-110); gnet issues #159 and #367
+// (https://github.com/panjf2000/gnet/issues/367) report it.
+// The connection limit keeps the model below the descriptor limit, as
+// long as the reserve models.DefaultMaxConns leaves (128 descriptors, or a
+// quarter of a small limit) covers the loops' own: a listener, an epoll
+// and an eventfd each, and one connection being refused. Past that (a
+// -max-conns above the limit, or another part of the process using
+// descriptors up) the model logs the error and Serve returns it
+// (ErrEngineStopped), where the other models pause and retry.
 //
 // Read it in this order: reactor.go from Serve (gnet.Run and its options),
-// then OnBoot, OnOpen, OnTraffic and answer (the echo), startWork and
-// resume (sleep work on a Go timer), OnClose, and last OnTick and drain.
-// Nothing in this package blocks a loop: each event loop's thread blocks
-// inside gnet, in epoll_wait(2) in Poller.Polling (gnet's
-// pkg/netpoll/poller_epoll_default.go), and calls back here when sockets
-// are ready. What holds a loop up is cpu work, which spins in
+// then OnBoot, OnOpen, OnTraffic and OnClose; echo.go (answer, and the
+// sleep work on a Go timer); limits.go (the connection limit, the caps on
+// what waits, the deadlines, and OnTick's sweep); takeover.go (the writes
+// after a half-close); drain.go (graceful shutdown); listen.go (the port
+// and the backlog). Nothing in this package blocks a loop: each event
+// loop's thread blocks inside gnet, in epoll_wait(2) in Poller.Polling
+// (gnet's pkg/netpoll/poller_epoll_default.go), and calls back here when
+// sockets are ready. What holds a loop up is cpu work, which spins in
 // models.BeginWork on the loop's thread.
 package reactor
 
@@ -39,6 +72,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -66,7 +100,7 @@ var _ models.Server = (*Server)(nil)
 func init() {
 	models.Register(models.Model{
 		Name:   "gnet",
-		Waits:  "gnet v2: a main reactor accepts, one event loop per CPU (each an OS thread in epoll_wait) serves",
+		Waits:  "gnet v2: one event loop per CPU, each an OS thread in epoll_wait that accepts (SO_REUSEPORT) and serves",
 		Source: "models/reactor",
 		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})
@@ -82,8 +116,15 @@ func New(cfg models.Config) (*Server, error) {
 
 // Serve runs gnet's engine until ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	h := &handler{cfg: &s.cfg, stats: models.NewStats(&s.cfg), ready: ready,
-		booted: make(chan struct{}), conns: make(map[*state]gnet.Conn), drained: make(chan struct{})}
+	h := newHandler(&s.cfg, ready)
+
+	// Every loop binds its own listener to the address, so port 0 must
+	// become one port first (listen.go).
+	addr, placeholder, err := reservePort(s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("reactor: %w", err)
+	}
+	h.placeholder = placeholder
 
 	// The watcher starts the drain when ctx is done; OnTick finishes it.
 	ran := make(chan struct{})
@@ -103,19 +144,22 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		h.drain()
 	}()
 
-	err := gnet.Run(h, "tcp://"+s.cfg.Addr,
+	err = gnet.Run(h, "tcp://"+addr,
 		gnet.WithMulticore(true), // several event loops: as many as GOMAXPROCS, below
 		// gnet counts CPUs with runtime.NumCPU, fixed when the process
 		// starts; GOMAXPROCS follows iolab serve -cpus.
 		gnet.WithNumEventLoop(runtime.GOMAXPROCS(0)),
+		gnet.WithReusePort(true),    // each loop accepts, so OnOpen runs before the next accept
 		gnet.WithLockOSThread(true), // each loop keeps its OS thread, so thread ids mean something
-		gnet.WithTicker(true),       // OnTick: idle sweep and the end of the drain
+		gnet.WithTicker(true),       // OnTick: the sweep of deadlines and the end of the drain
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.cfg.Log.With().Str("component", "gnet").Logger()}),
 	)
 	close(ran)
 	<-watched
+	h.closePlaceholder()
+	h.endTakeovers() // takeovers still writing, or never started
 	switch {
 	case h.bootErr != nil:
 		err = h.bootErr
@@ -132,36 +176,77 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 }
 
 // handler receives gnet's events. OnOpen, OnTraffic and OnClose run on the
-// connection's event loop; OnTick runs on gnet's ticker goroutine; so what
-// both touch is guarded by mu or atomic.
+// connection's event loop; OnTick runs on gnet's ticker goroutine, the
+// drain on Serve's watcher, and takeovers on goroutines of their own; so
+// what they share is guarded by mu or atomic.
 type handler struct {
 	gnet.BuiltinEventEngine
-	cfg     *models.Config
-	stats   *models.Stats
-	ready   func(net.Addr)
-	booted  chan struct{} // closed by OnBoot
-	bootErr error         // why OnBoot refused to start
-	eng     gnet.Engine   // set by OnBoot
+	cfg         *models.Config // what Serve was given
+	stats       *models.Stats  // totals and log events
+	ready       func(net.Addr) // Serve's ready callback, called by OnBoot
+	booted      chan struct{}  // closed by OnBoot
+	bootErr     error          // why OnBoot refused to start
+	eng         gnet.Engine    // set by OnBoot
+	bound       netip.AddrPort // the listeners' address, set by OnBoot
+	placeholder int            // holds port 0's choice until the listeners do; -1 if none
+	backlogSet  atomic.Bool    // the backlog is applied to every loop's listener
+
+	limit   int          // Config.Limit()
+	open    atomic.Int64 // connections holding a slot: served, or taken over
+	atLimit atomic.Bool  // a connection was refused and no slot has freed since
+	inCap   int          // the most unanswered input kept for one client (limits.go)
 
 	draining atomic.Bool // set, under mu, when ctx is done
 
-	mu      sync.Mutex
-	conns   map[*state]gnet.Conn // open connections, for the sweep and the drain
-	working int                  // sleep timers pending
-	drained chan struct{}        // closed when draining and working is 0
+	mu            sync.Mutex
+	conns         map[*state]gnet.Conn // open connections, for the sweep and the drain
+	takeovers     map[*takeover]bool   // sockets taken over after a close; true once writing
+	working       int                  // sleep timers and takeovers pending
+	drained       chan struct{}        // closed when draining and working is 0
+	drainedClosed bool                 // drained is closed
+	quit          chan struct{}        // closed when takeovers must stop (shutdown timeout)
+	writers       sync.WaitGroup       // takeover goroutines
 }
 
-// state is one connection's state, kept in its gnet.Conn context.
+// newHandler returns the handler of one Serve call.
+func newHandler(cfg *models.Config, ready func(net.Addr)) *handler {
+	return &handler{cfg: cfg, stats: models.NewStats(cfg), ready: ready,
+		booted: make(chan struct{}), placeholder: -1,
+		limit: cfg.Limit(), inCap: inputCap(cfg),
+		conns: make(map[*state]gnet.Conn), takeovers: make(map[*takeover]bool),
+		drained: make(chan struct{}), quit: make(chan struct{})}
+}
+
+// state is one connection's state, kept in its gnet.Conn context. All of
+// it belongs to the connection's event loop, except due, which OnTick
+// reads.
 type state struct {
-	rec      models.ConnRecord
-	tid      int
-	buffered int          // inbound bytes already counted in rec.BytesIn
-	out      []byte       // answers gathered in one OnTraffic
-	reply    []byte       // copy of the request whose sleep is pending
-	working  bool         // a sleep timer is pending; loop-owned
-	timer    *time.Timer  // that timer; loop-owned
-	active   atomic.Int64 // unix nanoseconds of the last traffic, for the sweep
-	reason   atomic.Int32 // why we close it, set once; -1 until then
+	rec      models.ConnRecord // counts and identity, for the close event
+	tid      int               // the loop's thread, when the log wants it
+	admitted bool              // holds a slot of the connection limit
+	closed   bool              // OnClose has run
+	reason   int               // why we close it, set once; -1 until then
+	buffered int               // inbound bytes already counted in rec.BytesIn
+	out      []byte            // answers gathered in one OnTraffic
+
+	// What gnet still holds to write (limits.go): a copy, for a takeover,
+	// and when each part was handed over, for the write timeout.
+	unsent  []byte
+	offers  []offer
+	offered int64 // bytes handed to gnet since the connection opened
+
+	reply   []byte      // copy of the request whose sleep is pending
+	working bool        // a sleep timer is pending
+	wakeAt  time.Time   // when it fires
+	timer   *time.Timer // that timer
+
+	active  int64         // unix nanoseconds of the last byte in either direction
+	lineAt  int64         // when the server began to wait for the rest of a line; 0 if it does not
+	stalled bool          // answers wait in gnet up to the cap; input waits for them
+	nudge   *time.Timer   // wakes a stalled connection to look again
+	pause   time.Duration // the nudge's current pause; 0 after progress
+
+	due atomic.Int64 // earliest deadline, unix nanoseconds, for OnTick; 0 if none
 }
 
 // OnBoot applies the backlog and reports the bound address.
@@ -185,24 +270,30 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 		h.bootErr = fmt.Errorf("reactor: getsockname: %w", err)
 		return gnet.Shutdown
 	}
-	bound := sock.AddrPort(sa)
-	h.stats.Start("gnet", h.cfg, bound.String())
-	h.ready(net.TCPAddrFromAddrPort(bound))
+	h.bound = sock.AddrPort(sa)
+	h.closePlaceholder() // the first listener holds the port now
+	h.stats.Start("gnet", h.cfg, h.bound.String())
+	h.ready(net.TCPAddrFromAddrPort(h.bound))
 	return gnet.None
 }
 
-// OnOpen starts a connection. The greeting is returned as out, which gnet
-// writes before it acts on Close.
+// OnOpen starts a connection, or refuses it past the connection limit.
+// The greeting is returned as out, which gnet writes before it acts on
+// Close.
 func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	st := &state{}
-	st.reason.Store(-1)
-	st.active.Store(time.Now().UnixNano())
+	now := time.Now()
+	st := &state{reason: -1, active: now.UnixNano()}
 	if h.stats.Debug() {
 		st.tid = sock.Tid()
 	}
 	st.rec = h.stats.Open(sock.Unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()), st.tid)
 	c.SetContext(st)
 
+	if !h.admit() {
+		st.closeFor(models.ReasonMaxConns)
+		return nil, gnet.Close
+	}
+	st.admitted = true
 	h.mu.Lock()
 	draining := h.draining.Load()
 	if !draining {
@@ -219,145 +310,52 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		}
 		return h.greet(st), gnet.Close
 	}
+	h.settle(c, st, now.UnixNano())
 	return nil, gnet.None
 }
 
-// greet counts the greeting and returns it.
-func (h *handler) greet(st *state) []byte {
-	st.rec.Requests++
-	st.rec.BytesOut += int64(len(h.cfg.Greeting))
-	st.closeFor(models.ReasonDone)
-	return h.cfg.Greeting
-}
-
 // OnTraffic answers the complete lines in the connection's inbound buffer.
+// gnet also calls it when something asks the loop to look at the
+// connection again (Wake: the sweep, a stalled connection's nudge, the
+// drain), with nothing new read.
 func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	st := c.Context().(*state)
-	st.active.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
 	if n := c.InboundBuffered(); n > st.buffered {
 		st.rec.BytesIn += int64(n - st.buffered)
 		st.buffered = n
+		st.active = now
 	}
 	if st.working || h.cfg.Proto == models.Greeting {
-		return gnet.None // leave the bytes buffered until the timer answers
+		return h.settle(c, st, now) // the bytes wait until the timer answers
 	}
-	return h.answer(c, st)
+	if h.answer(c, st, now) == gnet.Close || st.closed {
+		return gnet.Close
+	}
+	return h.settle(c, st, now)
 }
 
-// answer handles complete lines, in order, until none is left or one must
-// wait for its sleep timer. It runs on the loop.
-func (h *handler) answer(c gnet.Conn, st *state) gnet.Action {
-	buf, _ := c.Peek(-1) // everything buffered; valid until Discard
-	used := 0
-	action := gnet.None
-	for {
-		n, err := models.ScanLine(buf[used:], h.cfg.MaxLine)
-		if err != nil {
-			st.out = append(st.out, models.ErrLineReply...)
-			st.closeFor(models.ReasonTooLong)
-			action = gnet.Close
-			break
-		}
-		if n == 0 {
-			break
-		}
-		line := buf[used : used+n]
-		used += n
-		if h.startWork(c, st, line) {
-			break
-		}
-		st.out = append(st.out, line...)
-		st.rec.Requests++
-	}
-	if used > 0 {
-		// Only then: gnet's Discard(0) discards everything buffered,
-		// which would lose the start of an incomplete line.
-		_, _ = c.Discard(used)
-		st.buffered -= used
-	}
-	if len(st.out) > 0 {
-		st.rec.BytesOut += int64(len(st.out))
-		_, _ = c.Write(st.out) // gnet buffers what the socket does not take
-		st.out = st.out[:0]
-	}
-	if action == gnet.None && !st.working && h.draining.Load() {
-		st.closeFor(models.ReasonShutdown)
-		action = gnet.Close
-	}
-	return action
-}
-
-// startWork begins the work of one request (models.BeginWork: cpu work
-// spins on the loop's thread, holding up its other connections). A sleep
-// must not block the loop: a Go timer waits instead, and its answer
-// reaches the loop through AsyncWrite. startWork reports whether the
-// answer is left to that timer.
-func (h *handler) startWork(c gnet.Conn, st *state, req []byte) bool {
-	sleep := models.BeginWork(h.cfg)
-	if sleep == 0 {
-		return false
-	}
-	st.reply = append(st.reply[:0], req...) // req lives in gnet's buffer
-	st.working = true
-	h.mu.Lock()
-	h.working++
-	h.mu.Unlock()
-	st.timer = time.AfterFunc(sleep, func() {
-		if err := c.AsyncWrite(st.reply, h.resume); err != nil {
-			h.workDone() // the loop is gone; the connection with it
-		}
-	})
-	return true
-}
-
-// resume runs on the loop once the answer to a slept request is written (or
-// the connection turned out to be closed).
-func (h *handler) resume(c gnet.Conn, err error) error {
-	defer h.workDone()
-	st, ok := c.Context().(*state)
-	if !ok || err != nil {
-		return nil // closed meanwhile; OnClose has logged it
-	}
-	st.working, st.timer = false, nil
-	st.rec.Requests++
-	st.rec.BytesOut += int64(len(st.reply))
-	if h.cfg.Proto == models.Greeting {
-		st.closeFor(models.ReasonDone)
-		return c.Close()
-	}
-	if h.answer(c, st) == gnet.Close { // lines that arrived meanwhile
-		return c.Close()
-	}
-	return nil
-}
-
-// workDone counts a sleep timer out; the drain waits for the count to
-// reach zero.
-func (h *handler) workDone() {
-	h.mu.Lock()
-	h.working--
-	if h.draining.Load() && h.working == 0 {
-		close(h.drained)
-	}
-	h.mu.Unlock()
-}
-
-// OnClose logs the close event.
+// OnClose logs the close event, unless the socket is taken over to write
+// what is left (takeover.go), which logs it when done.
 func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	st, ok := c.Context().(*state)
-	if !ok {
+	if !ok || st.closed {
 		return gnet.None
 	}
+	st.closed = true
 	h.mu.Lock()
 	delete(h.conns, st)
 	h.mu.Unlock()
+	if st.nudge != nil {
+		st.nudge.Stop()
+	}
 	if st.timer != nil && st.timer.Stop() {
-		h.workDone() // the client left while its sleep was pending
+		h.workDone() // the sleep is over for the loop; a takeover may finish it
 	}
 
-	reason := models.Reason(st.reason.Load())
+	reason := models.Reason(st.reason)
 	switch {
-	case st.reason.Load() >= 0:
+	case st.reason >= 0:
 	case h.draining.Load():
 		reason = models.ReasonShutdown
 	case err == nil || errors.Is(err, io.EOF):
@@ -370,59 +368,31 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	if reason != models.ReasonError {
 		err = nil
 	}
-	h.stats.Close(&st.rec, reason, st.tid, err)
+	if h.takeOver(c, st, reason) {
+		return gnet.None
+	}
+	// What gnet still buffers was not written; gnet's last attempt, right
+	// after this, may write some of it, which the log then does not count.
+	st.rec.BytesOut -= int64(c.OutboundBuffered())
+	h.closed(&st.rec, st.admitted, reason, st.tid, err)
 	return gnet.None
 }
 
-// OnTick closes idle connections.
-func (h *handler) OnTick() (time.Duration, gnet.Action) {
-	idle := time.Now().Add(-h.cfg.IdleTimeout).UnixNano()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for st, c := range h.conns {
-		if st.active.Load() < idle {
-			st.closeFor(models.ReasonIdle)
-			_ = c.Close()
-		}
+// closed logs the end of a connection and frees its slot.
+func (h *handler) closed(rec *models.ConnRecord, admitted bool, reason models.Reason, tid int, err error) {
+	h.stats.Close(rec, reason, tid, err)
+	if admitted {
+		h.release()
 	}
-	return min(h.cfg.IdleTimeout/10, time.Second), gnet.None
-}
-
-// drain refuses new connections, closes those with nothing in flight,
-// waits for the sleeps in flight to be answered, at most for the shutdown
-// timeout, and stops the engine, which closes whatever is left.
-func (h *handler) drain() {
-	h.mu.Lock()
-	h.draining.Store(true)
-	if h.working == 0 {
-		close(h.drained)
-	}
-	// Which connections have a sleep pending is known only on their loop,
-	// so ask the loop: Wake runs OnTraffic there, which closes a connection
-	// with nothing in flight; one with a sleep pending closes after its
-	// answer (see answer).
-	for _, c := range h.conns {
-		_ = c.Wake(nil)
-	}
-	h.mu.Unlock()
-
-	t := time.NewTimer(h.cfg.ShutdownTimeout)
-	defer t.Stop()
-	select {
-	case <-h.drained:
-	case <-t.C:
-	}
-	// Engine.Stop starts the shutdown, then polls every 500 ms until it is
-	// complete unless its context is done. gnet.Run returning tells us
-	// that already, so give it a context that is done.
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = h.eng.Stop(done)
 }
 
 // closeFor records why the connection is being closed; the first reason
 // wins.
-func (st *state) closeFor(r models.Reason) { st.reason.CompareAndSwap(-1, int32(r)) }
+func (st *state) closeFor(r models.Reason) {
+	if st.reason < 0 {
+		st.reason = int(r)
+	}
+}
 
 // gnetLogger sends gnet's own messages to the server's log, tagged
 // component=gnet. gnet's debug chatter goes to trace level.
