@@ -64,6 +64,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	stats := models.NewStats(&s.cfg)
+	slots := models.NewSlots(s.cfg.Limit())
 	var drain models.Drain
 	var serving sync.WaitGroup
 
@@ -80,35 +81,59 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	ready(ln.Addr())
 	var backoff models.AcceptBackoff
 	for {
-		// Accept parks this goroutine in the netpoller until a client
-		// connects; the thread goes on running other goroutines.
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				break
-			}
-			pause := backoff.Next()
-			stats.AcceptError(err, pause)
-			t := time.NewTimer(pause)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-			continue
+		// A slot first, as in the blocking models: at the limit this
+		// goroutine does not accept, and clients wait in the kernel's
+		// accept queue.
+		if !models.AwaitSlot(ctx, slots, stats) {
+			break
 		}
-		backoff.Reset()
+		c, ok := accept(ctx, ln, stats, &backoff)
+		if !ok {
+			slots.Release()
+			break
+		}
 		track := drain.Add(func(bool) { _ = c.Close() })
 		if track == nil {
 			_ = c.Close()
+			slots.Release()
 			continue
 		}
-		serving.Go(func() { s.serveConn(c, stats, &drain, track) })
+		serving.Go(func() {
+			s.serveConn(c, stats, &drain, track)
+			slots.Release() // after the close is logged, as in package blocking
+		})
 	}
 	<-watched
 	serving.Wait()
 	stats.Stop("goroutine")
 	return nil
+}
+
+// accept waits for a client. Accept parks this goroutine in the netpoller
+// until one connects; the thread goes on running other goroutines. After
+// an error such as EMFILE it logs the error and pauses before trying
+// again, since the client is still in the accept queue and an immediate
+// retry would fail again, in a spin. It returns false once the listener is
+// closed: the server is stopping.
+func accept(ctx context.Context, ln net.Listener, stats *models.Stats, backoff *models.AcceptBackoff) (net.Conn, bool) {
+	for {
+		c, err := ln.Accept()
+		if err == nil {
+			backoff.Reset()
+			return c, true
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return nil, false
+		}
+		pause := backoff.Next()
+		stats.AcceptError(err, pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // serveConn holds the conversation on c. Its Reads and Writes park the

@@ -12,7 +12,9 @@
 // models/internal/sock/sock_linux.go: in accept4(2) in sock.Accept,
 // waiting for a client, then in read(2) in sock.Conn.Read, waiting for its
 // request, and in write(2) in sock.Conn.Write while the client is slow to
-// read. Sleep work parks it too, in Converse's time.Sleep.
+// read. Sleep work parks it too, in Converse's time.Sleep. The connection
+// limit (-max-conns) never binds here: one connection at a time is below
+// any limit.
 package sequential
 
 import (

@@ -18,7 +18,9 @@
 // blocks in read(2) in sock.Conn.Read, in models/internal/sock/sock_linux.go,
 // while it waits for a request, and in write(2) in sock.Conn.Write, same
 // file, while the client is slow to read; the acceptor thread blocks in
-// accept4(2) in sock.Accept, same file.
+// accept4(2) in sock.Accept, same file. At the connection limit the
+// acceptor waits for a slot before it calls accept (models.AwaitSlot, in
+// models/drain.go), and clients wait in the kernel's accept queue.
 package threads
 
 import (
