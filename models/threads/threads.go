@@ -15,10 +15,10 @@
 // models/internal/blocking/blocking_linux.go (Listener.Accept and
 // Listener.Serve, shared with the sequential model), then
 // models/converse.go (Converse: the conversation). Each connection's thread
-// blocks in read(2) in sock.Conn.Read, in models/internal/sock/sock_linux.go,
+// blocks in read(2) in sock.Conn.Read, in models/internal/sock/conn_linux.go,
 // while it waits for a request, and in write(2) in sock.Conn.Write, same
 // file, while the client is slow to read; the acceptor thread blocks in
-// accept4(2) in sock.Accept, same file. At the connection limit the
+// accept4(2) in sock.Accept, in sock_linux.go. At the connection limit the
 // acceptor waits for a slot before it calls accept (models.AwaitSlot, in
 // models/drain.go), and clients wait in the kernel's accept queue.
 package threads

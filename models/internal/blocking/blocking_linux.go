@@ -33,7 +33,7 @@ type Listener struct {
 // Conn is an accepted connection, not yet served. It holds one of the
 // listener's slots until Serve closes it.
 type Conn struct {
-	sock.Conn
+	*sock.Conn
 	remote netip.AddrPort
 	track  *models.Track
 }
@@ -126,10 +126,7 @@ func (ln *Listener) Serve(c Conn) {
 		tid = sock.Tid()
 	}
 	rec := ln.stats.Open(c.remote, tid)
-	reason, err := models.ReasonError, c.SetTimeouts(ln.cfg.IdleTimeout)
-	if err == nil {
-		reason, err = models.Converse(c, ln.cfg, &rec, c.track)
-	}
+	reason, err := models.Converse(c.Conn, ln.cfg, &rec, c.track)
 	ln.drain.Remove(c.track)
 	_ = c.Close()
 	ln.stats.Close(&rec, reason, tid, err)
@@ -144,6 +141,6 @@ func (ln *Listener) Serve(c Conn) {
 func (ln *Listener) Close() {
 	close(ln.done)
 	<-ln.watched
-	_ = sock.Conn{Fd: ln.fd}.Close()
+	_ = sock.CloseListener(ln.fd)
 	ln.stats.Stop(ln.model)
 }
