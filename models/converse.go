@@ -63,8 +63,23 @@ func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, 
 }
 
 // echoLines is Converse for the echo protocol.
+//
+// The answers waiting to be written are out, and out only ever holds the
+// answers to one read: they are written, blocking, before the next read.
+// A read fills at most the LineBuffer, which never exceeds MaxLine, so out
+// holds at most MaxLine bytes of answers, or MaxLine plus ErrLineReply at
+// the end; and out is also written whenever the next answer would take it
+// past Config.OutputCap, so that bound holds whatever the buffer sizes.
+// Beyond out, what waits is in the kernel: the socket's send buffer and
+// the client's receive buffer. A client that never reads therefore costs
+// this model those buffers and no more: the thread stops in write(2),
+// stops reading, and the client's further requests stay in the server's
+// receive buffer until the write deadline closes the connection as
+// ReasonWriteTimeout. That is the backpressure an event loop has to build
+// by hand, by no longer asking to read.
 func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, error) {
 	in := NewLineBuffer(cfg.MaxLine)
+	outCap := cfg.OutputCap()
 	var out []byte // answers not yet written; flushed before blocking again
 	flush := func() error {
 		err := write(c, cfg, rec, out)
@@ -104,6 +119,9 @@ func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason,
 		for {
 			line, err := in.Next()
 			if errors.Is(err, ErrLineTooLong) {
+				if len(out)+len(ErrLineReply) > outCap {
+					_ = flush()
+				}
 				out = append(out, ErrLineReply...)
 				_ = flush()
 				return ReasonTooLong, nil
@@ -111,13 +129,15 @@ func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason,
 			if line == nil {
 				break
 			}
-			if cfg.Work.Kind != NoWork {
-				// Answers already computed go out before this request's
-				// work blocks, so that a client never waits on work that
-				// is not its own.
+			// Answers already computed go out before this request's work
+			// blocks, so that a client never waits on work that is not
+			// its own; and before out would pass its cap.
+			if cfg.Work.Kind != NoWork || len(out)+len(line) > outCap {
 				if err := flush(); err != nil {
 					return closeReason(err, tr, ReasonWriteTimeout)
 				}
+			}
+			if cfg.Work.Kind != NoWork {
 				time.Sleep(BeginWork(cfg))
 			}
 			out = append(out, line...)
