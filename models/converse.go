@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -11,14 +12,22 @@ import (
 )
 
 // BlockingConn is a connection whose Read and Write park the caller until
-// they are done: the thread in the kernel (sequential, threads), or the
-// goroutine in Go's netpoller (goroutine).
+// they are done: the thread in the kernel (sequential, threads, with
+// sock.Conn), or the goroutine in Go's netpoller (goroutine, with a
+// net.Conn, which satisfies it as it is).
 type BlockingConn interface {
 	// Read reads at least one byte, or returns io.EOF when the client has
-	// closed, or an error that IsTimeout recognises after the idle timeout.
+	// closed its side, or an error that IsTimeout recognises once the read
+	// deadline has passed.
 	Read(p []byte) (int, error)
-	// Write writes all of p or returns an error.
+	// Write writes all of p, or returns an error: one that IsTimeout
+	// recognises once the write deadline has passed, however much of p
+	// the client took before.
 	Write(p []byte) (int, error)
+	// SetReadDeadline and SetWriteDeadline set when Read and Write fail,
+	// as net.Conn's do: absolute times, not restarted by partial progress.
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
 }
 
 // Converse holds the whole conversation on one connection for the models
@@ -29,25 +38,78 @@ type BlockingConn interface {
 //
 // tr tells Converse when the server is shutting down: a request read after
 // that is not served, and an answer in progress is finished first.
+//
+// The deadlines it sets, one per wait:
+//
+//   - a read waits at most IdleTimeout; while part of a line is held, at
+//     most until RequestTimeout after that line's first byte arrived, so
+//     that a client sending a byte now and then cannot keep the connection
+//     (and its thread) for ever;
+//   - a write waits at most IdleTimeout from the moment the answer is
+//     offered, for the whole answer: one answer, one deadline.
 func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, error) {
 	if cfg.Proto == Greeting {
 		if !tr.Begin() {
 			return ReasonShutdown, nil
 		}
 		time.Sleep(BeginWork(cfg)) // returns at once when nothing is owed
-		if err := write(c, rec, cfg.Greeting); err != nil {
-			return closeReason(err, tr, true)
+		if err := write(c, cfg, rec, cfg.Greeting); err != nil {
+			return closeReason(err, tr, ReasonWriteTimeout)
 		}
 		rec.Requests++
 		return ReasonDone, nil
 	}
+	return echoLines(c, cfg, rec, tr)
+}
 
+// echoLines is Converse for the echo protocol.
+//
+// The answers waiting to be written are out, and out only ever holds the
+// answers to one read: they are written, blocking, before the next read.
+// A read fills at most the LineBuffer, which never exceeds MaxLine, so out
+// holds at most MaxLine bytes of answers, or MaxLine plus ErrLineReply at
+// the end; and out is also written whenever the next answer would take it
+// past Config.OutputCap, so that bound holds whatever the buffer sizes.
+// Beyond out, what waits is in the kernel: the socket's send buffer and
+// the client's receive buffer. A client that never reads therefore costs
+// this model those buffers and no more: the thread stops in write(2),
+// stops reading, and the client's further requests stay in the server's
+// receive buffer until the write deadline closes the connection as
+// ReasonWriteTimeout. That is the backpressure an event loop has to build
+// by hand, by no longer asking to read.
+func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, error) {
 	in := NewLineBuffer(cfg.MaxLine)
+	outCap := cfg.OutputCap()
 	var out []byte // answers not yet written; flushed before blocking again
+	flush := func() error {
+		err := write(c, cfg, rec, out)
+		out = out[:0]
+		return err
+	}
+	// lineStart is when the first byte of the incomplete line held in in
+	// arrived; it matters only while in.Buffered() > 0.
+	var lineStart time.Time
 	for {
-		n, err := c.Read(in.Space())
+		deadline, timeout := time.Now().Add(cfg.IdleTimeout), ReasonIdle
+		if in.Buffered() > 0 {
+			if d := lineStart.Add(cfg.RequestTimeout); d.Before(deadline) {
+				deadline, timeout = d, ReasonRequestTimeout
+			}
+		}
+		if err := c.SetReadDeadline(deadline); err != nil {
+			return closeReason(err, tr, timeout)
+		}
+		p := in.Space()
+		n, err := c.Read(p)
 		if err != nil {
-			return closeReason(err, tr, false)
+			return closeReason(err, tr, timeout)
+		}
+		// A read that ends mid-line starts the request clock if the
+		// unfinished line began in it: nothing was held before, or a
+		// newline in it ended what was. The clock is read only then, so
+		// whole lines, the usual case, cost nothing here.
+		if n > 0 && p[n-1] != '\n' && (in.Buffered() == 0 || bytes.IndexByte(p[:n], '\n') >= 0) {
+			lineStart = time.Now()
 		}
 		in.Commit(n)
 		rec.BytesIn += int64(n)
@@ -57,56 +119,62 @@ func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, 
 		for {
 			line, err := in.Next()
 			if errors.Is(err, ErrLineTooLong) {
-				_ = write(c, rec, append(out, ErrLineReply...))
+				if len(out)+len(ErrLineReply) > outCap {
+					_ = flush()
+				}
+				out = append(out, ErrLineReply...)
+				_ = flush()
 				return ReasonTooLong, nil
 			}
 			if line == nil {
 				break
 			}
-			if cfg.Work.Kind != NoWork {
-				// Answers already computed go out before this request's
-				// work blocks, so that a client never waits on work that
-				// is not its own.
-				if err := write(c, rec, out); err != nil {
-					return closeReason(err, tr, true)
+			// Answers already computed go out before this request's work
+			// blocks, so that a client never waits on work that is not
+			// its own; and before out would pass its cap.
+			if cfg.Work.Kind != NoWork || len(out)+len(line) > outCap {
+				if err := flush(); err != nil {
+					return closeReason(err, tr, ReasonWriteTimeout)
 				}
-				out = out[:0]
+			}
+			if cfg.Work.Kind != NoWork {
 				time.Sleep(BeginWork(cfg))
 			}
 			out = append(out, line...)
 			rec.Requests++
 		}
-		if err := write(c, rec, out); err != nil {
-			return closeReason(err, tr, true)
+		if err := flush(); err != nil {
+			return closeReason(err, tr, ReasonWriteTimeout)
 		}
-		out = out[:0]
 		if !tr.End() {
 			return ReasonShutdown, nil
 		}
 	}
 }
 
-// write writes p, if any, and counts it.
-func write(c BlockingConn, rec *ConnRecord, p []byte) error {
+// write writes p, if any, within IdleTimeout of now, and counts it.
+func write(c BlockingConn, cfg *Config, rec *ConnRecord, p []byte) error {
 	if len(p) == 0 {
 		return nil
+	}
+	if err := c.SetWriteDeadline(time.Now().Add(cfg.IdleTimeout)); err != nil {
+		return err
 	}
 	n, err := c.Write(p)
 	rec.BytesOut += int64(n)
 	return err
 }
 
-// closeReason names why a read or write ended the conversation.
-func closeReason(err error, tr *Track, writing bool) (Reason, error) {
+// closeReason names why a read or write ended the conversation; timeout
+// is the reason if the deadline in force passed.
+func closeReason(err error, tr *Track, timeout Reason) (Reason, error) {
 	switch {
 	case tr.Closing():
 		return ReasonShutdown, nil
 	case err == io.EOF:
 		return ReasonEOF, nil
-	case IsTimeout(err) && writing:
-		return ReasonWriteTimeout, nil
 	case IsTimeout(err):
-		return ReasonIdle, nil
+		return timeout, nil
 	case IsReset(err):
 		return ReasonReset, nil
 	case errors.Is(err, net.ErrClosed):
@@ -115,11 +183,11 @@ func closeReason(err error, tr *Track, writing bool) (Reason, error) {
 	return ReasonError, err
 }
 
-// IsTimeout reports whether err is a read or write that timed out: a past
-// deadline on a net.Conn, or EAGAIN from a blocking socket whose
-// SO_RCVTIMEO or SO_SNDTIMEO expired.
+// IsTimeout reports whether err is a read or write whose deadline passed:
+// os.ErrDeadlineExceeded, from a net.Conn or from sock.Conn, which turns
+// the EAGAIN of an expired SO_RCVTIMEO or SO_SNDTIMEO into it.
 func IsTimeout(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, unix.EAGAIN)
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // IsReset reports whether err means the client reset the connection or is

@@ -6,14 +6,16 @@
 // thousands of goroutines, and the one that waits in epoll_wait wakes the
 // goroutines whose sockets are ready.
 //
-// Read it in this order: goroutine.go (Serve: the accept loop; serveConn;
-// deadlineConn; listen), then models/converse.go (Converse: the same
-// conversation as the threads model). No thread of this package blocks:
-// ln.Accept in Serve and the Read and Write of deadlineConn park only the
-// goroutine (net.Conn.Read, then internal/poll's FD.Read, then the
-// runtime's pollWait). The thread that blocks is the runtime's, in
-// epoll_wait(2) in netpoll (runtime/netpoll_epoll.go; kqueue on macOS), for
-// every goroutine at once. Sleep work parks the goroutine in time.Sleep.
+// Read it in this order: goroutine.go (Serve: the accept loop; accept;
+// serveConn; listen), then models/converse.go (Converse: the same
+// conversation as the threads model, over the net.Conn itself). No thread
+// of this package blocks: ln.Accept in accept and the connection's Read
+// and Write park only the goroutine (net.Conn.Read, then internal/poll's
+// FD.Read, then the runtime's pollWait), and the read and write deadlines
+// Converse sets are timers in the netpoller, not system calls. The thread
+// that blocks is the runtime's, in epoll_wait(2) in netpoll
+// (runtime/netpoll_epoll.go; kqueue on macOS), for every goroutine at
+// once. Sleep work parks the goroutine in time.Sleep.
 //
 // Off Linux, where package sock cannot open a raw socket, listen falls back
 // to net.Listen, so this is the model to try on a Mac; -backlog is then
@@ -64,6 +66,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	stats := models.NewStats(&s.cfg)
+	slots := models.NewSlots(s.cfg.Limit())
 	var drain models.Drain
 	var serving sync.WaitGroup
 
@@ -80,30 +83,27 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	ready(ln.Addr())
 	var backoff models.AcceptBackoff
 	for {
-		// Accept parks this goroutine in the netpoller until a client
-		// connects; the thread goes on running other goroutines.
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				break
-			}
-			pause := backoff.Next()
-			stats.AcceptError(err, pause)
-			t := time.NewTimer(pause)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			t.Stop()
-			continue
+		// A slot first, as in the blocking models: at the limit this
+		// goroutine does not accept, and clients wait in the kernel's
+		// accept queue.
+		if !models.AwaitSlot(ctx, slots, stats) {
+			break
 		}
-		backoff.Reset()
+		c, ok := accept(ctx, ln, stats, &backoff)
+		if !ok {
+			slots.Release()
+			break
+		}
 		track := drain.Add(func(bool) { _ = c.Close() })
 		if track == nil {
 			_ = c.Close()
+			slots.Release()
 			continue
 		}
-		serving.Go(func() { s.serveConn(c, stats, &drain, track) })
+		serving.Go(func() {
+			s.serveConn(c, stats, &drain, track)
+			slots.Release() // after the close is logged, as in package blocking
+		})
 	}
 	<-watched
 	serving.Wait()
@@ -111,11 +111,40 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	return nil
 }
 
+// accept waits for a client. Accept parks this goroutine in the netpoller
+// until one connects; the thread goes on running other goroutines. After
+// an error such as EMFILE it logs the error and pauses before trying
+// again, since the client is still in the accept queue and an immediate
+// retry would fail again, in a spin. It returns false once the listener is
+// closed: the server is stopping.
+func accept(ctx context.Context, ln net.Listener, stats *models.Stats, backoff *models.AcceptBackoff) (net.Conn, bool) {
+	for {
+		c, err := ln.Accept()
+		if err == nil {
+			backoff.Reset()
+			return c, true
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return nil, false
+		}
+		pause := backoff.Next()
+		stats.AcceptError(err, pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
 // serveConn holds the conversation on c. Its Reads and Writes park the
-// goroutine, not the thread.
+// goroutine, not the thread; the deadlines Converse sets on it are the
+// netpoller's timers, and a Write keeps its one deadline across the
+// partial writes it makes inside (internal/poll's FD.Write loops).
 func (s *Server) serveConn(c net.Conn, stats *models.Stats, drain *models.Drain, track *models.Track) {
 	rec := stats.Open(sock.Unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()), 0)
-	reason, err := models.Converse(deadlineConn{c, s.cfg.IdleTimeout}, &s.cfg, &rec, track)
+	reason, err := models.Converse(c, &s.cfg, &rec, track)
 	drain.Remove(track)
 	_ = c.Close()
 	tid := 0
@@ -125,31 +154,6 @@ func (s *Server) serveConn(c net.Conn, stats *models.Stats, drain *models.Drain,
 		tid = sock.Tid()
 	}
 	stats.Close(&rec, reason, tid, err)
-}
-
-// deadlineConn gives each Read and Write the idle timeout as a deadline,
-// which the netpoller enforces with a timer.
-type deadlineConn struct {
-	net.Conn
-	idle time.Duration
-}
-
-// Read reads, failing with os.ErrDeadlineExceeded if nothing arrives
-// within the idle timeout.
-func (d deadlineConn) Read(p []byte) (int, error) {
-	if err := d.SetReadDeadline(time.Now().Add(d.idle)); err != nil {
-		return 0, err
-	}
-	return d.Conn.Read(p)
-}
-
-// Write writes all of p, failing with os.ErrDeadlineExceeded if the client
-// does not take it within the idle timeout.
-func (d deadlineConn) Write(p []byte) (int, error) {
-	if err := d.SetWriteDeadline(time.Now().Add(d.idle)); err != nil {
-		return 0, err
-	}
-	return d.Conn.Write(p)
 }
 
 // listenSocket opens the raw listening socket. It is a variable so that a

@@ -8,11 +8,13 @@
 // locked OS thread), then models/internal/blocking/blocking_linux.go
 // (Listener.Accept and Listener.Serve, shared with the threads model),
 // then models/converse.go (Converse: the conversation every blocking model
-// holds). The one thread blocks in the kernel in
-// models/internal/sock/sock_linux.go: in accept4(2) in sock.Accept,
-// waiting for a client, then in read(2) in sock.Conn.Read, waiting for its
-// request, and in write(2) in sock.Conn.Write while the client is slow to
-// read. Sleep work parks it too, in Converse's time.Sleep.
+// holds). The one thread blocks in the kernel: in accept4(2) in
+// sock.Accept (models/internal/sock/sock_linux.go), waiting for a client,
+// then in read(2) in sock.Conn.Read (conn_linux.go, same directory),
+// waiting for its request, and in write(2) in sock.Conn.Write while the
+// client is slow to read. Sleep work parks it too, in Converse's
+// time.Sleep. The connection limit (-max-conns) never binds here: one
+// connection at a time is below any limit.
 package sequential
 
 import (

@@ -15,16 +15,31 @@
 // models/internal/blocking/blocking_linux.go (Listener.Accept and
 // Listener.Serve, shared with the sequential model), then
 // models/converse.go (Converse: the conversation). Each connection's thread
-// blocks in read(2) in sock.Conn.Read, in models/internal/sock/sock_linux.go,
+// blocks in read(2) in sock.Conn.Read, in models/internal/sock/conn_linux.go,
 // while it waits for a request, and in write(2) in sock.Conn.Write, same
 // file, while the client is slow to read; the acceptor thread blocks in
-// accept4(2) in sock.Accept, same file.
+// accept4(2) in sock.Accept, in sock_linux.go. At the connection limit the
+// acceptor waits for a slot before it calls accept (models.AwaitSlot, in
+// models/drain.go), and clients wait in the kernel's accept queue.
+//
+// What this model is not: C's thread per connection. A locked thread still
+// needs one of the runtime's GOMAXPROCS Ps to run Go code, so only that
+// many of them run at once; the rest, ready, wait in the runtime's global
+// run queue, parked in futex(2), not in the kernel's run queue, and each
+// hand-over of a P to one of them is a wake-up through the kernel. Under
+// 10,000 busy echo clients on two cores (GODEBUG=schedtrace=500), the run
+// queue held some 2,200 goroutines for 2,350 threads, each P scheduled
+// about 1,000 times a second, and the acceptor, one goroutine in that
+// queue, accepted nothing for seconds at a time while the clients already
+// served were answered at full speed. A larger GOMAXPROCS (8, 64, 1024)
+// did not help.
 package threads
 
 import (
 	"context"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"iolab/models"
@@ -57,6 +72,7 @@ func New(cfg models.Config) (*Server, error) {
 
 // Serve accepts on one thread and serves each connection on a new one.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
+	raiseThreadLimit(s.cfg.Limit())
 	ln, err := blocking.Listen(ctx, &s.cfg, "threads", ready)
 	if err != nil {
 		return err
@@ -79,5 +95,57 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 			runtime.LockOSThread()
 			ln.Serve(c) // blocks this thread in read(2)/write(2)
 		})
+	}
+}
+
+// runtimeThreads is what raiseThreadLimit leaves for threads that serve no
+// connection: the runtime's default limit, untouched, as any Go program
+// has it.
+const runtimeThreads = 10000
+
+// raiseMu makes raiseThreadLimit's read-and-set atomic, for two servers
+// that start at once in one process.
+var raiseMu sync.Mutex
+
+// raiseThreadLimit lets the process run one OS thread per connection, up
+// to limit connections, on top of the runtime's own threads.
+//
+// Why: the Go runtime crashes the whole program, on purpose, when it
+// would start its 10,001st thread ("program exceeds 10000-thread limit",
+// debug.SetMaxThreads). The limit is there to stop a program that leaks
+// threads before it takes the machine down, and a Go program that leaks
+// goroutines never reaches it, since goroutines share a few threads. This
+// model is the one program that means to hold a thread per client: at
+// 10,000 clients it reached the limit and died, where Linux, and the
+// lesson of Kegel's C10K page, would hold them.
+//
+// Why it is safe: the connection limit bounds the threads this model
+// starts, since the acceptor takes a slot before it accepts and a thread
+// lives no longer than its connection (give or take the few that are
+// exiting as their slot is taken again). The limit is raised by exactly
+// that bound, so the process keeps the default 10,000 for everything else
+// (the runtime's own: sysmon, one per P, those that take a P over from a
+// thread blocked in a system call), and a leak among those crashes it as
+// before. The limit is only ever raised: another server in the process may
+// still need it.
+//
+// The kernel has its own limits on threads, each of which would make
+// clone(2) fail, which the runtime also treats as fatal. On the machine
+// this was measured on (24 GiB, RLIMIT_NOFILE 20,000, so a default
+// connection limit of 19,872): kernel.threads-max is 192,730 and
+// RLIMIT_NPROC 96,365 (counting every thread of the user; root is exempt
+// from it); vm.max_map_count,
+// 65,530, allows some 32,000 threads when cgo starts them, as each has a
+// stack mapping and its guard page (without cgo the runtime allocates
+// thread stacks from its own heap); kernel.pid_max, 32,768 task ids for
+// the whole machine, threads of every process included, bounds first.
+// The default connection limit fits under all of them; a -max-conns far
+// above it would not.
+func raiseThreadLimit(limit int) {
+	raiseMu.Lock()
+	defer raiseMu.Unlock()
+	want := limit + runtimeThreads
+	if prev := debug.SetMaxThreads(want); prev > want {
+		debug.SetMaxThreads(prev)
 	}
 }

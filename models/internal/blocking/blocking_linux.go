@@ -14,14 +14,15 @@ import (
 )
 
 // Listener is a blocking listening socket with the bookkeeping of one
-// Serve call: statistics, graceful shutdown, and the pause after an accept
-// error.
+// Serve call: statistics, the connection limit, graceful shutdown, and the
+// pause after an accept error.
 type Listener struct {
 	ctx      context.Context // the Serve call's context; only read, never stored beyond it
 	cfg      *models.Config
 	model    string
 	fd       int
 	stats    *models.Stats
+	slots    *models.Slots // one per open connection, taken before accept(2)
 	drain    models.Drain
 	stopping atomic.Bool   // set before the listening socket is shut down
 	watched  chan struct{} // closed when the watcher has drained every connection
@@ -29,9 +30,10 @@ type Listener struct {
 	backoff  models.AcceptBackoff
 }
 
-// Conn is an accepted connection, not yet served.
+// Conn is an accepted connection, not yet served. It holds one of the
+// listener's slots until Serve closes it.
 type Conn struct {
-	sock.Conn
+	*sock.Conn
 	remote netip.AddrPort
 	track  *models.Track
 }
@@ -45,7 +47,7 @@ func Listen(ctx context.Context, cfg *models.Config, model string, ready func(ne
 		return nil, err
 	}
 	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: models.NewStats(cfg),
-		watched: make(chan struct{}), done: make(chan struct{})}
+		slots: models.NewSlots(cfg.Limit()), watched: make(chan struct{}), done: make(chan struct{})}
 	go ln.watch()
 	ln.stats.Start(model, cfg, bound.String())
 	ready(net.TCPAddrFromAddrPort(bound))
@@ -67,18 +69,30 @@ func (ln *Listener) watch() {
 	ln.drain.Shutdown(ln.cfg.ShutdownTimeout)
 }
 
-// Accept blocks the calling thread in accept4(2) until a client connects.
-// It returns false once the server is stopping. After an error such as
-// EMFILE (no descriptor left for the new connection) it logs the error and
-// sleeps before trying again: the connection stays in the kernel's accept
-// queue, so accepting again at once would fail again, in a spin.
+// Accept takes a slot for one more connection, waiting while the limit is
+// reached, then blocks the calling thread in accept4(2) until a client
+// connects. It returns false once the server is stopping.
+//
+// The slot comes first: at the limit the thread does not call accept at
+// all, so new clients wait in the kernel's accept queue (and, once it is
+// full, in SYN retries), as Apache's MaxRequestWorkers makes them wait,
+// instead of being accepted and then starved of a thread.
+//
+// After an error such as EMFILE (no descriptor left for the new
+// connection) it logs the error and sleeps before trying again: the
+// connection stays in the kernel's accept queue, so accepting again at
+// once would fail again, in a spin.
 func (ln *Listener) Accept() (Conn, bool) {
+	if !models.AwaitSlot(ln.ctx, ln.slots, ln.stats) {
+		return Conn{}, false
+	}
 	for {
 		c, remote, err := sock.Accept(ln.fd)
 		if ln.stopping.Load() {
 			if err == nil {
 				_ = c.Close()
 			}
+			ln.slots.Release()
 			return Conn{}, false
 		}
 		if err != nil {
@@ -96,6 +110,7 @@ func (ln *Listener) Accept() (Conn, bool) {
 		track := ln.drain.Add(c.Wake)
 		if track == nil { // shutdown began after accept4 returned
 			_ = c.Close()
+			ln.slots.Release()
 			return Conn{}, false
 		}
 		return Conn{Conn: c, remote: remote, track: track}, true
@@ -103,21 +118,21 @@ func (ln *Listener) Accept() (Conn, bool) {
 }
 
 // Serve holds the conversation on c with blocking reads and writes on the
-// calling thread, then closes c. The thread sleeps in the kernel whenever
-// the client is slow to send or to read.
+// calling thread, then closes c and gives its slot back. The thread sleeps
+// in the kernel whenever the client is slow to send or to read.
 func (ln *Listener) Serve(c Conn) {
 	tid := 0
 	if ln.stats.Debug() {
 		tid = sock.Tid()
 	}
 	rec := ln.stats.Open(c.remote, tid)
-	reason, err := models.ReasonError, c.SetTimeouts(ln.cfg.IdleTimeout)
-	if err == nil {
-		reason, err = models.Converse(c, ln.cfg, &rec, c.track)
-	}
+	reason, err := models.Converse(c.Conn, ln.cfg, &rec, c.track)
 	ln.drain.Remove(c.track)
 	_ = c.Close()
 	ln.stats.Close(&rec, reason, tid, err)
+	// Last, so that the close is logged before the acceptor can log what
+	// the free slot lets it do (max_conns_left, the next conn_open).
+	ln.slots.Release()
 }
 
 // Close waits for the watcher to finish draining, closes the listening
@@ -126,6 +141,6 @@ func (ln *Listener) Serve(c Conn) {
 func (ln *Listener) Close() {
 	close(ln.done)
 	<-ln.watched
-	_ = sock.Conn{Fd: ln.fd}.Close()
+	_ = sock.CloseListener(ln.fd)
 	ln.stats.Stop(ln.model)
 }

@@ -4,13 +4,11 @@ package sock
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -121,80 +119,11 @@ func MaxBacklog() int {
 // Tid returns the calling OS thread's id, as ps -L and /proc/PID/task show it.
 func Tid() int { return unix.Gettid() }
 
-// Conn is a connected socket used with blocking system calls: Read and
-// Write park the calling OS thread in the kernel until data moves. It
-// satisfies models.BlockingConn.
-type Conn struct{ Fd int }
-
-// SetTimeouts sets SO_RCVTIMEO and SO_SNDTIMEO, the kernel's own bound on
-// how long one blocking read or write may wait. When it expires the call
-// fails with EAGAIN.
-func (c Conn) SetTimeouts(d time.Duration) error {
-	tv := unix.NsecToTimeval(d.Nanoseconds())
-	if err := unix.SetsockoptTimeval(c.Fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
-	}
-	return os.NewSyscallError("setsockopt SO_SNDTIMEO", unix.SetsockoptTimeval(c.Fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv))
-}
-
-// Read blocks in read(2) until at least one byte arrives. A socket with a
-// receive timeout is not restarted after a signal (signal(7)), and the Go
-// runtime signals its threads to preempt goroutines, so EINTR is retried
-// here; each retry restarts the idle timeout, which is off by at most one
-// preemption interval.
-func (c Conn) Read(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(c.Fd, p)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return 0, os.NewSyscallError("read", err)
-		case n == 0:
-			return 0, io.EOF
-		}
-		return n, nil
-	}
-}
-
-// Write blocks in write(2) until all of p is in the kernel's send buffer.
-// A blocking write returns short only if a signal or the send timeout
-// interrupts it, so it loops.
-func (c Conn) Write(p []byte) (int, error) {
-	written := 0
-	for written < len(p) {
-		n, err := unix.Write(c.Fd, p[written:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return written, os.NewSyscallError("write", err)
-		}
-		written += n
-	}
-	return written, nil
-}
-
-// Wake unblocks a thread parked in Read (force false) or also in Write
-// (force true), from another thread. shutdown(2) is the safe way: the
-// descriptor stays open, so its number cannot be reused under the parked
-// thread, and the parked read returns 0 at once.
-func (c Conn) Wake(force bool) {
-	how := unix.SHUT_RD
-	if force {
-		how = unix.SHUT_RDWR
-	}
-	_ = unix.Shutdown(c.Fd, how)
-}
-
-// Close closes the descriptor.
-func (c Conn) Close() error { return os.NewSyscallError("close", unix.Close(c.Fd)) }
-
 // Accept blocks in accept4(2) until a client connects. It retries EINTR
 // (a signal arrived) and ECONNABORTED (the client gave up while it waited in
 // the accept queue: not the server's problem, so try the next one). Any
 // other error, EMFILE among them, goes back to the caller, which pauses.
-func Accept(lfd int) (Conn, netip.AddrPort, error) {
+func Accept(lfd int) (*Conn, netip.AddrPort, error) {
 	for {
 		fd, sa, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
 		switch err {
@@ -202,11 +131,11 @@ func Accept(lfd int) (Conn, netip.AddrPort, error) {
 			// Answers are small; send them at once rather than wait to
 			// coalesce them (Nagle), as Go's net package and gnet do.
 			_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-			return Conn{Fd: fd}, AddrPort(sa), nil
+			return &Conn{Fd: fd}, AddrPort(sa), nil
 		case unix.EINTR, unix.ECONNABORTED:
 			continue
 		}
-		return Conn{Fd: -1}, netip.AddrPort{}, os.NewSyscallError("accept4", err)
+		return nil, netip.AddrPort{}, os.NewSyscallError("accept4", err)
 	}
 }
 
@@ -214,3 +143,6 @@ func Accept(lfd int) (Conn, netip.AddrPort, error) {
 // listening socket's accept(2) fails with EINVAL. The caller closes lfd
 // once the accepting thread has returned.
 func StopAccept(lfd int) { _ = unix.Shutdown(lfd, unix.SHUT_RDWR) }
+
+// CloseListener closes a listening socket.
+func CloseListener(lfd int) error { return os.NewSyscallError("close", unix.Close(lfd)) }
