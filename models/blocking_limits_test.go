@@ -84,7 +84,7 @@ func maxConnsWait(t *testing.T, m models.Model) {
 	if !m.Serial {
 		// The acceptor asks for a third slot as soon as it has handed the
 		// second connection over, and finds none.
-		e := log.wait(t, "max_conns_reached", func(e models.Event) bool { return e.Event == models.EventLimitReached })
+		e := log.wait(t, models.EventLimitReached, func(e models.Event) bool { return e.Event == models.EventLimitReached })
 		if e.Open != 2 || e.MaxConns != 2 {
 			t.Errorf("max_conns_reached: open %d, max_conns %d; want 2, 2", e.Open, e.MaxConns)
 		}

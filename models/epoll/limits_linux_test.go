@@ -41,7 +41,7 @@ func TestMaxConns(t *testing.T) {
 	a.echo(t, "a\n")
 	b := s.dial(t)
 	b.echo(t, "b\n")
-	reached := s.log.waitFor(t, "max_conns_reached", is(models.EventLimitReached))
+	reached := s.log.waitFor(t, models.EventLimitReached, is(models.EventLimitReached))
 	if reached.Open != 2 || reached.MaxConns != 2 {
 		t.Errorf("max_conns_reached: open %d, max_conns %d; want 2, 2", reached.Open, reached.MaxConns)
 	}
@@ -57,7 +57,7 @@ func TestMaxConns(t *testing.T) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(patience))
 
 	a.conn.Close()
-	left := s.log.waitFor(t, "max_conns_left", is(models.EventLimitLeft))
+	left := s.log.waitFor(t, models.EventLimitLeft, is(models.EventLimitLeft))
 	if left.Open != 1 || left.MaxConns != 2 {
 		t.Errorf("max_conns_left: open %d, max_conns %d; want 1, 2", left.Open, left.MaxConns)
 	}
@@ -362,12 +362,12 @@ func TestFewFDs(t *testing.T) {
 	}
 	t.Run("default limit", func(t *testing.T) {
 		log := fewFDs(t, 0, func(log *eventLog) {
-			ev := log.waitFor(t, "max_conns_reached", is(models.EventLimitReached))
+			ev := log.waitFor(t, models.EventLimitReached, is(models.EventLimitReached))
 			if want := childFDLimit - childFDLimit/4; ev.Open != want || ev.MaxConns != want {
 				t.Errorf("max_conns_reached: open %d, max_conns %d; want %d, %d", ev.Open, ev.MaxConns, want, want)
 			}
 		})
-		log.waitFor(t, "max_conns_left", is(models.EventLimitLeft))
+		log.waitFor(t, models.EventLimitLeft, is(models.EventLimitLeft))
 		if n := log.count(is(models.EventAcceptError)); n > 0 {
 			t.Errorf("%d accept errors under the limit, want none", n)
 		}
