@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -188,6 +189,7 @@ type child struct {
 	settled chan struct{} // a "settled" line arrived on stdout
 	exited  chan struct{} // closed once the process has exited
 	waitErr error         // cmd.Wait's error, set before exited is closed
+	ended   atomic.Bool   // the suite asked it to end (SIGTERM or SIGKILL)
 }
 
 // startChild starts a child serving spec and waits for its start event.
@@ -256,10 +258,14 @@ func (c *child) kill() {
 		return
 	default:
 	}
+	c.ended.Store(true)
 	_ = c.stdin.Close()
 	_ = c.cmd.Process.Kill()
 	<-c.exited
 }
+
+// crashed reports whether the child exited without being asked to.
+func (c *child) crashed() bool { return !c.running() && !c.ended.Load() }
 
 // running reports whether the child has not exited.
 func (c *child) running() bool {
@@ -316,6 +322,7 @@ func (c *child) sample() (proc.Sample, error) { return proc.Read(c.pid) }
 func (c *child) stop() (time.Duration, error) {
 	began := time.Now()
 	if c.running() {
+		c.ended.Store(true)
 		if err := c.signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return 0, err
 		}

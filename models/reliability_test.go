@@ -377,6 +377,9 @@ func (r *relRun) check() {
 	r.t.Helper()
 	opens := r.c.log.tally().opens + 1
 	if err := r.roundTrip("fresh client"); err != nil {
+		if !r.c.running() {
+			r.fatalf("%s", r.c.died())
+		}
 		r.errorf("a fresh client after the scenario: %v", err)
 		opens--
 	}
@@ -474,11 +477,15 @@ func (r *relRun) cell() relCell {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := relCell{text: r.figure, after: r.after}
+	failure := r.failure
+	if r.c != nil && r.c.crashed() { // say so first, whatever failed before
+		failure = r.c.died()
+	}
 	switch {
 	case r.t.Skipped():
 		c.status = "n/a"
 	case r.t.Failed():
-		c.status, c.text = "FAIL", r.failure
+		c.status, c.text = "FAIL", failure
 		if r.figure != "" {
 			c.text += "; " + r.figure
 		}
