@@ -279,7 +279,23 @@ func (r *relRun) rstStorm() {
 	wg.Wait()
 	extra := by.finish(r)
 	dials.report(r, n, "connects failed")
-	r.closedAll() // a reset may reach a connection before accept(2) does, and end it there
+	// One more client: the accept queue is first in, first out, so once
+	// it is served every connection of the storm has been accepted (a
+	// serial model has closed them too), or ended by its reset before
+	// accept(2) got to it.
+	after, err := r.dial()
+	if err != nil {
+		r.fatalf("dial: %v", err)
+	}
+	if _, err := after.Write([]byte("after the storm\n")); err == nil {
+		err = expectLine(after, "after the storm\n", patience)
+	}
+	after.Close()
+	if err != nil {
+		r.errorf("a client after the storm: %v", err)
+	}
+	r.closesOf([]string{after.LocalAddr().String()}, patience)
+	r.closedAll()
 	count, list := reasons(r.events())
 	for reason := range count {
 		if reason != models.ReasonReset.String() && reason != models.ReasonEOF.String() {
