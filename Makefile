@@ -4,7 +4,8 @@
 #   make load                           measure it: 1, 2, 5 and 10 clients
 #   make bench                          every model side by side, about 3 minutes (the main job)
 #   make bench-full                     every scenario, longer runs, about 11 minutes
-#   make test                           everything CI runs
+#   make test                           everything CI runs (the reliability suite's short form among it)
+#   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
 GO      ?= go
 BIN     := bin/iolab
 MODELS  := sequential threads goroutine epoll gnet
@@ -21,7 +22,7 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: build test lint vet fmt-check cross-vet clean load logs-demo bench bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+.PHONY: build test reliability lint vet fmt-check cross-vet clean load logs-demo bench bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
 
 # A static binary (no cgo): it runs on any Linux, and alone in a FROM
 # scratch container image.
@@ -31,6 +32,18 @@ build:
 # go test -race needs cgo; CGO_ENABLED=1 makes that explicit.
 test: lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+# The reliability suite at full size (issue 10): each model in a process of
+# its own through every kind of abuse, with 10,000 clients and megabytes in
+# flight. make test runs its short form. This runs without the race
+# detector, which allows a process 8128 goroutines, fewer than 10,000
+# connections need. The table, scenario by model, goes to RELIABILITY_TABLE.
+RELIABILITY_TABLE ?= results/reliability.md
+reliability:
+	@mkdir -p $(dir $(RELIABILITY_TABLE))
+	IOLAB_RELIABILITY=full IOLAB_RELIABILITY_TABLE=$(abspath $(RELIABILITY_TABLE)) \
+		$(GO) test -count=1 -timeout 30m -run '^TestReliability$$' ./models/
+	@echo "the table, scenario by model: $(RELIABILITY_TABLE)"
 
 lint: fmt-check vet cross-vet
 
