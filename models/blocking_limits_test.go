@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -394,10 +392,4 @@ func index(events []models.Event, match func(models.Event) bool) int {
 		}
 	}
 	return -1
-}
-
-// isTimeout reports whether err is a read deadline that passed.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
