@@ -40,6 +40,11 @@ const inputSlack = 2 << 20
 // of MaxLine always fits.
 func inputCap(cfg *models.Config) int { return max(inputSlack, cfg.OutputCap()) }
 
+// InputCap is inputCap for the tests outside the package: how much
+// unanswered input the gnet model holds for one client before it closes
+// it, since gnet cannot stop reading a socket.
+func InputCap(cfg *models.Config) int { return inputCap(cfg) }
+
 // Nudges of a stalled connection start this often and slow down to
 // maxNudge while the client takes nothing.
 const (
@@ -53,23 +58,24 @@ const (
 // before it accepts again (SO_REUSEPORT: each loop accepts), so refusals
 // hold at most one descriptor per loop.
 func (h *handler) admit() bool {
-	if h.open.Add(1) <= int64(h.limit) {
-		if h.atLimit.CompareAndSwap(true, false) { // a slot freed between two refusals
-			h.stats.LimitLeft(int(h.open.Load()), h.limit)
-		}
-		return true
+	open := h.open.Add(1)
+	if open > int64(h.limit) {
+		h.open.Add(-1)
+		return false
 	}
-	open := h.open.Add(-1)
-	if h.atLimit.CompareAndSwap(false, true) {
+	// Reached when this connection takes the last slot, as the models that
+	// stop accepting log it; the refusals that follow are each logged as a
+	// close with models.ReasonMaxConns.
+	if open == int64(h.limit) && h.atLimit.CompareAndSwap(false, true) {
 		h.stats.LimitReached(int(open), h.limit)
 	}
-	return false
+	return true
 }
 
 // release gives a slot back once a connection is over.
 func (h *handler) release() {
 	open := h.open.Add(-1)
-	if h.atLimit.CompareAndSwap(true, false) {
+	if open < int64(h.limit) && h.atLimit.CompareAndSwap(true, false) {
 		h.stats.LimitLeft(int(open), h.limit)
 	}
 }

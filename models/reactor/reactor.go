@@ -193,7 +193,7 @@ type handler struct {
 
 	limit   int          // Config.Limit()
 	open    atomic.Int64 // connections holding a slot: served, or taken over
-	atLimit atomic.Bool  // a connection was refused and no slot has freed since
+	atLimit atomic.Bool  // every slot was taken and none has freed since
 	inCap   int          // the most unanswered input kept for one client (limits.go)
 
 	draining atomic.Bool // set, under mu, when ctx is done
