@@ -623,14 +623,20 @@ func (r *relRun) fuzzed() {
 				n, rerr = c.Read(buf)
 				got = append(got, buf[:n]...)
 			}
+			werr := <-wrote
+			if d := firstDiff(got, stream); d < 0 && (len(got) < len(stream) || werr != nil) && r.gnetInputFull() {
+				r.documented(fmt.Sprintf("gnet cannot stop reading (gnet#712): a client sending faster than it reads was closed as write_timeout once its unanswered input passed the model's cap; %d of %d B back, byte-exact",
+					len(got), len(stream)))
+				return
+			}
 			if d := firstDiff(got, stream); d >= 0 {
 				r.errorf("client %d (seed %d): the reply differs at byte %d: got %q, want %q", i, seed, d,
 					abbrev(got[d:]), abbrev(stream[d:min(d+80, len(stream))]))
 			} else if len(got) < len(stream) {
 				r.errorf("client %d (seed %d): %d of %d bytes back, then %v", i, seed, len(got), len(stream), rerr)
 			}
-			if err := <-wrote; err != nil {
-				r.errorf("client %d: write: %v", i, err)
+			if werr != nil {
+				r.errorf("client %d: write: %v", i, werr)
 			}
 		})
 	}
