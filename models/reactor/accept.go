@@ -65,7 +65,7 @@ func (h *handler) acceptMore(el gnet.EventLoop) {
 	}
 	for _, ln := range *lns {
 		for h.reserveAccept() {
-			fd, _, err := unix.Accept4(ln, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			fd, err := acceptNonblock(ln)
 			switch err {
 			case nil:
 				h.enroll(el, fd)
