@@ -6,10 +6,9 @@ import (
 )
 
 // drain refuses new connections, closes those with nothing in flight,
-// waits for the sleeps in flight to be answered, the takeovers to finish
-// writing and the sockets accepted ahead to be opened (accept.go), at most
-// for the shutdown timeout, and stops the engine, which closes whatever is
-// left.
+// waits for the sleeps in flight to be answered and the takeovers to
+// finish writing, at most for the shutdown timeout, and stops the engine,
+// which closes whatever is left.
 func (h *handler) drain() {
 	h.mu.Lock()
 	h.draining.Store(true)
@@ -38,8 +37,8 @@ func (h *handler) drain() {
 	_ = h.eng.Stop(done)
 }
 
-// workDone counts a sleep timer, a takeover or a socket accepted ahead
-// (accept.go) out; the drain waits for the count to reach zero.
+// workDone counts a sleep timer or a takeover out; the drain waits for the
+// count to reach zero.
 func (h *handler) workDone() {
 	h.mu.Lock()
 	h.working--

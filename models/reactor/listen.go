@@ -117,35 +117,33 @@ func (h *handler) closePlaceholder() {
 
 // setBacklogs gives every loop's listener the configured backlog, as OnBoot
 // gave the first: listen(2) again, on a duplicate of each. It runs once,
-// from OnTick, which gnet starts after all the listeners are open. It
-// also tells OnOpen which descriptors the listeners are (accept.go).
+// from OnTick, which gnet starts after all the listeners are open.
 func (h *handler) setBacklogs() {
 	h.backlogSet.Store(true)
-	fds, gnets := listenersOn(h.bound)
-	for _, fd := range fds {
-		if h.cfg.Backlog != 0 {
-			if err := sock.SetBacklog(fd, h.cfg.Backlog); err != nil {
-				h.cfg.Log.Warn().Err(err).Int("backlog", h.cfg.Backlog).Msg("a loop's listener keeps gnet's backlog")
-			}
+	if h.cfg.Backlog == 0 {
+		return
+	}
+	for _, fd := range listenersOn(h.bound) {
+		if err := sock.SetBacklog(fd, h.cfg.Backlog); err != nil {
+			h.cfg.Log.Warn().Err(err).Int("backlog", h.cfg.Backlog).Msg("a loop's listener keeps gnet's backlog")
 		}
 		_ = unix.Close(fd)
 	}
-	h.listeners.Store(&gnets)
 }
 
 // listenersOn returns duplicates of the process's listening sockets bound
-// to ap, which the caller closes, and the descriptors they duplicate.
-// Duplicates, so that a descriptor closed meanwhile cannot become another
-// file under our feet.
-func listenersOn(ap netip.AddrPort) (fds, of []int) {
+// to ap; the caller closes them. Duplicates, so that a descriptor closed
+// meanwhile cannot become another file under our feet.
+func listenersOn(ap netip.AddrPort) []int {
 	dir := "/proc/self/fd"
 	if _, err := os.Stat(dir); err != nil {
 		dir = "/dev/fd" // macOS
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
+	var fds []int
 	for _, e := range entries {
 		n, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -157,13 +155,13 @@ func listenersOn(ap netip.AddrPort) (fds, of []int) {
 		}
 		if on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err == nil && on == 1 {
 			if sa, err := unix.Getsockname(fd); err == nil && sock.AddrPort(sa) == ap {
-				fds, of = append(fds, fd), append(of, n)
+				fds = append(fds, fd)
 				continue
 			}
 		}
 		_ = unix.Close(fd)
 	}
-	return fds, of
+	return fds
 }
 
 func boolInt(b bool) int {

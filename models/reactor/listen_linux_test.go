@@ -43,14 +43,11 @@ func TestListenersOnFindsEveryLoopsListener(t *testing.T) {
 	}
 	defer other.Close()
 
-	fds, of := listenersOn(bound.(*net.TCPAddr).AddrPort())
-	if len(fds) != 2 || len(of) != 2 {
-		t.Fatalf("found %d listeners (%d duplicated) on %v, want 2", len(of), len(fds), bound)
+	fds := listenersOn(bound.(*net.TCPAddr).AddrPort())
+	if len(fds) != 2 {
+		t.Fatalf("found %d listeners on %v, want 2", len(fds), bound)
 	}
-	for i, fd := range fds {
-		if a, b := fstatIno(t, fd), fstatIno(t, of[i]); a != b {
-			t.Errorf("descriptor %d duplicates socket %d, not %d's (%d)", fd, a, of[i], b)
-		}
+	for _, fd := range fds {
 		if err := sock.SetBacklog(fd, 3); err != nil {
 			t.Fatal(err)
 		}
@@ -77,14 +74,4 @@ func TestReservePortRefusesAPortInUse(t *testing.T) {
 	if _, _, err := reservePort(ln.Addr().String()); err == nil {
 		t.Errorf("reservePort(%v) on a port in use: no error", ln.Addr())
 	}
-}
-
-// fstatIno returns the inode of the socket fd refers to.
-func fstatIno(t *testing.T, fd int) uint64 {
-	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
 }

@@ -27,11 +27,6 @@
 //     of descriptors before a loop gets to refuse them, and reach EMFILE.
 //     Accepting on the loop that runs OnOpen refuses each one before the
 //     next accept(2) (limits.go).
-//   - accepting under load: that layout's accept takes one connection each
-//     time epoll reports the listener, once per pass over the busy
-//     connections, so clients waited in the accept queue past their
-//     timeout. OnOpen accepts the rest of the queue, up to 64 ahead at a
-//     time, and hands them to gnet (accept.go).
 //   - bounded output: gnet buffers without bound in both directions, and
 //     offers no way to stop reading a socket (gnet issues #712 and #722:
 //     https://github.com/panjf2000/gnet/issues/712). The model stops
@@ -60,12 +55,11 @@
 // (ErrEngineStopped), where the other models pause and retry.
 //
 // Read it in this order: reactor.go from Serve (gnet.Run and its options),
-// then OnBoot, OnOpen, OnTraffic and OnClose; accept.go (what OnOpen
-// accepts); echo.go (answer, and the sleep work on a Go timer); limits.go
-// (the connection limit, the caps on what waits, the deadlines, and
-// OnTick's sweep); takeover.go (the writes after a half-close); drain.go
-// (graceful shutdown); listen.go (the port, the backlog, and finding the
-// listeners). Nothing in this package blocks a loop: each event
+// then OnBoot, OnOpen, OnTraffic and OnClose; echo.go (answer, and the
+// sleep work on a Go timer); limits.go (the connection limit, the caps on
+// what waits, the deadlines, and OnTick's sweep); takeover.go (the writes
+// after a half-close); drain.go (graceful shutdown); listen.go (the port
+// and the backlog). Nothing in this package blocks a loop: each event
 // loop's thread blocks inside gnet, in epoll_wait(2) in Poller.Polling
 // (gnet's pkg/netpoll/poller_epoll_default.go), and calls back here when
 // sockets are ready. What holds a loop up is cpu work, which spins in
@@ -187,17 +181,15 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 // what they share is guarded by mu or atomic.
 type handler struct {
 	gnet.BuiltinEventEngine
-	cfg         *models.Config        // what Serve was given
-	stats       *models.Stats         // totals and log events
-	ready       func(net.Addr)        // Serve's ready callback, called by OnBoot
-	booted      chan struct{}         // closed by OnBoot
-	bootErr     error                 // why OnBoot refused to start
-	eng         gnet.Engine           // set by OnBoot
-	bound       netip.AddrPort        // the listeners' address, set by OnBoot
-	placeholder int                   // holds port 0's choice until the listeners do; -1 if none
-	backlogSet  atomic.Bool           // the backlog is applied to every loop's listener
-	listeners   atomic.Pointer[[]int] // gnet's listeners, once OnTick found them (accept.go)
-	accepting   atomic.Int64          // sockets accepted by acceptMore, not yet opened
+	cfg         *models.Config // what Serve was given
+	stats       *models.Stats  // totals and log events
+	ready       func(net.Addr) // Serve's ready callback, called by OnBoot
+	booted      chan struct{}  // closed by OnBoot
+	bootErr     error          // why OnBoot refused to start
+	eng         gnet.Engine    // set by OnBoot
+	bound       netip.AddrPort // the listeners' address, set by OnBoot
+	placeholder int            // holds port 0's choice until the listeners do; -1 if none
+	backlogSet  atomic.Bool    // the backlog is applied to every loop's listener
 
 	limit   int          // Config.Limit()
 	open    atomic.Int64 // connections holding a slot: served, or taken over
@@ -209,7 +201,7 @@ type handler struct {
 	mu            sync.Mutex
 	conns         map[*state]gnet.Conn // open connections, for the sweep and the drain
 	takeovers     map[*takeover]bool   // sockets taken over after a close; true once writing
-	working       int                  // sleep timers, takeovers and sockets accepted ahead pending
+	working       int                  // sleep timers and takeovers pending
 	drained       chan struct{}        // closed when draining and working is 0
 	drainedClosed bool                 // drained is closed
 	quit          chan struct{}        // closed when takeovers must stop (shutdown timeout)
@@ -290,7 +282,6 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 // Close.
 func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	now := time.Now()
-	a, early := c.Context().(*ahead) // accepted by acceptMore, slot taken
 	st := &state{reason: -1, active: now.UnixNano()}
 	if h.stats.Debug() {
 		st.tid = sock.Tid()
@@ -298,14 +289,11 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	st.rec = h.stats.Open(sock.Unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()), st.tid)
 	c.SetContext(st)
 
-	if early {
-		a.opened = true
-	} else if !h.admit() {
+	if !h.admit() {
 		st.closeFor(models.ReasonMaxConns)
 		return nil, gnet.Close
 	}
 	st.admitted = true
-	h.acceptMore(c.EventLoop()) // gnet accepts one connection per wake-up (accept.go)
 	h.mu.Lock()
 	draining := h.draining.Load()
 	if !draining {

@@ -17,10 +17,8 @@ import (
 type Snapshot struct {
 	// goroutines ignores every goroutine alive at the snapshot: they are
 	// not the model's (gnet's dependency ants starts a process-wide
-	// worker pool from init, for one). The pool's idle workers are
-	// ignored too: they linger for up to 20 s after gnet's last task
-	// (EventLoop.Enroll, used by the gnet model), then end by themselves.
-	goroutines []goleak.Option
+	// worker pool from init, for one).
+	goroutines goleak.Option
 	// fds is how many descriptors were open; countable is false where
 	// /proc/self/fd does not exist (macOS), and then fds is not checked.
 	fds       int
@@ -32,9 +30,7 @@ func Take(t testing.TB) Snapshot {
 	t.Helper()
 	warmUp(t)
 	fds, countable := openFDs(t)
-	return Snapshot{goroutines: []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*goWorker).run.func1")},
-		fds: fds, countable: countable}
+	return Snapshot{goroutines: goleak.IgnoreCurrent(), fds: fds, countable: countable}
 }
 
 // Check fails t if a goroutine started since s is still running, or if
@@ -42,7 +38,7 @@ func Take(t testing.TB) Snapshot {
 // while, so goroutines that are finishing have time to return.
 func (s Snapshot) Check(t testing.TB) {
 	t.Helper()
-	goleak.VerifyNone(t, s.goroutines...)
+	goleak.VerifyNone(t, s.goroutines)
 	if got, _ := openFDs(t); s.countable && got != s.fds {
 		t.Errorf("open file descriptors: %d now, %d before", got, s.fds)
 	}
