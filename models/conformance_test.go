@@ -3,7 +3,6 @@ package models_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/internal/leakcheck"
+	"iolab/models/internal/servetest"
 )
 
 // patience bounds every wait on a server in these tests. Nothing waits this
@@ -236,7 +236,7 @@ func shutdownInFlight(t *testing.T, m models.Model) {
 	case <-time.After(patience):
 		t.Fatal("the request never reached its work")
 	}
-	s.cancel()
+	s.run.Cancel()
 	if got := c.readAll(t); got != "in flight\n" {
 		t.Errorf("answer in flight at shutdown: got %q, want %q and a close", got, "in flight\n")
 	}
@@ -253,9 +253,8 @@ func shutdownInFlight(t *testing.T, m models.Model) {
 
 // server is one model serving in the test process.
 type server struct {
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
+	addr string             // where it listens
+	run  *servetest.Running // the Serve call
 }
 
 // start serves m on an ephemeral port of 127.0.0.1 and waits until it is
@@ -272,40 +271,12 @@ func start(t *testing.T, m models.Model, tweak func(*models.Config)) *server {
 	if err != nil {
 		t.Fatalf("%s: New: %v", m.Name, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{cancel: cancel, done: make(chan error, 1)}
-	ready := make(chan string, 1)
-	go func() { s.done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	select {
-	case s.addr = <-ready:
-	case err := <-s.done:
-		cancel()
-		t.Fatalf("%s: Serve returned before it was ready: %v", m.Name, err)
-	case <-time.After(patience):
-		cancel()
-		t.Fatalf("%s: not ready after %v", m.Name, patience)
-	}
-	t.Cleanup(func() { s.stop(t) })
-	return s
+	r := servetest.Serve(t, srv, patience)
+	return &server{addr: r.Addr, run: r}
 }
 
 // stop cancels the server and waits for Serve to return nil.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	if s.done == nil {
-		return
-	}
-	s.cancel()
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(patience):
-		t.Fatalf("Serve did not return within %v of cancel", patience)
-	}
-	s.done = nil
-}
+func (s *server) stop(t *testing.T) { s.run.Stop(t) }
 
 // greet connects and reads the whole greeting.
 func (s *server) greet(t *testing.T) string {

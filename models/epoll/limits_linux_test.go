@@ -26,6 +26,7 @@ import (
 	"iolab/models"
 	"iolab/models/epoll"
 	"iolab/models/internal/leakcheck"
+	"iolab/models/internal/servetest"
 )
 
 // patience bounds every wait on the server. Nothing waits this long
@@ -515,11 +516,10 @@ func cpuTicks(t *testing.T, pid int) int {
 // server is the epoll model serving in the test process, logging at debug
 // level into log.
 type server struct {
-	addr   string
-	cfg    models.Config
-	log    *eventLog
-	cancel context.CancelFunc
-	done   chan error
+	addr string             // where it listens
+	cfg  models.Config      // what it was told
+	log  *eventLog          // its log, decoded
+	run  *servetest.Running // the Serve call
 }
 
 // serve starts the model on an ephemeral port of 127.0.0.1, speaking echo,
@@ -538,37 +538,12 @@ func serve(t *testing.T, tweak func(*models.Config)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{cfg: cfg, log: log, cancel: cancel, done: make(chan error, 1)}
-	ready := make(chan string, 1)
-	go func() { s.done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	select {
-	case s.addr = <-ready:
-	case err := <-s.done:
-		cancel()
-		t.Fatalf("Serve returned before it was ready: %v", err)
-	}
-	t.Cleanup(func() { s.stop(t) })
-	return s
+	r := servetest.Serve(t, srv, patience)
+	return &server{addr: r.Addr, cfg: cfg, log: log, run: r}
 }
 
 // stop cancels the server and waits for Serve to return nil.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	if s.done == nil {
-		return
-	}
-	s.cancel()
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(patience):
-		t.Fatalf("Serve did not return within %v of cancel", patience)
-	}
-	s.done = nil
-}
+func (s *server) stop(t *testing.T) { s.run.Stop(t) }
 
 // client is a test connection with a deadline on everything.
 type client struct {

@@ -1,7 +1,6 @@
 package reactor_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/leakcheck"
+	"iolab/models/internal/servetest"
 	"iolab/models/reactor"
 )
 
@@ -23,11 +23,10 @@ const patience = 20 * time.Second
 
 // server is the gnet model serving in the test process, with its log.
 type server struct {
-	addr   string
-	log    *logSink
-	cancel context.CancelFunc
-	done   chan error
-	leaks  leakcheck.Snapshot
+	addr  string             // where it listens
+	log   *logSink           // its log, decoded
+	run   *servetest.Running // the Serve call
+	leaks leakcheck.Snapshot // goroutines and descriptors before it started
 }
 
 // start serves echo on an ephemeral port of 127.0.0.1, tweaked by tweak,
@@ -35,7 +34,7 @@ type server struct {
 // checks for leaks.
 func start(t *testing.T, tweak func(*models.Config)) *server {
 	t.Helper()
-	s := &server{log: newLogSink(), done: make(chan error, 1), leaks: leakcheck.Take(t)}
+	s := &server{log: newLogSink(), leaks: leakcheck.Take(t)}
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
 	cfg.ShutdownTimeout = patience
@@ -47,45 +46,17 @@ func start(t *testing.T, tweak func(*models.Config)) *server {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	ready := make(chan string, 1)
-	go func() { s.done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	select {
-	case s.addr = <-ready:
-	case err := <-s.done:
-		cancel()
-		t.Fatalf("Serve returned before it was ready: %v", err)
-	case <-time.After(patience):
-		cancel()
-		t.Fatalf("not ready after %v", patience)
-	}
-	// Registered before any client's, so it runs after they are closed.
-	t.Cleanup(func() {
-		s.stop(t)
-		s.leaks.Check(t)
-	})
+	// Registered before Serve's own cleanup and any client's, so it runs
+	// after the server has stopped and the clients are closed.
+	t.Cleanup(func() { s.leaks.Check(t) })
+	s.run = servetest.Serve(t, srv, patience)
+	s.addr = s.run.Addr
 	return s
 }
 
 // stop cancels the server and waits for Serve to return nil. The test's
 // end checks that it left no goroutine or descriptor behind.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	if s.done == nil {
-		return
-	}
-	s.cancel()
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(patience):
-		t.Fatalf("Serve did not return within %v of cancel", patience)
-	}
-	s.done = nil
-}
+func (s *server) stop(t *testing.T) { s.run.Stop(t) }
 
 // dial connects to the server, with a deadline on everything; the test's
 // end closes the connection.
