@@ -375,7 +375,7 @@ func TestFewFDs(t *testing.T) {
 	})
 	t.Run("limit past the open files", func(t *testing.T) {
 		log := fewFDs(t, 1000, func(log *eventLog) {
-			log.waitFor(t, "accept_error", is(models.EventAcceptError))
+			log.waitFor(t, models.EventAcceptError, is(models.EventAcceptError))
 		})
 		if n := log.count(is(models.EventLimitReached)); n > 0 {
 			t.Errorf("%d max_conns_reached with a limit of 1000, want none", n)
