@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,8 +34,9 @@ func DefaultMaxConns() int {
 // watching its listener when none is free. Stats logs when the limit is
 // reached and left (LimitReached, LimitLeft).
 type Slots struct {
-	free chan struct{} // a token per free slot
-	max  int           // the limit
+	free    chan struct{} // a token per free slot
+	max     int           // the limit
+	atLimit atomic.Bool   // an acceptor waits in AwaitSlot, and has logged it
 }
 
 // NewSlots returns n free slots.

@@ -10,29 +10,38 @@
 // else, and when the goroutine returns, its thread exits with it. ps -L, or
 // /proc/PID/task, shows one thread per client.
 //
-// Read it in this order: threads.go (Serve: the acceptor thread, and one
-// new locked OS thread per connection), then
+// Read it in this order: threads.go (Serve: four acceptor threads, and
+// one new locked OS thread per connection), then
 // models/internal/blocking/blocking_linux.go (Listener.Accept and
 // Listener.Serve, shared with the sequential model), then
 // models/converse.go (Converse: the conversation). Each connection's thread
 // blocks in read(2) in sock.Conn.Read, in models/internal/sock/conn_linux.go,
 // while it waits for a request, and in write(2) in sock.Conn.Write, same
-// file, while the client is slow to read; the acceptor thread blocks in
+// file, while the client is slow to read; the acceptor threads block in
 // accept4(2) in sock.Accept, in sock_linux.go. At the connection limit the
-// acceptor waits for a slot before it calls accept (models.AwaitSlot, in
+// acceptors wait for a slot before they call accept (models.AwaitSlot, in
 // models/drain.go), and clients wait in the kernel's accept queue.
 //
 // What this model is not: C's thread per connection. A locked thread still
 // needs one of the runtime's GOMAXPROCS Ps to run Go code, so only that
 // many of them run at once; the rest, ready, wait in the runtime's global
 // run queue, parked in futex(2), not in the kernel's run queue, and each
-// hand-over of a P to one of them is a wake-up through the kernel. Under
-// 10,000 busy echo clients on two cores (GODEBUG=schedtrace=500), the run
-// queue held some 2,200 goroutines for 2,350 threads, each P scheduled
-// about 1,000 times a second, and the acceptor, one goroutine in that
-// queue, accepted nothing for seconds at a time while the clients already
-// served were answered at full speed. A larger GOMAXPROCS (8, 64, 1024)
-// did not help.
+// hand-over of a P to one of them is a wake-up through the kernel. Two
+// things follow, both measured with 10,000 busy echo clients on one core
+// (GODEBUG=schedtrace=250):
+//
+//   - A thread that sleeps in a plain system call keeps its P until the
+//     runtime's sysmon thread takes it away. Here that made the whole
+//     server run at sysmon's pace, some 1,000 hand-overs a second: only
+//     some 3,100 threads ever started, and the load generator counted
+//     27,065 timeouts. So the blocking calls tell the runtime first that
+//     they will sleep (models/internal/sock/sleep_linux.go); then all
+//     10,000 threads start and are served.
+//   - The run queue is first in, first out, and an acceptor thread waits in
+//     it like everyone else, a round of the queue (some 400 ms here) after
+//     each accept that slept. Four acceptors, rather than one, drain the
+//     kernel's accept queue before the clients' SYN retries give up
+//     (acceptors, below).
 package threads
 
 import (
@@ -70,7 +79,19 @@ func New(cfg models.Config) (*Server, error) {
 	return &Server{cfg: cfg}, nil
 }
 
-// Serve accepts on one thread and serves each connection on a new one.
+// acceptors is how many threads call accept(2) on the listening socket
+// at once. The kernel wakes one of them per client (accept's wait queue is
+// exclusive: no thundering herd), so for the clients one would do; but in
+// Go each of them, woken, waits in the runtime's run queue for a P behind
+// every connection that is ready, a full round of the queue. Under a burst
+// of 10,000 clients on one core the queue's round took some 400 ms, one
+// acceptor drained the kernel's accept queue too seldom, SYNs were dropped
+// a second time, and in five runs of iolab load -clients 10000 two ended
+// with 464 and 1,044 connect timeouts; with four acceptors, five of five
+// had none (notes/results.md).
+const acceptors = 4
+
+// Serve accepts on a few threads and serves each connection on a new one.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	raiseThreadLimit(s.cfg.Limit())
 	ln, err := blocking.Listen(ctx, &s.cfg, "threads", ready)
@@ -79,14 +100,24 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}
 	defer ln.Close()
 
-	var serving sync.WaitGroup
-	defer serving.Wait()
-	runtime.LockOSThread() // the acceptor thread
+	var serving, accepting sync.WaitGroup
+	for range acceptors {
+		accepting.Go(func() { accept(ln, &serving) })
+	}
+	accepting.Wait()
+	serving.Wait()
+	return nil
+}
+
+// accept is an acceptor thread: it accepts until the server stops, and
+// starts a new OS thread for each connection.
+func accept(ln *blocking.Listener, serving *sync.WaitGroup) {
+	runtime.LockOSThread() // an acceptor thread
 	defer runtime.UnlockOSThread()
 	for {
-		c, ok := ln.Accept() // blocks the acceptor thread in accept4(2)
+		c, ok := ln.Accept() // blocks this thread in accept4(2)
 		if !ok {
-			return nil
+			return
 		}
 		serving.Go(func() {
 			// From here this goroutine is its own OS thread. There is no

@@ -27,7 +27,6 @@ type Listener struct {
 	stopping atomic.Bool   // set before the listening socket is shut down
 	watched  chan struct{} // closed when the watcher has drained every connection
 	done     chan struct{} // closed by Close, so that the watcher exits
-	backoff  models.AcceptBackoff
 }
 
 // Conn is an accepted connection, not yet served. It holds one of the
@@ -82,10 +81,14 @@ func (ln *Listener) watch() {
 // connection) it logs the error and sleeps before trying again: the
 // connection stays in the kernel's accept queue, so accepting again at
 // once would fail again, in a spin.
+//
+// Several threads may call Accept at once: the threads model has a few
+// acceptors.
 func (ln *Listener) Accept() (Conn, bool) {
 	if !models.AwaitSlot(ln.ctx, ln.slots, ln.stats) {
 		return Conn{}, false
 	}
+	var backoff models.AcceptBackoff
 	for {
 		c, remote, err := sock.Accept(ln.fd)
 		if ln.stopping.Load() {
@@ -96,7 +99,7 @@ func (ln *Listener) Accept() (Conn, bool) {
 			return Conn{}, false
 		}
 		if err != nil {
-			pause := ln.backoff.Next()
+			pause := backoff.Next()
 			ln.stats.AcceptError(err, pause)
 			t := time.NewTimer(pause)
 			select {
@@ -106,7 +109,6 @@ func (ln *Listener) Accept() (Conn, bool) {
 			t.Stop()
 			continue
 		}
-		ln.backoff.Reset()
 		track := ln.drain.Add(c.Wake)
 		if track == nil { // shutdown began after accept4 returned
 			_ = c.Close()

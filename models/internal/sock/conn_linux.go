@@ -123,7 +123,10 @@ func (d *deadline) set(fd, opt int, timeout time.Duration) error {
 }
 
 // Read blocks in read(2) until at least one byte arrives, the client
-// closes (io.EOF), or the read deadline passes (errTimeout).
+// closes (io.EOF), or the read deadline passes (errTimeout). What has
+// arrived already is taken without sleeping; for a read that must wait,
+// the Go runtime is told first that the thread will sleep (readOrSleep, in
+// sleep_linux.go).
 //
 // The kernel ends a read that waited for SO_RCVTIMEO with EAGAIN, and one
 // that a signal interrupted with EINTR: a socket with a timeout is not
@@ -136,7 +139,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if err := c.rcv.arm(c.Fd, unix.SO_RCVTIMEO, early); err != nil {
 			return 0, opError("read", err)
 		}
-		n, err := unix.Read(c.Fd, p)
+		n, err := readOrSleep(c.Fd, p)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -156,7 +159,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 // Write blocks in write(2) until all of p is in the kernel's send buffer,
 // or fails once the write deadline has passed, with the count of bytes
-// the client took meanwhile.
+// the client took meanwhile. As in Read, a write that must wait for the
+// client to read tells the runtime first (writeOrSleep, in
+// sleep_linux.go).
 //
 // A blocking write(2) returns short only when SO_SNDTIMEO or a signal cuts
 // it off after some progress, so Write loops. Each write(2) would restart
@@ -172,7 +177,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if err := c.snd.arm(c.Fd, unix.SO_SNDTIMEO, early); err != nil {
 			return written, opError("write", err)
 		}
-		n, err := unix.Write(c.Fd, p[written:])
+		n, err := writeOrSleep(c.Fd, p[written:])
 		if n > 0 {
 			written += n
 		}

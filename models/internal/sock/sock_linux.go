@@ -119,13 +119,15 @@ func MaxBacklog() int {
 // Tid returns the calling OS thread's id, as ps -L and /proc/PID/task show it.
 func Tid() int { return unix.Gettid() }
 
-// Accept blocks in accept4(2) until a client connects. It retries EINTR
+// Accept blocks in accept4(2) until a client connects (telling the Go
+// runtime first that the thread will sleep: acceptOrSleep, in
+// sleep_linux.go). It retries EINTR
 // (a signal arrived) and ECONNABORTED (the client gave up while it waited in
 // the accept queue: not the server's problem, so try the next one). Any
 // other error, EMFILE among them, goes back to the caller, which pauses.
 func Accept(lfd int) (*Conn, netip.AddrPort, error) {
 	for {
-		fd, sa, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+		fd, sa, err := acceptOrSleep(lfd)
 		switch err {
 		case nil:
 			// Answers are small; send them at once rather than wait to
