@@ -182,6 +182,11 @@ type Model struct {
 	Name string
 	// Waits says in one line how the model waits for I/O.
 	Waits string
+	// Limits says in a few lines what the model does at its limits: past
+	// -max-conns, with a client that stops reading, and where its
+	// library, if any, sets a limit of its own. iolab models prints it,
+	// and so does iolab bench's report.
+	Limits string
 	// Source is the package to read, relative to the repository root.
 	Source string
 	// Serial is true when the model serves one connection at a time.

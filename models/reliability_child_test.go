@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -489,8 +490,27 @@ func (b *logbook) awaitMore(n int, d time.Duration) bool {
 }
 
 // trouble returns what the child wrote that was not an event (the Go
-// runtime's fatal errors, race reports) and its error events, shortened.
+// runtime's fatal errors, gnet's own log) and its error events, the first
+// six lines of it.
 func (b *logbook) trouble() string {
+	lines := b.troubleLines()
+	if len(lines) == 0 {
+		return "nothing on stderr but its log"
+	}
+	if len(lines) > 6 {
+		lines = append(lines[:6], fmt.Sprintf("(%d more lines)", len(lines)-6))
+	}
+	return strings.Join(lines, " | ")
+}
+
+// troubleSays reports whether any line of the child's trouble, not only
+// the first six, contains s.
+func (b *logbook) troubleSays(s string) bool {
+	return slices.ContainsFunc(b.troubleLines(), func(l string) bool { return strings.Contains(l, s) })
+}
+
+// troubleLines returns every line of trouble.
+func (b *logbook) troubleLines() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var lines []string
@@ -509,13 +529,7 @@ func (b *logbook) trouble() string {
 			lines = append(lines, e.Event+": "+e.Error+" "+e.Message)
 		}
 	}
-	if len(lines) == 0 {
-		return "nothing on stderr but its log"
-	}
-	if len(lines) > 6 {
-		lines = append(lines[:6], fmt.Sprintf("(%d more lines)", len(lines)-6))
-	}
-	return strings.Join(lines, " | ")
+	return lines
 }
 
 // raced reports whether the child's race detector found a data race.

@@ -130,7 +130,7 @@ func (r *relRun) fdExhaustion(emfile bool) {
 	after, _ := r.c.sample()
 	ticks := after.UserTicks + after.SysTicks - before.UserTicks - before.SysTicks
 	if !r.c.running() {
-		if emfile && strings.Contains(r.c.log.trouble(), reactor.ErrEngineStopped.Error()) {
+		if emfile && r.c.log.troubleSays(reactor.ErrEngineStopped.Error()) {
 			r.documented(fmt.Sprintf("the server exited on EMFILE with %d clients: %v (see models/reactor and the README's gnet notes)",
 				len(conns), reactor.ErrEngineStopped))
 			return

@@ -3,10 +3,13 @@ package bench
 import (
 	"fmt"
 	"io"
+
+	"iolab/models"
 )
 
-// WriteReport writes report.md: the machine, and for each scenario its
-// tables, verdicts, notes and plots.
+// WriteReport writes report.md: the machine, for each scenario its
+// tables, verdicts, notes and plots, and what each model benched does at
+// its limits.
 func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	fmt.Fprintf(w, "# iolab bench, %s\n\n", r.Started.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- **Machine:** %s, %d cores, %s, %s, %s\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.OS, r.Machine.Go)
@@ -42,4 +45,33 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 			}
 		}
 	}
+	writeLimits(w, r)
+}
+
+// writeLimits says what each model in r does at its limits, which the
+// bench's loads do not reach: the models' own words (models.Model.Limits),
+// and where the measurements are.
+func writeLimits(w io.Writer, r *Results) {
+	var names []string
+	seen := map[string]bool{}
+	for _, s := range r.Scenarios {
+		for _, run := range s.Runs {
+			if !seen[run.Model] {
+				seen[run.Model] = true
+				names = append(names, run.Model)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprint(w, "## The models at their limits\n\n")
+	fmt.Fprintln(w, "The loads above stay within every limit. Past them (`iolab serve -max-conns`, `-max-output`, `-request-timeout`, `-idle-timeout`):")
+	fmt.Fprintln(w)
+	for _, name := range names {
+		if m, err := models.Lookup(name); err == nil && m.Limits != "" {
+			fmt.Fprintf(w, "- **%s**: %s\n", name, m.Limits)
+		}
+	}
+	fmt.Fprintln(w, "\n`make reliability` measures each model at each limit, 10,000 clients among them, and writes its table to `results/reliability.md`.")
 }

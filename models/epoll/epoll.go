@@ -33,8 +33,11 @@ var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
-		Name:   "epoll",
-		Waits:  "one event loop on one OS thread waits in epoll_wait(2) for every socket; non-blocking reads and writes",
+		Name:  "epoll",
+		Waits: "one event loop on one OS thread waits in epoll_wait(2) for every socket; non-blocking reads and writes",
+		Limits: "at -max-conns it stops watching the listener, and clients wait in the kernel's accept queue. " +
+			"It stops reading a client whose unsent answers pass -max-output, and closes it if they are not drained " +
+			"within -idle-timeout (write_timeout).",
 		Source: "models/epoll",
 		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})

@@ -43,8 +43,10 @@ var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
-		Name:   "goroutine",
-		Waits:  "one goroutine per connection; blocked goroutines park in Go's netpoller (epoll) and free their thread",
+		Name:  "goroutine",
+		Waits: "one goroutine per connection; blocked goroutines park in Go's netpoller (epoll) and free their thread",
+		Limits: "at -max-conns it stops accepting, and clients wait in the kernel's accept queue. " +
+			"A client that stops reading is closed one -idle-timeout after its answers back up (write_timeout).",
 		Source: "models/goroutine",
 		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})

@@ -99,8 +99,12 @@ var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
-		Name:   "gnet",
-		Waits:  "gnet v2: one event loop per CPU, each an OS thread in epoll_wait that accepts (SO_REUSEPORT) and serves",
+		Name:  "gnet",
+		Waits: "gnet v2: one event loop per CPU, each an OS thread in epoll_wait that accepts (SO_REUSEPORT) and serves",
+		Limits: "gnet cannot stop accepting: at -max-conns it accepts and closes at once (max_conns). " +
+			"gnet cannot stop reading a socket (gnet#712): a client whose unanswered input passes 2 MiB is closed " +
+			"(write_timeout), half-closed or not. gnet ends the engine if accept(2) fails (EMFILE); " +
+			"the default -max-conns keeps it below the open-file limit.",
 		Source: "models/reactor",
 		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})

@@ -35,8 +35,10 @@ var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
-		Name:   "sequential",
-		Waits:  "one OS thread blocks in accept(2), then in read(2)/write(2) of that one client; the others queue",
+		Name:  "sequential",
+		Waits: "one OS thread blocks in accept(2), then in read(2)/write(2) of that one client; the others queue",
+		Limits: "serves one client at a time; the others wait in the kernel's accept queue (-backlog), and past it in SYN retries. " +
+			"A client that stops reading holds everyone up until -idle-timeout closes it (write_timeout).",
 		Source: "models/sequential",
 		Serial: true,
 		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },

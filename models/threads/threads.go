@@ -64,8 +64,11 @@ var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
-		Name:   "threads",
-		Waits:  "one OS thread per connection, each blocked in read(2)/write(2); an acceptor thread blocked in accept(2)",
+		Name:  "threads",
+		Waits: "one OS thread per connection, each blocked in read(2)/write(2); four acceptor threads blocked in accept(2)",
+		Limits: "at -max-conns its acceptors stop accepting, and clients wait in the kernel's accept queue; " +
+			"the runtime's own thread limit is raised to match. A client that stops reading is closed one -idle-timeout " +
+			"after its answers back up (write_timeout), its thread blocked in write(2) until then.",
 		Source: "models/threads",
 		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})
