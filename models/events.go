@@ -101,8 +101,13 @@ type Event struct {
 	// Open is how many connections were open (max_conns_reached,
 	// max_conns_left).
 	Open int `json:"open"`
-	// PID is the server's process id (start).
+	// PID is the process id: of the server (start), or of the process
+	// that served the connection, which for fork and prefork is a child
+	// (conn_open, conn_close).
 	PID int `json:"pid"`
+	// Workers is the size of the pool started at boot, threads (pool) or
+	// processes (prefork); 0 for the other models (start).
+	Workers int `json:"workers"`
 	// GOMAXPROCS is how many threads may run Go code at once (start).
 	GOMAXPROCS int `json:"gomaxprocs"`
 
@@ -200,6 +205,10 @@ func LogListenFallback(log zerolog.Logger, err error, backlog int) {
 		Msg("listening with net.Listen; -backlog is ignored, the backlog is the system's")
 }
 
+// pid is this process's id, for the events. A child of the fork and
+// prefork models is a new process, which runs this again.
+var pid = os.Getpid()
+
 // logStart writes the start event.
 func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 	log.Info().Str("event", EventStart).
@@ -213,7 +222,8 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Dur("request_timeout", cfg.RequestTimeout).
 		Int("max_conns", cfg.Limit()).
 		Int("max_output", cfg.OutputCap()).
-		Int("pid", os.Getpid()).
+		Int("workers", cfg.Workers).
+		Int("pid", pid).
 		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
 		Msg("serving")
 }
@@ -223,6 +233,7 @@ func logConnOpen(log zerolog.Logger, c *ConnRecord, tid int) {
 	log.Debug().Str("event", EventConnOpen).
 		Uint64("conn", c.ID).
 		Str("remote", c.Remote.String()).
+		Int("pid", pid).
 		Int("tid", tid).
 		Msg("open")
 }
@@ -233,6 +244,7 @@ func logConnClose(log zerolog.Logger, c *ConnRecord, reason Reason, tid int, err
 	e := log.Debug().Str("event", EventConnClose).
 		Uint64("conn", c.ID).
 		Str("remote", c.Remote.String()).
+		Int("pid", pid).
 		Int("tid", tid).
 		Int64("bytes_in", c.BytesIn).
 		Int64("bytes_out", c.BytesOut).

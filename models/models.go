@@ -97,6 +97,12 @@ type Config struct {
 	// reply, since one answer is at most one line. 0 means four of the
 	// longest lines (see OutputCap).
 	MaxOutput int
+	// Workers is the size of the pool that the pool and prefork models
+	// start at boot: OS threads for pool, processes for prefork. Each
+	// worker serves one connection at a time, so it also bounds how many
+	// are served at once. 0 means the model's default (WorkersOr); the
+	// other models ignore it.
+	Workers int
 	// ShutdownTimeout bounds how long Serve waits for requests in flight
 	// once ctx is done; what is still open then is closed.
 	ShutdownTimeout time.Duration
@@ -143,6 +149,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("models: shutdown timeout %v is negative", c.ShutdownTimeout)
 	case c.RequestTimeout <= 0:
 		return fmt.Errorf("models: request timeout %v is not positive", c.RequestTimeout)
+	case c.Workers < 0:
+		return fmt.Errorf("models: workers %d is negative", c.Workers)
 	case c.MaxConns < 0:
 		return fmt.Errorf("models: max conns %d is negative", c.MaxConns)
 	case c.MaxOutput < 0:
@@ -159,6 +167,14 @@ func (c *Config) OutputCap() int {
 		return c.MaxOutput
 	}
 	return 4 * c.MaxLine
+}
+
+// WorkersOr returns Workers, or def when it is 0.
+func (c *Config) WorkersOr(def int) int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return def
 }
 
 // Limit returns MaxConns, or DefaultMaxConns when it is 0.
