@@ -1339,7 +1339,20 @@ func (r *relRun) manyClients() {
 	if !r.c.running() {
 		r.fatalf("%s", r.c.died())
 	}
-	if lvl.ErrorsTotal+lvl.Warmup.Errors > 0 {
+	failed := lvl.ErrorsTotal + lvl.Warmup.Errors
+	if r.m.Workers > 0 && failed > 0 {
+		// A fixed pool serves its workers' clients, and the others wait in
+		// the accept queue, where the client's timeout ends them: failures
+		// by design, and only those. A wrong answer, a reset or a crash
+		// would still be a failure. (The warm-up counts its errors without
+		// their kinds.)
+		if lvl.Errors["connect_timeout"]+lvl.Errors["read_timeout"] == lvl.ErrorsTotal {
+			r.figuref("%d clients, a pool of %d: %s req/s, p99 %s; %d timed out waiting beyond the pool (%s), +%d in the warm-up; peak %d threads, %s RSS",
+				n, r.m.Workers, loadgen.Rate(lvl.Throughput), loadgen.Dur(lvl.Latency.P99), lvl.ErrorsTotal, errorKinds(lvl.Errors), lvl.Warmup.Errors, peak.Threads, mib(peak.RSS))
+			failed = 0
+		}
+	}
+	if failed > 0 {
 		r.errorf("%d requests failed (%s), %d in the warm-up; %s", lvl.ErrorsTotal+lvl.Warmup.Errors, errorKinds(lvl.Errors), lvl.Warmup.Errors, timeline(lvl))
 	}
 	if lvl.Requests == 0 {

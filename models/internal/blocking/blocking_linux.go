@@ -137,6 +137,10 @@ func (ln *Listener) Serve(c Conn) {
 	ln.slots.Release()
 }
 
+// Stats returns the listener's statistics and log events, for what a
+// model logs of its own (the pool model's limit).
+func (ln *Listener) Stats() *models.Stats { return ln.stats }
+
 // Close waits for the watcher to finish draining, closes the listening
 // socket and logs the stop event. Call it after the accept loop has ended
 // and every Serve has returned.
