@@ -42,6 +42,10 @@ const (
 	// so the model listens with net.Listen and the backlog is the
 	// system's (warn level, before start).
 	EventListenFallback = "listen_fallback"
+	// EventChildExit: a child process of the fork or prefork model exited
+	// when it was not asked to (warn level), or a fork child finished its
+	// connection (debug level).
+	EventChildExit = "child_exit"
 )
 
 // Why a usage event was written: its "why" field.
@@ -56,7 +60,7 @@ const (
 func IsEvent(name string) bool {
 	switch name {
 	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback,
-		EventLimitReached, EventLimitLeft:
+		EventLimitReached, EventLimitLeft, EventChildExit:
 		return true
 	}
 	return false
@@ -103,7 +107,7 @@ type Event struct {
 	Open int `json:"open"`
 	// PID is the process id: of the server (start), or of the process
 	// that served the connection, which for fork and prefork is a child
-	// (conn_open, conn_close).
+	// (conn_open, conn_close), or of the child that exited (child_exit).
 	PID int `json:"pid"`
 	// Workers is the size of the pool started at boot, threads (pool) or
 	// processes (prefork); 0 for the other models (start).
@@ -129,9 +133,9 @@ type Event struct {
 	DurationUs int64 `json:"duration_us"`
 	// Reason says why the connection closed, as Reason.String (conn_close).
 	Reason string `json:"reason"`
-	// Error is the error behind ReasonError, the failed accept, or why
-	// raw sockets were not used (conn_close, accept_error,
-	// listen_fallback).
+	// Error is the error behind ReasonError, the failed accept, why raw
+	// sockets were not used, or how a child ended (conn_close,
+	// accept_error, listen_fallback, child_exit).
 	Error string `json:"error"`
 
 	// PauseMs is how long the acceptor pauses, in milliseconds
@@ -193,6 +197,17 @@ func LogUsage(log zerolog.Logger, u Usage) {
 		Int64("rss_bytes", u.RSS).
 		Int("fds", u.FDs).
 		Msg("resource usage")
+}
+
+// LogChildExit writes the child_exit event of the child pid of model,
+// which ended with err (nil: exit status 0). Warn level: the parent did
+// not ask it to stop.
+func LogChildExit(log zerolog.Logger, model string, pid int, err error) {
+	e := log.Warn().Str("event", EventChildExit).Str("model", model).Int("pid", pid)
+	if err != nil {
+		e = e.Str("error", err.Error())
+	}
+	e.Msg("a child process exited")
 }
 
 // LogListenFallback writes the listen_fallback event: err says why raw

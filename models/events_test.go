@@ -19,7 +19,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	log := zerolog.New(&buf).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	cfg := DefaultConfig()
-	cfg.Log, cfg.Proto, cfg.Backlog = log, Echo, 7
+	cfg.Log, cfg.Proto, cfg.Backlog, cfg.Workers = log, Echo, 7, 4
 	cfg.Work = Work{Kind: Sleep, D: 10 * time.Millisecond}
 
 	s := NewStats(&cfg)
@@ -32,6 +32,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.LimitLeft(2, 3)
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
+	LogChildExit(log, "prefork", 77, errors.New("exit status 1"))
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
 		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11})
 
@@ -42,13 +43,13 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventStart, func(e *Event) bool {
 			return e.Model == "epoll" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
 				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
-				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine
+				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4
 		}},
 		{EventConnOpen, func(e *Event) bool {
-			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42
+			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42 && e.PID > 0
 		}},
 		{EventConnClose, func(e *Event) bool {
-			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 43 && e.BytesIn == 3 && e.BytesOut == 4 &&
+			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 43 && e.PID > 0 && e.BytesIn == 3 && e.BytesOut == 4 &&
 				e.Requests == 5 && e.DurationUs >= 0 && e.Reason == "error" && e.Error == "boom"
 		}},
 		{EventAcceptError, func(e *Event) bool {
@@ -62,6 +63,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		}},
 		{EventListenFallback, func(e *Event) bool {
 			return e.Error == "sock: unsupported" && e.Backlog == 3 && e.BacklogSource == "system"
+		}},
+		{EventChildExit, func(e *Event) bool {
+			return e.Model == "prefork" && e.PID == 77 && e.Error == "exit status 1" && e.Level == "warn"
 		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&

@@ -239,7 +239,7 @@ func Lookup(name string) (Model, error) {
 }
 
 // order is the teaching order: from the tutorial's server to the reactors.
-var order = []string{"sequential", "threads", "pool", "goroutine", "epoll", "gnet"}
+var order = []string{"sequential", "threads", "pool", "prefork", "goroutine", "epoll", "gnet"}
 
 // All returns every registered model, in teaching order, then any others by
 // name.

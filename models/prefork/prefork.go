@@ -1,0 +1,278 @@
+// Package prefork is Apache's prefork design (Stevens, UNIX Network
+// Programming, vol. 1, section 30.6): the parent opens the listening
+// socket and starts a fixed pool of worker processes (-workers); each
+// worker inherits the socket, blocks in accept(2) on it, and serves the
+// client it gets to the end, one at a time, as the sequential model does.
+// The parent accepts nothing: it starts the workers, starts a new one when
+// one dies, and stops them all at shutdown.
+//
+// Who wins each accept is the kernel's choice: every idle worker sleeps in
+// accept(2) on the same socket, and the kernel wakes one of them per
+// client (accept's wait queue is exclusive). The conn_open events say
+// which: each carries the worker's pid. Once every worker has a client,
+// the next clients wait in the kernel's accept queue.
+//
+// Read it in this order: prefork.go (Serve, the parent; worker, a
+// worker's whole life), then models/internal/child (how a worker process
+// is started: this program again, with the socket as descriptor 3), then
+// models/internal/blocking/blocking_linux.go (Accept and Serve, as for
+// sequential). A worker blocks in accept4(2), then in read(2) and
+// write(2), as the sequential model's one thread does. The parent blocks
+// in a select over its children's exits (wait4(2), in exec.Cmd.Wait) and
+// the end of Serve.
+package prefork
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"iolab/models"
+	"iolab/models/internal/blocking"
+	"iolab/models/internal/child"
+	"iolab/models/internal/sock"
+)
+
+// DefaultWorkers is the pool's size when -workers is 0. Each worker is a
+// whole Go process, some megabytes of memory: Apache's prefork starts 5
+// and grows to 256; this pool does not grow.
+const DefaultWorkers = 16
+
+// role is what a worker process is told to be.
+const role = "prefork"
+
+func init() {
+	child.Main(role, runWorker)
+	models.Register(models.Model{
+		Name:  "prefork",
+		Waits: "a fixed pool of worker processes (-workers), each blocked in accept(2) on the inherited socket, then in read(2)/write(2) of its one client",
+		Limits: "serves -workers clients at once; the others wait in the kernel's accept queue until a worker's client leaves. " +
+			"A worker that dies is replaced. A client that stops reading holds its worker until -idle-timeout closes it (write_timeout).",
+		Source:  "models/prefork",
+		Workers: DefaultWorkers,
+		New:     func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// Server is the prefork model's parent.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+// New returns a prefork server for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// The pool is the connection limit: a -max-conns below it shrinks it.
+	cfg.Workers = min(cfg.WorkersOr(DefaultWorkers), cfg.Limit())
+	return &Server{cfg: cfg}, nil
+}
+
+// Serve opens the listening socket, starts the workers, and supervises
+// them until ctx is done; then it stops them, each finishing the request
+// in flight, and waits for every one.
+func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
+	fd, bound, err := sock.ListenBlocking(s.cfg.Addr, s.cfg.Backlog)
+	if err != nil {
+		return err
+	}
+	lnFile := os.NewFile(uintptr(fd), "listener") // closes fd
+	defer lnFile.Close()
+
+	p := &parent{cfg: &s.cfg, stats: models.NewStats(&s.cfg), spawner: child.NewSpawner(),
+		listener: lnFile, exited: make(chan *worker), quit: make(chan struct{})}
+	defer p.spawner.Close() // after every worker has exited: see child.Spawner
+	p.relay = child.Relay(s.cfg.Log, p.stats)
+	p.stats.Start("prefork", &s.cfg, bound.String())
+
+	for range s.cfg.Workers {
+		if err := p.start(); err != nil {
+			p.stopAll(func() {})
+			return err
+		}
+	}
+	ready(net.TCPAddrFromAddrPort(bound))
+
+	for {
+		select {
+		case w := <-p.exited:
+			p.forget(w)
+			models.LogChildExit(s.cfg.Log, role, w.child.Pid, w.child.Err())
+			if err := p.start(); err != nil { // a worker died: replace it
+				s.cfg.Log.Error().Err(err).Msg("prefork: cannot replace a worker")
+			}
+		case <-ctx.Done():
+			p.stopAll(func() {
+				// Shut the shared socket down first: every worker blocked
+				// in accept(2) wakes with EINVAL and stops accepting.
+				sock.StopAccept(fd)
+			})
+			p.stats.Stop("prefork")
+			return nil
+		}
+	}
+}
+
+// parent is the parent's bookkeeping.
+type parent struct {
+	cfg      *models.Config
+	stats    *models.Stats
+	spawner  *child.Spawner
+	listener *os.File
+	relay    func(pid int, line []byte)
+	exited   chan *worker  // a worker has exited, not asked to
+	quit     chan struct{} // closed when stopAll begins: exits are expected
+
+	mu      sync.Mutex
+	workers map[*worker]bool
+	busy    int // workers serving a client, as they report
+}
+
+// worker is one worker process, as the parent sees it.
+type worker struct {
+	child *child.Child
+	busy  bool
+}
+
+// start starts one worker. The worker tells the parent through its stdout
+// when it takes a client and when it lets one go (child.Busy, child.Idle),
+// so that the parent knows when the pool is full, as Apache's scoreboard
+// lets its parent know.
+func (p *parent) start() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	c, err := p.spawner.Start(role, child.SpecOf(p.cfg), []*os.File{p.listener}, w, p.relay)
+	_ = w.Close() // the worker has its own copy
+	if err != nil {
+		_ = r.Close()
+		return err
+	}
+	wk := &worker{child: c}
+	p.mu.Lock()
+	if p.workers == nil {
+		p.workers = make(map[*worker]bool)
+	}
+	p.workers[wk] = true
+	p.mu.Unlock()
+	go p.watch(wk, r)
+	return nil
+}
+
+// watch follows one worker: its busy and idle bytes, then its exit.
+func (p *parent) watch(w *worker, states *os.File) {
+	defer states.Close()
+	br := bufio.NewReader(states)
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			break // the worker has exited (or closed its stdout)
+		}
+		if b == child.WorkBegins && p.cfg.OnWork != nil {
+			p.cfg.OnWork()
+			continue
+		}
+		p.mu.Lock()
+		switch {
+		case b == child.Busy && !w.busy:
+			w.busy = true
+			p.busy++
+			if p.busy == p.cfg.Workers {
+				p.stats.LimitReached(p.busy, p.cfg.Workers)
+			}
+		case b == child.Idle && w.busy:
+			w.busy = false
+			p.busy--
+			if p.busy == p.cfg.Workers-1 {
+				p.stats.LimitLeft(p.busy, p.cfg.Workers)
+			}
+		}
+		p.mu.Unlock()
+	}
+	<-w.child.Done()
+	select {
+	case p.exited <- w:
+	case <-p.quit:
+	}
+}
+
+// forget drops a worker that has exited.
+func (p *parent) forget(w *worker) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.workers, w)
+	if w.busy {
+		p.busy--
+	}
+}
+
+// stopAll runs first, then asks every worker to stop (SIGTERM: each
+// stops accepting and finishes the request in flight within the shutdown
+// timeout), waits for them, and kills those still running a little after
+// that timeout.
+func (p *parent) stopAll(first func()) {
+	close(p.quit)
+	first()
+	p.mu.Lock()
+	ws := make([]*worker, 0, len(p.workers))
+	for w := range p.workers {
+		ws = append(ws, w)
+	}
+	p.mu.Unlock()
+	for _, w := range ws {
+		w.child.Signal(syscall.SIGTERM)
+	}
+	kill := time.NewTimer(p.cfg.ShutdownTimeout + time.Second)
+	defer kill.Stop()
+	for _, w := range ws {
+		select {
+		case <-w.child.Done():
+		case <-kill.C:
+			for _, w := range ws {
+				w.child.Signal(syscall.SIGKILL)
+			}
+			<-w.child.Done()
+		}
+	}
+	for _, w := range ws {
+		<-w.child.Done()
+	}
+}
+
+// runWorker is a worker process's whole life: accept on the inherited
+// socket, serve, accept again, until SIGTERM or SIGINT.
+func runWorker(spec child.Spec) int {
+	cfg, err := spec.Config()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "prefork worker: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ln := blocking.Inherit(ctx, &cfg, role, child.FirstFile)
+	states := io.Writer(os.Stdout) // '+' and '-' to the parent, unbuffered
+	runtime.LockOSThread()         // one thread serves, as in sequential
+	for {
+		c, ok := ln.Accept() // blocks in accept4(2), beside the other workers
+		if !ok {
+			break
+		}
+		_, _ = states.Write([]byte{child.Busy})
+		ln.Serve(c) // blocks in read(2)/write(2) until the client leaves
+		_, _ = states.Write([]byte{child.Idle})
+	}
+	ln.Close() // logs the stop event: the parent adds it to its own
+	return 0
+}
