@@ -207,6 +207,9 @@ type Model struct {
 	Source string
 	// Serial is true when the model serves one connection at a time.
 	Serial bool
+	// Processes is true when the model serves from child processes (fork,
+	// prefork), each holding one connection at a time.
+	Processes bool
 	// Workers is the default size of the pool the model starts at boot
 	// (Config.Workers), for pool and prefork; 0 for the models that have
 	// none. Such a model serves at most that many clients at once.
@@ -239,7 +242,7 @@ func Lookup(name string) (Model, error) {
 }
 
 // order is the teaching order: from the tutorial's server to the reactors.
-var order = []string{"sequential", "threads", "pool", "prefork", "goroutine", "epoll", "gnet"}
+var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "gnet"}
 
 // All returns every registered model, in teaching order, then any others by
 // name.

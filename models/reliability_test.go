@@ -165,6 +165,10 @@ type relScenario struct {
 	// default -workers rather than relForm.poolWorkers: the scenario is
 	// about what a fixed pool does when clients outnumber it.
 	defaultPool bool
+	// oneConnPerProcess scenarios are about a process that runs out of
+	// descriptors for its connections; they do not apply to a model whose
+	// processes each hold one (fork, prefork).
+	oneConnPerProcess bool
 	// stops is set for a scenario that ends the server itself; the checks
 	// after it do not apply.
 	stops bool
@@ -177,10 +181,10 @@ type relScenario struct {
 // reliability is the table every model goes through, in this order. The
 // scenarios are in reliability_scenarios_test.go.
 var reliability = []relScenario{
-	{name: "fd limit at accept (default -max-conns)", concurrent: true,
+	{name: "fd limit at accept (default -max-conns)", concurrent: true, oneConnPerProcess: true,
 		server: func(_ *relForm, s *childSpec) { s.NoFile = relFDLimit },
 		run:    func(r *relRun) { r.fdExhaustion(false) }},
-	{name: "EMFILE at accept (-max-conns above the fd limit)", concurrent: true,
+	{name: "EMFILE at accept (-max-conns above the fd limit)", concurrent: true, oneConnPerProcess: true,
 		server: func(_ *relForm, s *childSpec) { s.NoFile, s.MaxConns = relFDLimit, 1000 },
 		run:    func(r *relRun) { r.fdExhaustion(true) }},
 	{name: "connect-then-RST storm", run: (*relRun).rstStorm},
@@ -290,6 +294,9 @@ func runScenario(t *testing.T, m models.Model, sc relScenario, f *relForm, tab *
 	t.Cleanup(func() { tab.record(sc.name, m.Name, r.cell()) }) // first in, so last to run
 	if sc.concurrent && m.Serial {
 		r.skip("serial model: one client at a time")
+	}
+	if sc.oneConnPerProcess && m.Processes {
+		r.skip("each process serves one connection at a time: accept(2) in it cannot run out of descriptors")
 	}
 	spec := childSpec{Model: m.Name, ShutdownTimeout: 2 * time.Second}
 	if m.Workers > 0 && !sc.defaultPool {

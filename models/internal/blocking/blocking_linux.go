@@ -155,6 +155,14 @@ func (ln *Listener) Serve(c Conn) {
 	ln.slots.Release()
 }
 
+// ServeInherited serves a connection this process did not accept (a
+// fork child's), as Serve does one from Accept: it takes the slot that
+// Serve gives back.
+func (ln *Listener) ServeInherited(c Conn) {
+	ln.slots.TryAcquire()
+	ln.Serve(c)
+}
+
 // Release gives back the slot of a connection that another process
 // served: the fork model's parent calls it once the child has exited.
 func (ln *Listener) Release() { ln.slots.Release() }

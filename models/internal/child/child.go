@@ -182,7 +182,7 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, stdout io.Writ
 	cmd.Env = append(os.Environ(), roleEnv+"="+role, specEnv+"="+string(raw))
 	cmd.ExtraFiles = files
 	cmd.Stdout = stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

@@ -1,25 +1,5 @@
-// Package prefork is Apache's prefork design (Stevens, UNIX Network
-// Programming, vol. 1, section 30.6): the parent opens the listening
-// socket and starts a fixed pool of worker processes (-workers); each
-// worker inherits the socket, blocks in accept(2) on it, and serves the
-// client it gets to the end, one at a time, as the sequential model does.
-// The parent accepts nothing: it starts the workers, starts a new one when
-// one dies, and stops them all at shutdown.
-//
-// Who wins each accept is the kernel's choice: every idle worker sleeps in
-// accept(2) on the same socket, and the kernel wakes one of them per
-// client (accept's wait queue is exclusive). The conn_open events say
-// which: each carries the worker's pid. Once every worker has a client,
-// the next clients wait in the kernel's accept queue.
-//
-// Read it in this order: prefork.go (Serve, the parent; worker, a
-// worker's whole life), then models/internal/child (how a worker process
-// is started: this program again, with the socket as descriptor 3), then
-// models/internal/blocking/blocking_linux.go (Accept and Serve, as for
-// sequential). A worker blocks in accept4(2), then in read(2) and
-// write(2), as the sequential model's one thread does. The parent blocks
-// in a select over its children's exits (wait4(2), in exec.Cmd.Wait) and
-// the end of Serve.
+//go:build linux
+
 package prefork
 
 import (
@@ -41,44 +21,6 @@ import (
 	"iolab/models/internal/sock"
 )
 
-// DefaultWorkers is the pool's size when -workers is 0. Each worker is a
-// whole Go process, some megabytes of memory: Apache's prefork starts 5
-// and grows to 256; this pool does not grow.
-const DefaultWorkers = 16
-
-// role is what a worker process is told to be.
-const role = "prefork"
-
-func init() {
-	child.Main(role, runWorker)
-	models.Register(models.Model{
-		Name:  "prefork",
-		Waits: "a fixed pool of worker processes (-workers), each blocked in accept(2) on the inherited socket, then in read(2)/write(2) of its one client",
-		Limits: "serves -workers clients at once; the others wait in the kernel's accept queue until a worker's client leaves. " +
-			"A worker that dies is replaced. A client that stops reading holds its worker until -idle-timeout closes it (write_timeout).",
-		Source:  "models/prefork",
-		Workers: DefaultWorkers,
-		New:     func(cfg models.Config) (models.Server, error) { return New(cfg) },
-	})
-}
-
-// Server is the prefork model's parent.
-type Server struct {
-	cfg models.Config
-}
-
-var _ models.Server = (*Server)(nil)
-
-// New returns a prefork server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	// The pool is the connection limit: a -max-conns below it shrinks it.
-	cfg.Workers = min(cfg.WorkersOr(DefaultWorkers), cfg.Limit())
-	return &Server{cfg: cfg}, nil
-}
-
 // Serve opens the listening socket, starts the workers, and supervises
 // them until ctx is done; then it stops them, each finishing the request
 // in flight, and waits for every one.
@@ -94,14 +36,25 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		listener: lnFile, exited: make(chan *worker), quit: make(chan struct{})}
 	defer p.spawner.Close() // after every worker has exited: see child.Spawner
 	p.relay = child.Relay(s.cfg.Log, p.stats)
-	p.stats.Start("prefork", &s.cfg, bound.String())
 
+	// Start the pool. A parent short of descriptors or processes starts
+	// what it can, says so, and serves with that: each worker costs it
+	// three descriptors (the worker's stderr and stdout pipes, and a
+	// pidfd with which Go waits for it).
+	started := 0
 	for range s.cfg.Workers {
 		if err := p.start(); err != nil {
-			p.stopAll(func() {})
-			return err
+			if started == 0 {
+				p.stopAll(func() {})
+				return err
+			}
+			s.cfg.Log.Error().Err(err).Int("workers", started).Msg("prefork: serving with the workers started so far")
+			break
 		}
+		started++
 	}
+	s.cfg.Workers = started
+	p.stats.Start("prefork", &s.cfg, bound.String()) // once the pool is up
 	ready(net.TCPAddrFromAddrPort(bound))
 
 	for {
