@@ -210,6 +210,11 @@ type Model struct {
 	// Processes is true when the model serves from child processes (fork,
 	// prefork), each holding one connection at a time.
 	Processes bool
+	// Bounded is true when the model serves, by default, far fewer
+	// clients at once than the connection limit from the open-file limit
+	// (a pool of workers, or the fork model's cap on children): clients
+	// beyond that wait in the kernel's accept queue.
+	Bounded bool
 	// Workers is the default size of the pool the model starts at boot
 	// (Config.Workers), for pool and prefork; 0 for the models that have
 	// none. Such a model serves at most that many clients at once.

@@ -1340,15 +1340,15 @@ func (r *relRun) manyClients() {
 		r.fatalf("%s", r.c.died())
 	}
 	failed := lvl.ErrorsTotal + lvl.Warmup.Errors
-	if r.m.Workers > 0 && failed > 0 {
-		// A fixed pool serves its workers' clients, and the others wait in
-		// the accept queue, where the client's timeout ends them: failures
-		// by design, and only those. A wrong answer, a reset or a crash
-		// would still be a failure. (The warm-up counts its errors without
-		// their kinds.)
+	if r.m.Bounded && failed > 0 {
+		// A bounded model (a pool, or fork's cap on children) serves so
+		// many clients, and the others wait in the accept queue, where the
+		// client's timeout ends them: failures by design, and only those.
+		// A wrong answer, a reset or a crash would still be a failure.
+		// (The warm-up counts its errors without their kinds.)
 		if lvl.Errors["connect_timeout"]+lvl.Errors["read_timeout"] == lvl.ErrorsTotal {
-			r.figuref("%d clients, a pool of %d: %s req/s, p99 %s; %d timed out waiting beyond the pool (%s), +%d in the warm-up; peak %d threads, %s RSS",
-				n, r.m.Workers, loadgen.Rate(lvl.Throughput), loadgen.Dur(lvl.Latency.P99), lvl.ErrorsTotal, errorKinds(lvl.Errors), lvl.Warmup.Errors, peak.Threads, mib(peak.RSS))
+			r.figuref("%d clients, %d served at once: %s req/s, p99 %s; %d timed out waiting (%s), +%d in the warm-up; peak %d threads, %s RSS",
+				n, r.atOnce(), loadgen.Rate(lvl.Throughput), loadgen.Dur(lvl.Latency.P99), lvl.ErrorsTotal, errorKinds(lvl.Errors), lvl.Warmup.Errors, peak.Threads, mib(peak.RSS))
 			failed = 0
 		}
 	}
@@ -1358,6 +1358,20 @@ func (r *relRun) manyClients() {
 	if lvl.Requests == 0 {
 		r.errorf("no request answered")
 	}
+}
+
+// atOnce returns how many clients a bounded model serves at once, as its
+// start event says: its pool, or else its connection limit.
+func (r *relRun) atOnce() int {
+	for _, e := range r.c.log.since(0) {
+		if e.Event == models.EventStart {
+			if e.Workers > 0 {
+				return e.Workers
+			}
+			return e.MaxConns
+		}
+	}
+	return 0
 }
 
 // gnetInputFull reports whether the server is the gnet model and closed a

@@ -31,13 +31,20 @@ func init() {
 	models.Register(models.Model{
 		Name:  "fork",
 		Waits: "the parent blocks in accept(2) and starts a child process per connection, which blocks in read(2)/write(2) of its one client and exits",
-		Limits: "at -max-conns the parent stops accepting, and clients wait in the kernel's accept queue; each connection " +
+		Limits: "at -max-conns (default 256 children) the parent stops accepting, and clients wait in the kernel's accept queue; each connection " +
 			"costs a whole process (an exec and a Go runtime). A client that stops reading holds its process until -idle-timeout closes it (write_timeout).",
 		Source:    "models/fork",
 		Processes: true,
+		Bounded:   true,
 		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})
 }
+
+// DefaultMaxChildren is the connection limit when -max-conns is 0: a
+// child process per connection costs some 10 MiB here, and the limit from
+// the open-file limit (some 20,000) would ask for 200 GiB. 256 is Apache
+// prefork's default MaxRequestWorkers.
+const DefaultMaxChildren = 256
 
 // Server is the fork model's parent.
 type Server struct {
@@ -50,6 +57,9 @@ var _ models.Server = (*Server)(nil)
 func New(cfg models.Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = min(DefaultMaxChildren, models.DefaultMaxConns())
 	}
 	return &Server{cfg: cfg}, nil
 }

@@ -51,6 +51,7 @@ func init() {
 			"A client that stops reading holds its worker until -idle-timeout closes it (write_timeout).",
 		Source:  "models/pool",
 		Workers: DefaultWorkers,
+		Bounded: true,
 		New:     func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})
 }

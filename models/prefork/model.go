@@ -44,6 +44,7 @@ func init() {
 			"A worker that dies is replaced. A client that stops reading holds its worker until -idle-timeout closes it (write_timeout).",
 		Source:    "models/prefork",
 		Workers:   DefaultWorkers,
+		Bounded:   true,
 		Processes: true,
 		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})

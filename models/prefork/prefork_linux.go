@@ -33,7 +33,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	defer lnFile.Close()
 
 	p := &parent{cfg: &s.cfg, stats: models.NewStats(&s.cfg), spawner: child.NewSpawner(),
-		listener: lnFile, exited: make(chan *worker), quit: make(chan struct{})}
+		listener: lnFile, exited: make(chan *worker), quit: make(chan struct{}), size: s.cfg.Workers}
 	defer p.spawner.Close() // after every worker has exited: see child.Spawner
 	p.relay = child.Relay(s.cfg.Log, p.stats)
 
@@ -53,6 +53,9 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		}
 		started++
 	}
+	p.mu.Lock()
+	p.size = started
+	p.mu.Unlock()
 	s.cfg.Workers = started
 	p.stats.Start("prefork", &s.cfg, bound.String()) // once the pool is up
 	ready(net.TCPAddrFromAddrPort(bound))
@@ -90,6 +93,7 @@ type parent struct {
 	mu      sync.Mutex
 	workers map[*worker]bool
 	busy    int // workers serving a client, as they report
+	size    int // workers started at boot
 }
 
 // worker is one worker process, as the parent sees it.
@@ -142,14 +146,14 @@ func (p *parent) watch(w *worker, states *os.File) {
 		case b == child.Busy && !w.busy:
 			w.busy = true
 			p.busy++
-			if p.busy == p.cfg.Workers {
-				p.stats.LimitReached(p.busy, p.cfg.Workers)
+			if p.busy == p.size {
+				p.stats.LimitReached(p.busy, p.size)
 			}
 		case b == child.Idle && w.busy:
 			w.busy = false
 			p.busy--
-			if p.busy == p.cfg.Workers-1 {
-				p.stats.LimitLeft(p.busy, p.cfg.Workers)
+			if p.busy == p.size-1 {
+				p.stats.LimitLeft(p.busy, p.size)
 			}
 		}
 		p.mu.Unlock()
