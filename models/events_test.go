@@ -21,6 +21,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Log, cfg.Proto, cfg.Backlog = log, Echo, 7
 	cfg.Work = Work{Kind: Sleep, D: 10 * time.Millisecond}
+	cfg.Workers = 4
 
 	s := NewStats(&cfg)
 	s.Start("epoll", &cfg, "127.0.0.1:8000")
@@ -33,7 +34,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
-		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11})
+		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11,
+		ChildUser: 3 * time.Second, ChildSystem: 4 * time.Second, ChildVoluntary: 12, ChildInvoluntary: 13})
 
 	checks := []struct {
 		name string
@@ -42,13 +44,14 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventStart, func(e *Event) bool {
 			return e.Model == "epoll" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
 				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
-				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine
+				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine &&
+				e.Workers == 4
 		}},
 		{EventConnOpen, func(e *Event) bool {
-			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42
+			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42 && e.PID > 0
 		}},
 		{EventConnClose, func(e *Event) bool {
-			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 43 && e.BytesIn == 3 && e.BytesOut == 4 &&
+			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 43 && e.PID > 0 && e.BytesIn == 3 && e.BytesOut == 4 &&
 				e.Requests == 5 && e.DurationUs >= 0 && e.Reason == "error" && e.Error == "boom"
 		}},
 		{EventAcceptError, func(e *Event) bool {
@@ -65,7 +68,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&
-				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11
+				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11 &&
+				e.ChildUserS == 3 && e.ChildSysS == 4 && e.ChildNvcsw == 12 && e.ChildNivcsw == 13
 		}},
 	}
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))

@@ -237,6 +237,17 @@ func TestServeLogsAndStops(t *testing.T) {
 			if stop["conns"] != 1.0 || stop["requests"] != 1.0 {
 				t.Errorf("stop event: %v", stop)
 			}
+			// The whole life, for iolab bench: the server's own usage,
+			// and its reaped children's (none here).
+			usage := next(models.EventUsage)
+			for _, field := range []string{"user_s", "sys_s", "nvcsw", "nivcsw", "children_user_s", "children_sys_s", "children_nvcsw", "children_nivcsw"} {
+				if _, ok := usage[field]; !ok {
+					t.Errorf("%s event has no %q: %v", models.EventUsage, field, usage)
+				}
+			}
+			if usage["why"] != models.UsageAtExit {
+				t.Errorf("%s event: why %v, want %s", models.EventUsage, usage["why"], models.UsageAtExit)
+			}
 			if code := <-exit; code != 0 {
 				t.Errorf("exit %d after SIGINT, want 0", code)
 			}
