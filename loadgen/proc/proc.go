@@ -153,8 +153,10 @@ func readTree(root string, pid int) (Sample, error) {
 // on the machine, not from /proc/PID/task/TID/children, for three
 // reasons. children lists the children of one thread (the one that forked
 // them), so a server of 10,000 threads would need 10,000 reads; it exists
-// only in kernels built with CONFIG_PROC_CHILDREN; and proc(5) warns that
-// it is reliable only while the children are stopped or frozen. A scan
+// only in kernels built with CONFIG_PROC_CHILDREN; and
+// proc_tid_children(5) says it is reliable only while the children are
+// stopped or frozen: children exiting while it is read may hide others
+// that are not, which is the fork model's steady state. A scan
 // costs one small read per process on the machine (a few hundred),
 // whatever the server's threads, and stat's parent is a process, never a
 // thread. Processes started during the scan may be missed until the next.
