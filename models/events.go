@@ -161,14 +161,23 @@ type Event struct {
 	Nivcsw int64 `json:"nivcsw"`
 	// MaxRSSBytes is the peak resident set (usage).
 	MaxRSSBytes int64 `json:"maxrss_bytes"`
+	// ChildUserS, ChildSysS, ChildNvcsw and ChildNivcsw are the same
+	// figures for the child processes that have exited and that the
+	// process has waited for, and for the descendants they waited for
+	// (usage; getrusage(2)'s RUSAGE_CHILDREN). 0 for a model of one
+	// process.
+	ChildUserS  float64 `json:"children_user_s"`
+	ChildSysS   float64 `json:"children_sys_s"`
+	ChildNvcsw  int64   `json:"children_nvcsw"`
+	ChildNivcsw int64   `json:"children_nivcsw"`
 	// Threads, RSSBytes and FDs are what /proc says now (usage).
 	Threads  int   `json:"threads"`
 	RSSBytes int64 `json:"rss_bytes"`
 	FDs      int   `json:"fds"`
 }
 
-// Usage is what the usage event reports: the process's getrusage(2), and
-// what /proc says of it at the moment.
+// Usage is what the usage event reports: the process's getrusage(2), its
+// reaped children's, and what /proc says of it at the moment.
 type Usage struct {
 	// Why is UsageOnSignal or UsageAtExit.
 	Why string
@@ -178,6 +187,11 @@ type Usage struct {
 	Voluntary, Involuntary int64
 	// MaxRSS is the peak resident set in bytes.
 	MaxRSS int64
+	// ChildUser, ChildSystem, ChildVoluntary and ChildInvoluntary are the
+	// CPU time and context switches of the children that have exited and
+	// been waited for (RUSAGE_CHILDREN).
+	ChildUser, ChildSystem           time.Duration
+	ChildVoluntary, ChildInvoluntary int64
 	// Threads, RSS (bytes) and FDs are read from /proc now.
 	Threads int
 	RSS     int64
@@ -193,6 +207,10 @@ func LogUsage(log zerolog.Logger, u Usage) {
 		Int64("nvcsw", u.Voluntary).
 		Int64("nivcsw", u.Involuntary).
 		Int64("maxrss_bytes", u.MaxRSS).
+		Float64("children_user_s", u.ChildUser.Seconds()).
+		Float64("children_sys_s", u.ChildSystem.Seconds()).
+		Int64("children_nvcsw", u.ChildVoluntary).
+		Int64("children_nivcsw", u.ChildInvoluntary).
 		Int("threads", u.Threads).
 		Int64("rss_bytes", u.RSS).
 		Int("fds", u.FDs).

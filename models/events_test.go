@@ -34,7 +34,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogChildExit(log, "prefork", 77, errors.New("exit status 1"))
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
-		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11})
+		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11,
+		ChildUser: 3 * time.Second, ChildSystem: 4 * time.Second, ChildVoluntary: 12, ChildInvoluntary: 13})
 
 	checks := []struct {
 		name string
@@ -69,7 +70,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&
-				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11
+				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11 &&
+				e.ChildUserS == 3 && e.ChildSysS == 4 && e.ChildNvcsw == 12 && e.ChildNivcsw == 13
 		}},
 	}
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
