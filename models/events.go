@@ -242,6 +242,15 @@ func LogListenFallback(log zerolog.Logger, err error, backlog int) {
 // prefork models is a new process, which runs this again.
 var pid = os.Getpid()
 
+// poolSize is the start event's workers: cfg.Workers for a model with a
+// pool, 0 for one without, which ignores -workers.
+func poolSize(model string, cfg *Config) int {
+	if m, ok := registry[model]; ok && m.Workers == 0 {
+		return 0
+	}
+	return cfg.Workers
+}
+
 // logStart writes the start event.
 func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 	log.Info().Str("event", EventStart).
@@ -255,7 +264,7 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Dur("request_timeout", cfg.RequestTimeout).
 		Int("max_conns", cfg.Limit()).
 		Int("max_output", cfg.OutputCap()).
-		Int("workers", cfg.Workers).
+		Int("workers", poolSize(model, cfg)).
 		Int("pid", pid).
 		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
 		Msg("serving")

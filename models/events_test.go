@@ -23,7 +23,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	cfg.Work = Work{Kind: Sleep, D: 10 * time.Millisecond}
 
 	s := NewStats(&cfg)
-	s.Start("epoll", &cfg, "127.0.0.1:8000")
+	s.Start("pool", &cfg, "127.0.0.1:8000") // a model with a pool: workers is kept
 	c := s.Open(netip.MustParseAddrPort("127.0.0.1:5000"), 42)
 	c.BytesIn, c.BytesOut, c.Requests = 3, 4, 5
 	s.Close(&c, ReasonError, 43, errors.New("boom"))
@@ -42,7 +42,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		ok   func(e *Event) bool
 	}{
 		{EventStart, func(e *Event) bool {
-			return e.Model == "epoll" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
+			return e.Model == "pool" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
 				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
 				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4
 		}},

@@ -101,6 +101,30 @@ func readProcess(dir string, st Stat) (Sample, error) {
 // children's time): at most one process's time, in one sample.
 func ReadTree(pid int) (Sample, error) { return readTree("/proc", pid) }
 
+// Descendants returns the PIDs of pid's children, their children, and so
+// on, zombies included, from one scan of /proc.
+func Descendants(pid int) ([]int, error) {
+	_, children, err := scan("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	todo := []int{pid}
+	seen := map[int]bool{pid: true}
+	for len(todo) > 0 {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, c := range children[p] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+				todo = append(todo, c)
+			}
+		}
+	}
+	return out, nil
+}
+
 // readTree is ReadTree over the /proc directory root.
 func readTree(root string, pid int) (Sample, error) {
 	stats, children, err := scan(root)
