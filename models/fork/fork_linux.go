@@ -34,9 +34,11 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 
 	var mu sync.Mutex
 	children := make(map[*child.Child]bool)
+	stopping := false // the parent has asked its children to stop; guarded by mu
 	var reaped sync.WaitGroup
 	defer func() {
 		mu.Lock()
+		stopping = true
 		for c := range children {
 			c.Signal(syscall.SIGTERM) // each finishes its request in flight
 		}
@@ -84,12 +86,13 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 				forwardWork(states, s.cfg.OnWork)
 			}
 			<-ch.Done() // reaped: wait4(2), in exec.Cmd.Wait
-			if err := ch.Err(); err != nil {
-				models.LogChildExit(s.cfg.Log, role, ch.Pid, err)
-			}
 			mu.Lock()
 			delete(children, ch)
+			asked := stopping
 			mu.Unlock()
+			if err := ch.Err(); err != nil && !asked {
+				models.LogChildExit(s.cfg.Log, role, ch.Pid, err)
+			}
 			ln.Release() // the connection's slot, held until its child is gone
 		})
 	}
