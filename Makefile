@@ -8,13 +8,14 @@
 #   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
 GO      ?= go
 BIN     := bin/iolab
-MODELS  := sequential threads goroutine epoll gnet
+MODELS  := sequential fork prefork threads pool goroutine epoll gnet
 
 # Options for run-MODEL, taken from the environment or the command line.
 ADDR      ?= :8000
 PROTO     ?= greeting
 WORK      ?= none
 BACKLOG   ?= 0
+WORKERS   ?= 0
 LOG_LEVEL ?= debug
 LOG_FORMAT ?= console
 # Options for load.
@@ -60,7 +61,7 @@ cross-vet:
 
 $(addprefix run-,$(MODELS)): run-%: build
 	./$(BIN) serve -model $* -addr $(ADDR) -proto $(PROTO) -work $(WORK) \
-		-backlog $(BACKLOG) -log-level $(LOG_LEVEL) -log-format $(LOG_FORMAT)
+		-backlog $(BACKLOG) -workers $(WORKERS) -log-level $(LOG_LEVEL) -log-format $(LOG_FORMAT)
 
 # Measure the server that make run-MODEL started (same PROTO).
 load: build

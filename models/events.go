@@ -42,6 +42,10 @@ const (
 	// so the model listens with net.Listen and the backlog is the
 	// system's (warn level, before start).
 	EventListenFallback = "listen_fallback"
+	// EventChildExit: a child process of the fork or prefork model exited
+	// when it was not asked to (warn level), or a fork child finished its
+	// connection (debug level).
+	EventChildExit = "child_exit"
 )
 
 // Why a usage event was written: its "why" field.
@@ -56,7 +60,7 @@ const (
 func IsEvent(name string) bool {
 	switch name {
 	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback,
-		EventLimitReached, EventLimitLeft:
+		EventLimitReached, EventLimitLeft, EventChildExit:
 		return true
 	}
 	return false
@@ -103,7 +107,7 @@ type Event struct {
 	Open int `json:"open"`
 	// PID is the process id: of the server (start), or of the process
 	// that served the connection, which for fork and prefork is a child
-	// (conn_open, conn_close).
+	// (conn_open, conn_close), or of the child that exited (child_exit).
 	PID int `json:"pid"`
 	// Workers is the size of the pool started at boot, threads (pool) or
 	// processes (prefork); 0 for the other models (start).
@@ -129,9 +133,9 @@ type Event struct {
 	DurationUs int64 `json:"duration_us"`
 	// Reason says why the connection closed, as Reason.String (conn_close).
 	Reason string `json:"reason"`
-	// Error is the error behind ReasonError, the failed accept, or why
-	// raw sockets were not used (conn_close, accept_error,
-	// listen_fallback).
+	// Error is the error behind ReasonError, the failed accept, why raw
+	// sockets were not used, or how a child ended (conn_close,
+	// accept_error, listen_fallback, child_exit).
 	Error string `json:"error"`
 
 	// PauseMs is how long the acceptor pauses, in milliseconds
@@ -157,14 +161,23 @@ type Event struct {
 	Nivcsw int64 `json:"nivcsw"`
 	// MaxRSSBytes is the peak resident set (usage).
 	MaxRSSBytes int64 `json:"maxrss_bytes"`
+	// ChildUserS, ChildSysS, ChildNvcsw and ChildNivcsw are the same
+	// figures for the child processes that have exited and that the
+	// process has waited for, and for the descendants they waited for
+	// (usage; getrusage(2)'s RUSAGE_CHILDREN). 0 for a model of one
+	// process.
+	ChildUserS  float64 `json:"children_user_s"`
+	ChildSysS   float64 `json:"children_sys_s"`
+	ChildNvcsw  int64   `json:"children_nvcsw"`
+	ChildNivcsw int64   `json:"children_nivcsw"`
 	// Threads, RSSBytes and FDs are what /proc says now (usage).
 	Threads  int   `json:"threads"`
 	RSSBytes int64 `json:"rss_bytes"`
 	FDs      int   `json:"fds"`
 }
 
-// Usage is what the usage event reports: the process's getrusage(2), and
-// what /proc says of it at the moment.
+// Usage is what the usage event reports: the process's getrusage(2), its
+// reaped children's, and what /proc says of it at the moment.
 type Usage struct {
 	// Why is UsageOnSignal or UsageAtExit.
 	Why string
@@ -174,6 +187,11 @@ type Usage struct {
 	Voluntary, Involuntary int64
 	// MaxRSS is the peak resident set in bytes.
 	MaxRSS int64
+	// ChildUser, ChildSystem, ChildVoluntary and ChildInvoluntary are the
+	// CPU time and context switches of the children that have exited and
+	// been waited for (RUSAGE_CHILDREN).
+	ChildUser, ChildSystem           time.Duration
+	ChildVoluntary, ChildInvoluntary int64
 	// Threads, RSS (bytes) and FDs are read from /proc now.
 	Threads int
 	RSS     int64
@@ -189,10 +207,25 @@ func LogUsage(log zerolog.Logger, u Usage) {
 		Int64("nvcsw", u.Voluntary).
 		Int64("nivcsw", u.Involuntary).
 		Int64("maxrss_bytes", u.MaxRSS).
+		Float64("children_user_s", u.ChildUser.Seconds()).
+		Float64("children_sys_s", u.ChildSystem.Seconds()).
+		Int64("children_nvcsw", u.ChildVoluntary).
+		Int64("children_nivcsw", u.ChildInvoluntary).
 		Int("threads", u.Threads).
 		Int64("rss_bytes", u.RSS).
 		Int("fds", u.FDs).
 		Msg("resource usage")
+}
+
+// LogChildExit writes the child_exit event of the child pid of model,
+// which ended with err (nil: exit status 0). Warn level: the parent did
+// not ask it to stop.
+func LogChildExit(log zerolog.Logger, model string, pid int, err error) {
+	e := log.Warn().Str("event", EventChildExit).Str("model", model).Int("pid", pid)
+	if err != nil {
+		e = e.Str("error", err.Error())
+	}
+	e.Msg("a child process exited")
 }
 
 // LogListenFallback writes the listen_fallback event: err says why raw
@@ -209,6 +242,15 @@ func LogListenFallback(log zerolog.Logger, err error, backlog int) {
 // prefork models is a new process, which runs this again.
 var pid = os.Getpid()
 
+// poolSize is the start event's workers: cfg.Workers for a model with a
+// pool, 0 for one without, which ignores -workers.
+func poolSize(model string, cfg *Config) int {
+	if m, ok := registry[model]; ok && m.Workers == 0 {
+		return 0
+	}
+	return cfg.Workers
+}
+
 // logStart writes the start event.
 func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 	log.Info().Str("event", EventStart).
@@ -222,7 +264,7 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Dur("request_timeout", cfg.RequestTimeout).
 		Int("max_conns", cfg.Limit()).
 		Int("max_output", cfg.OutputCap()).
-		Int("workers", cfg.Workers).
+		Int("workers", poolSize(model, cfg)).
 		Int("pid", pid).
 		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
 		Msg("serving")

@@ -19,11 +19,11 @@ func TestEventsRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	log := zerolog.New(&buf).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	cfg := DefaultConfig()
-	cfg.Log, cfg.Proto, cfg.Backlog = log, Echo, 7
+	cfg.Log, cfg.Proto, cfg.Backlog, cfg.Workers = log, Echo, 7, 4
 	cfg.Work = Work{Kind: Sleep, D: 10 * time.Millisecond}
 
 	s := NewStats(&cfg)
-	s.Start("epoll", &cfg, "127.0.0.1:8000")
+	s.Start("pool", &cfg, "127.0.0.1:8000") // a model with a pool: workers is kept
 	c := s.Open(netip.MustParseAddrPort("127.0.0.1:5000"), 42)
 	c.BytesIn, c.BytesOut, c.Requests = 3, 4, 5
 	s.Close(&c, ReasonError, 43, errors.New("boom"))
@@ -32,23 +32,25 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.LimitLeft(2, 3)
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
+	LogChildExit(log, "prefork", 77, errors.New("exit status 1"))
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
-		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11})
+		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11,
+		ChildUser: 3 * time.Second, ChildSystem: 4 * time.Second, ChildVoluntary: 12, ChildInvoluntary: 13})
 
 	checks := []struct {
 		name string
 		ok   func(e *Event) bool
 	}{
 		{EventStart, func(e *Event) bool {
-			return e.Model == "epoll" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
+			return e.Model == "pool" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
 				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
-				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine
+				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4
 		}},
 		{EventConnOpen, func(e *Event) bool {
-			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42
+			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42 && e.PID > 0
 		}},
 		{EventConnClose, func(e *Event) bool {
-			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 43 && e.BytesIn == 3 && e.BytesOut == 4 &&
+			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 43 && e.PID > 0 && e.BytesIn == 3 && e.BytesOut == 4 &&
 				e.Requests == 5 && e.DurationUs >= 0 && e.Reason == "error" && e.Error == "boom"
 		}},
 		{EventAcceptError, func(e *Event) bool {
@@ -63,9 +65,13 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventListenFallback, func(e *Event) bool {
 			return e.Error == "sock: unsupported" && e.Backlog == 3 && e.BacklogSource == "system"
 		}},
+		{EventChildExit, func(e *Event) bool {
+			return e.Model == "prefork" && e.PID == 77 && e.Error == "exit status 1" && e.Level == "warn"
+		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&
-				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11
+				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11 &&
+				e.ChildUserS == 3 && e.ChildSysS == 4 && e.ChildNvcsw == 12 && e.ChildNivcsw == 13
 		}},
 	}
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))

@@ -207,6 +207,18 @@ type Model struct {
 	Source string
 	// Serial is true when the model serves one connection at a time.
 	Serial bool
+	// Processes is true when the model serves from child processes (fork,
+	// prefork), each holding one connection at a time.
+	Processes bool
+	// Bounded is true when the model serves, by default, far fewer
+	// clients at once than the connection limit from the open-file limit
+	// (a pool of workers, or the fork model's cap on children): clients
+	// beyond that wait in the kernel's accept queue.
+	Bounded bool
+	// Workers is the default size of the pool the model starts at boot
+	// (Config.Workers), for pool and prefork; 0 for the models that have
+	// none. Such a model serves at most that many clients at once.
+	Workers int
 	// New builds a server for cfg.
 	New func(cfg Config) (Server, error)
 }
@@ -235,7 +247,7 @@ func Lookup(name string) (Model, error) {
 }
 
 // order is the teaching order: from the tutorial's server to the reactors.
-var order = []string{"sequential", "threads", "goroutine", "epoll", "gnet"}
+var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "gnet"}
 
 // All returns every registered model, in teaching order, then any others by
 // name.

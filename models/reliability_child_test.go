@@ -58,8 +58,8 @@ type childSpec struct {
 	// Model is the model's name.
 	Model string `json:"model"`
 	// MaxLine, IdleTimeout, RequestTimeout, ShutdownTimeout, MaxConns,
-	// MaxOutput and Backlog are the Config fields of the same names; zero
-	// keeps models.DefaultConfig's.
+	// MaxOutput, Backlog and Workers are the Config fields of the same
+	// names; zero keeps models.DefaultConfig's.
 	MaxLine         int           `json:"max_line,omitempty"`
 	IdleTimeout     time.Duration `json:"idle_timeout,omitempty"`
 	RequestTimeout  time.Duration `json:"request_timeout,omitempty"`
@@ -67,6 +67,7 @@ type childSpec struct {
 	MaxConns        int           `json:"max_conns,omitempty"`
 	MaxOutput       int           `json:"max_output,omitempty"`
 	Backlog         int           `json:"backlog,omitempty"`
+	Workers         int           `json:"workers,omitempty"`
 	// Work is the work per request, as -work spells it; empty is none.
 	Work string `json:"work,omitempty"`
 	// NoFile, if not zero, is the child's RLIMIT_NOFILE, set before the
@@ -90,7 +91,7 @@ func (s childSpec) config() (models.Config, error) {
 	if s.ShutdownTimeout > 0 {
 		cfg.ShutdownTimeout = s.ShutdownTimeout
 	}
-	cfg.MaxConns, cfg.MaxOutput, cfg.Backlog = s.MaxConns, s.MaxOutput, s.Backlog
+	cfg.MaxConns, cfg.MaxOutput, cfg.Backlog, cfg.Workers = s.MaxConns, s.MaxOutput, s.Backlog, s.Workers
 	if s.Work != "" {
 		w, err := models.ParseWork(s.Work)
 		if err != nil {

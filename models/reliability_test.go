@@ -107,6 +107,11 @@ type relForm struct {
 	// clientsFor after a warm-up of clientsWarm.
 	clients                 int
 	clientsFor, clientsWarm time.Duration
+	// poolWorkers is the -workers of the models with a pool (pool,
+	// prefork) in every scenario but the 10,000 clients: enough for each
+	// scenario's clients to be served at once, as by the other models.
+	// The 10,000 clients meet the model's default pool instead.
+	poolWorkers int
 }
 
 // shortForm is what go test runs: about a minute for every model.
@@ -127,6 +132,7 @@ var shortForm = relForm{
 	loadClients: 20, stormFor: time.Second,
 	listen1: 100,
 	clients: 500, clientsFor: time.Second, clientsWarm: time.Second,
+	poolWorkers: 128,
 }
 
 // fullForm is make reliability: the sizes of issue 10.
@@ -146,6 +152,7 @@ var fullForm = relForm{
 	loadClients: 200, stormFor: 5 * time.Second,
 	listen1: 1000,
 	clients: 10000, clientsFor: 5 * time.Second, clientsWarm: 2 * time.Second,
+	poolWorkers: 1100,
 }
 
 // relScenario is one row of the table.
@@ -154,6 +161,14 @@ type relScenario struct {
 	// concurrent scenarios need a model that serves clients at once;
 	// they do not apply to a serial one.
 	concurrent bool
+	// defaultPool runs a model with a pool (pool, prefork) with its
+	// default -workers rather than relForm.poolWorkers: the scenario is
+	// about what a fixed pool does when clients outnumber it.
+	defaultPool bool
+	// oneConnPerProcess scenarios are about a process that runs out of
+	// descriptors for its connections; they do not apply to a model whose
+	// processes each hold one (fork, prefork).
+	oneConnPerProcess bool
 	// stops is set for a scenario that ends the server itself; the checks
 	// after it do not apply.
 	stops bool
@@ -166,10 +181,10 @@ type relScenario struct {
 // reliability is the table every model goes through, in this order. The
 // scenarios are in reliability_scenarios_test.go.
 var reliability = []relScenario{
-	{name: "fd limit at accept (default -max-conns)", concurrent: true,
+	{name: "fd limit at accept (default -max-conns)", concurrent: true, oneConnPerProcess: true,
 		server: func(_ *relForm, s *childSpec) { s.NoFile = relFDLimit },
 		run:    func(r *relRun) { r.fdExhaustion(false) }},
-	{name: "EMFILE at accept (-max-conns above the fd limit)", concurrent: true,
+	{name: "EMFILE at accept (-max-conns above the fd limit)", concurrent: true, oneConnPerProcess: true,
 		server: func(_ *relForm, s *childSpec) { s.NoFile, s.MaxConns = relFDLimit, 1000 },
 		run:    func(r *relRun) { r.fdExhaustion(true) }},
 	{name: "connect-then-RST storm", run: (*relRun).rstStorm},
@@ -196,7 +211,7 @@ var reliability = []relScenario{
 		run:    (*relRun).shutdownUnderLoad},
 	{name: "listen(1) overflow", server: func(_ *relForm, s *childSpec) { s.Backlog = 1 },
 		run: (*relRun).listenOne},
-	{name: "10,000 concurrent echo clients", concurrent: true, run: (*relRun).manyClients},
+	{name: "10,000 concurrent echo clients", concurrent: true, defaultPool: true, run: (*relRun).manyClients},
 }
 
 // relForms returns the form IOLAB_RELIABILITY asks for.
@@ -280,7 +295,13 @@ func runScenario(t *testing.T, m models.Model, sc relScenario, f *relForm, tab *
 	if sc.concurrent && m.Serial {
 		r.skip("serial model: one client at a time")
 	}
+	if sc.oneConnPerProcess && m.Processes {
+		r.skip("each process serves one connection at a time: accept(2) in it cannot run out of descriptors")
+	}
 	spec := childSpec{Model: m.Name, ShutdownTimeout: 2 * time.Second}
+	if m.Workers > 0 && !sc.defaultPool {
+		spec.Workers = f.poolWorkers
+	}
 	if sc.server != nil {
 		sc.server(f, &spec)
 	}

@@ -142,6 +142,26 @@ func (s *Stats) Stop(model string) {
 	logStop(s.log, model, t)
 }
 
+// Add adds the totals of a stop event to s: a child process's, in the
+// fork and prefork models, whose parent's stop event sums its children's.
+func (s *Stats) Add(stop Event) {
+	s.accepted.Add(stop.Conns)
+	s.requests.Add(stop.Requests)
+	s.bytesIn.Add(stop.BytesIn)
+	s.bytesOut.Add(stop.BytesOut)
+	for r := Reason(0); r < numReasons; r++ {
+		s.reasons[r].Add(stop.Reasons[r.String()])
+	}
+}
+
+// NumberFrom makes id the number of the next connection Open records: a
+// fork child serves one connection, numbered by its parent.
+func (s *Stats) NumberFrom(id uint64) { s.nextID.Store(id - 1) }
+
+// NextID takes the number of a connection that another process will
+// record: the fork model's parent numbers its children's connections.
+func (s *Stats) NextID() uint64 { return s.nextID.Add(1) }
+
 // AcceptBackoff is how an acceptor paces itself after an error such as
 // EMFILE, which would otherwise repeat at once: as net/http does, it doubles
 // from 5 ms up to 1 s, and resets after a successful accept.

@@ -17,6 +17,7 @@ import (
 // benchFlags is what `iolab bench` is told, before it is checked.
 type benchFlags struct {
 	scenarios, models, clients, work, envs, image string
+	workers                                       int
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
 	noPin                                         bool
@@ -30,6 +31,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.models, "models", strings.Join(models.Names(), ","), "models to run, comma-separated")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D or cpu:D (default: each scenario's own)")
+	fs.IntVar(&f.workers, "workers", 0, "passed to every server as -workers: the size of the pool of the models that start one (0: not passed, each model's default)")
 	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "warm-up of each level, left out of the results")
 	fs.DurationVar(&f.timeout, "timeout", time.Second, "bound on each phase of a request")
@@ -90,7 +92,7 @@ func scenarioNames() []string {
 // stderr.
 func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 	cfg := bench.Config{Duration: f.duration, Warmup: f.warmup, Timeout: f.timeout, NoPin: f.noPin,
-		Image: f.image, OutDir: f.out}
+		Image: f.image, OutDir: f.out, Workers: f.workers}
 	scenarios := f.scenarios
 	if scenarios == "all" {
 		scenarios = strings.Join(scenarioNames(), ",")

@@ -20,7 +20,7 @@ func logsCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		fmt.Fprintf(fs.Output(), "Usage: iolab logs [flags] [FILE...]\n\n"+
 			"Analyses the JSON lines of iolab serve (run it with -log-level debug to log every\n"+
 			"connection), from the files or from standard input: connections, requests,\n"+
-			"durations, connections per OS thread, peak concurrency, close reasons.\n\nFlags:\n")
+			"durations, connections per process and per OS thread, peak concurrency, close reasons.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs, func(args []string, stdout, _ io.Writer) error {

@@ -31,6 +31,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"serve", "-model", "epoll", "-log-level", "loud"},
 		{"serve", "-model", "epoll", "-log-format", "xml"},
 		{"serve", "-model", "epoll", "-max-line", "1"},
+		{"serve", "-model", "epoll", "-workers", "-1"},
 		{"serve", "-model", "epoll", "extra"},
 		{"models", "extra"},
 		{"load", "-clients", "x"},
@@ -56,6 +57,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bench", "-clients", "x"},
 		{"bench", "-clients", "1,0"},
 		{"bench", "-work", "nap:1s"},
+		{"bench", "-workers", "-1"},
+		{"bench", "-workers", "x"},
 		{"bench", "-server-cpus", "z"},
 		{"bench", "-load-cpus", "3-1"},
 		{"bench", "extra"},
@@ -236,6 +239,17 @@ func TestServeLogsAndStops(t *testing.T) {
 			stop := next(models.EventStop)
 			if stop["conns"] != 1.0 || stop["requests"] != 1.0 {
 				t.Errorf("stop event: %v", stop)
+			}
+			// The whole life, for iolab bench: the server's own usage,
+			// and its reaped children's (none here).
+			usage := next(models.EventUsage)
+			for _, field := range []string{"user_s", "sys_s", "nvcsw", "nivcsw", "children_user_s", "children_sys_s", "children_nvcsw", "children_nivcsw"} {
+				if _, ok := usage[field]; !ok {
+					t.Errorf("%s event has no %q: %v", models.EventUsage, field, usage)
+				}
+			}
+			if usage["why"] != models.UsageAtExit {
+				t.Errorf("%s event: why %v, want %s", models.EventUsage, usage["why"], models.UsageAtExit)
 			}
 			if code := <-exit; code != 0 {
 				t.Errorf("exit %d after SIGINT, want 0", code)

@@ -1,8 +1,9 @@
 // Package bench runs the server models side by side: for each scenario,
 // model and client level it starts `iolab serve` as a child process pinned
-// to its own CPUs, drives it with package loadgen in-process, samples the
-// server's OS footprint from /proc, and stops it before the next. It then
-// writes tables, plots, a Markdown report, JSON and CSV.
+// to its own CPUs, drives it with package loadgen in-process, samples from
+// /proc the OS footprint of the server and of every process descended
+// from it, and stops it before the next. It then writes tables, plots, a
+// Markdown report, JSON and CSV.
 //
 // One server runs at a time, so that the measurements do not disturb each
 // other.
@@ -83,6 +84,10 @@ type Config struct {
 	Clients []int
 	// Work, if set, replaces every scenario's work.
 	Work *models.Work
+	// Workers, if positive, is passed to every server as -workers: the
+	// size of the pool of the models that start one at boot. 0 leaves
+	// each model's default.
+	Workers int
 	// Duration and Warmup of each level; Timeout of each request phase.
 	Duration, Warmup, Timeout time.Duration
 	// ServerCPUs and LoadCPUs pin the server and the load generator. With
@@ -138,6 +143,8 @@ func (cfg *Config) Validate() error {
 		return fmt.Errorf("bench: negative warm-up %v", cfg.Warmup)
 	case cfg.Timeout <= 0:
 		return fmt.Errorf("bench: timeout %v is not positive", cfg.Timeout)
+	case cfg.Workers < 0:
+		return fmt.Errorf("bench: workers %d is negative", cfg.Workers)
 	case cfg.OutDir == "":
 		return errors.New("bench: no results folder")
 	}
@@ -211,7 +218,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	res := &Results{Started: time.Now().UTC(), Machine: ReadMachine(),
-		Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Timeout: cfg.Timeout.String()}
+		Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Timeout: cfg.Timeout.String(), Workers: cfg.Workers}
 	if !cfg.NoPin {
 		if err := proc.Pin(cfg.LoadCPUs); err != nil {
 			return nil, err
@@ -306,6 +313,7 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, model, env string, c
 	if err != nil {
 		return run, err
 	}
+	run.Workers = srv.workers
 	sampler := startSampler(srv.pid)
 	var start, end proc.Sample
 	lcfg := loadgen.DefaultConfig()
@@ -314,7 +322,7 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, model, env string, c
 	lcfg.Progress = progress
 	lcfg.Mark = func(measuring bool) {
 		sampler.measuring(measuring)
-		ps, _ := proc.Read(srv.pid)
+		ps, _ := proc.ReadTree(srv.pid)
 		if measuring {
 			start = ps
 		} else {

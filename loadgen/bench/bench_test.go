@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +32,7 @@ func fixture() *Results {
 			Latency:     loadgen.Summary{P50: p50, P99: p99},
 			Errors:      map[string]int64{"read_timeout": errs},
 			ErrorsTotal: errs}
-		m.Server = ServerStats{ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw,
+		m.Server = ServerStats{ProcsPeak: 1, ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw,
 			Life: Lifetime{Requests: int64(rps * 2.5)}}
 		return m
 	}
@@ -85,11 +87,45 @@ func TestVerdicts(t *testing.T) {
 		// sequential has the lowest p99, and failed requests it leaves out.
 		{0, 2, "At 10 clients: lowest sequential (363.8µs), highest epoll (383.5µs); a factor of 1.05. sequential also failed 3 requests, which no latency includes."},
 		{0, 3, "At 10 clients: lowest epoll (0), highest sequential (3)."},
-		{1, 0, "At 10 clients: lowest epoll (7), highest sequential (8); a factor of 1.14."},
+		{1, 0, "Every model is one process at every level."},
+		{1, 1, "At 10 clients: lowest epoll (7), highest sequential (8); a factor of 1.14."},
 	} {
 		if got := tables[tc.group][tc.index].Verdict; got != tc.want {
 			t.Errorf("%s: verdict %q, want %q", tables[tc.group][tc.index].Title, got, tc.want)
 		}
+	}
+}
+
+// TestWorkersAndProcesses checks the -workers line of the header, and the
+// processes table with a model of several processes in it.
+func TestWorkersAndProcesses(t *testing.T) {
+	r := fixture()
+	r.Workers = 4
+	s := &r.Scenarios[0]
+	s.Models = append(s.Models, "prefork")
+	for _, n := range s.Clients {
+		m := Measurement{Model: "prefork", Env: Native, Series: "prefork", Clients: n, Workers: 4}
+		m.Load = loadgen.Level{Clients: n, Seconds: 2, Requests: 100, Throughput: 50}
+		m.Server = ServerStats{ProcsPeak: 5, ThreadsPeak: 40}
+		s.Runs = append(s.Runs, m)
+	}
+	var text, md bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\nWorkers: -workers 4 passed to every server; pool sizes as the servers reported them: prefork 4\n"; !strings.Contains(text.String(), want) {
+		t.Errorf("text output has no %q:\n%s", want, text.String())
+	}
+	WriteReport(&md, r, nil)
+	if want := "- **Workers:** `-workers 4` passed to every server; pool sizes as the servers reported them: prefork 4\n"; !strings.Contains(md.String(), want) {
+		t.Errorf("report has no %q:\n%s", want, md.String())
+	}
+	procs := Tables(s)[1][0]
+	if got, want := procs.Cells[3], []string{"5", "5"}; !slices.Equal(got, want) {
+		t.Errorf("prefork's processes: %q, want %q", got, want)
+	}
+	if got, want := procs.Verdict, "At 10 clients: lowest sequential, epoll (1), highest prefork (5); a factor of 5."; got != want {
+		t.Errorf("processes verdict %q, want %q", got, want)
 	}
 }
 
@@ -167,8 +203,9 @@ func TestTinyBench(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"sequential", "threads"}, Clients: []int{clients},
 		Duration: time.Second, Warmup: 300 * time.Millisecond, Timeout: time.Second,
-		NoPin:  true, // pinning would pin this test process too
-		OutDir: out,
+		NoPin:   true, // pinning would pin this test process too
+		OutDir:  out,
+		Workers: 3, // passed on; models without a pool ignore it
 	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -179,6 +216,9 @@ func TestTinyBench(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(out, "results.json"))
 	if err != nil || json.Unmarshal(b, &back) != nil || len(back.Scenarios) != 1 || len(back.Scenarios[0].Runs) != 2 {
 		t.Fatalf("results.json: %v, %d scenarios", err, len(back.Scenarios))
+	}
+	if back.Workers != 3 {
+		t.Errorf("results.json: workers %d, want the 3 passed", back.Workers)
 	}
 	f, err := os.Open(filepath.Join(out, "results.csv"))
 	if err != nil {
@@ -207,13 +247,23 @@ func TestTinyBench(t *testing.T) {
 		if err != nil || !bytes.Contains(log, []byte(`"event":"`+models.EventStop+`"`)) {
 			t.Errorf("server log of %s: %v, no stop event:\n%s", m, err, log)
 		}
+		// The run records the workers its server's start event reported.
+		var start models.Event
+		first, _, _ := bytes.Cut(log, []byte("\n"))
+		if err := json.Unmarshal(first, &start); err != nil || start.Event != models.EventStart {
+			t.Errorf("server log of %s: first line %s, %v; want the start event", m, first, err)
+		}
+		if r := res.Scenarios[0].run(m, clients); r.Workers != start.Workers {
+			t.Errorf("%s: run records %d workers, its start event %d", m, r.Workers, start.Workers)
+		}
 	}
 
 	// The numbers are sane.
 	s := &res.Scenarios[0]
 	seq, thr := s.run("sequential", clients), s.run("threads", clients)
 	for _, r := range []*Measurement{seq, thr} {
-		if r.Error != "" || r.Load.Throughput <= 0 || r.Server.Life.User+r.Server.Life.System <= 0 || r.Server.Life.Requests < r.Load.Requests || r.Server.RSSPeak <= 0 {
+		if r.Error != "" || r.Load.Throughput <= 0 || r.Server.Life.User+r.Server.Life.System <= 0 || r.Server.Life.Requests < r.Load.Requests || r.Server.RSSPeak <= 0 ||
+			r.Server.ProcsPeak != 1 {
 			t.Errorf("%s: error %q, %.0f req/s, server %+v", r.Model, r.Error, r.Load.Throughput, r.Server)
 		}
 	}

@@ -33,6 +33,7 @@ func TestValidate(t *testing.T) {
 		{"client override", func(c *Config) { c.Clients = []int{3} }, ""},
 		{"work override", func(c *Config) { c.Work = &models.Work{Kind: models.Sleep, D: time.Millisecond} }, ""},
 		{"no work override", func(c *Config) { c.Work = &models.Work{} }, ""},
+		{"workers", func(c *Config) { c.Workers = 4 }, ""},
 
 		{"no scenarios", func(c *Config) { c.Scenarios = nil }, "no scenarios"},
 		{"no models", func(c *Config) { c.Models = nil }, "no models"},
@@ -51,6 +52,7 @@ func TestValidate(t *testing.T) {
 		{"unknown work kind", func(c *Config) { c.Work = &models.Work{Kind: 9, D: time.Second} }, "unknown work kind 9"},
 		{"CPUs with NoPin", func(c *Config) { c.NoPin = true }, "NoPin, yet CPUs"},
 		{"negative CPU", func(c *Config) { c.LoadCPUs = []int{0, -1} }, "-1 is not a CPU number"},
+		{"negative workers", func(c *Config) { c.Workers = -1 }, "workers -1 is negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := valid()

@@ -26,6 +26,7 @@ type plotSpec struct {
 var plotSpecs = []plotSpec{
 	{"throughput", "requests per second (higher is better)", "requests / s", false},
 	{"p99", "p99 latency (lower is better; log scale)", "p99 latency, ms", true},
+	{"procs", "server processes, peak", "processes", true},
 	{"threads", "server OS threads, peak", "threads", true},
 	{"rss", "server resident memory, peak", "RSS, MiB", false},
 	{"switches", "server context switches per request", "context switches / request", false},

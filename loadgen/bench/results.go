@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type Results struct {
 	Duration  string           `json:"duration"`
 	Warmup    string           `json:"warmup"`
 	Timeout   string           `json:"timeout"`
+	Workers   int              `json:"workers"` // -workers passed to every server; 0: none, each model's default
 	Scenarios []ScenarioResult `json:"scenarios"`
 }
 
@@ -68,13 +70,18 @@ type Measurement struct {
 	Env     string        `json:"env"`
 	Series  string        `json:"series"` // the table row: Model, or "Model (Env)"
 	Clients int           `json:"clients"`
+	Workers int           `json:"workers"` // the pool size the server's start event reported
 	Load    loadgen.Level `json:"load"`
 	Server  ServerStats   `json:"server"`
 	Error   string        `json:"error,omitempty"`
 }
 
-// ServerStats is the server's OS footprint over the measured interval.
+// ServerStats is the server's OS footprint over the measured interval:
+// the server and every process descended from it (proc.ReadTree).
 type ServerStats struct {
+	// ProcsPeak and ProcsMean count processes: 1 for a model of one.
+	ProcsPeak   int     `json:"procs_peak"`
+	ProcsMean   float64 `json:"procs_mean"`
 	ThreadsPeak int     `json:"threads_peak"`
 	ThreadsMean float64 `json:"threads_mean"`
 	RSSPeak     int64   `json:"rss_peak_bytes"`
@@ -85,8 +92,9 @@ type ServerStats struct {
 	SysSeconds  float64 `json:"sys_s"`
 	// CPUPercent is user+sys over the interval, in % of one CPU.
 	CPUPercent float64 `json:"cpu_percent"`
-	// Life is what the server used over its whole life (start-up,
-	// warm-up, measured interval, drain), from wait4(2).
+	// Life is what the server and the children it reaped used over its
+	// whole life (start-up, warm-up, measured interval, drain), from
+	// getrusage(2) at exit.
 	Life Lifetime `json:"lifetime"`
 	// CPUPerRequestUs and SwitchesPerRequest divide Life by the requests
 	// the server answered: what one request costs the server.
@@ -164,9 +172,9 @@ func Write(r *Results, dir string) error {
 }
 
 // csvHeader names the columns of results.csv.
-var csvHeader = []string{"scenario", "proto", "work", "model", "env", "clients", "seconds", "requests", "req_per_s",
+var csvHeader = []string{"scenario", "proto", "work", "model", "env", "workers", "clients", "seconds", "requests", "req_per_s",
 	"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "client_bound",
-	"threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
+	"procs_peak", "threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
 	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
 	"life_requests", "life_voluntary_switches", "life_involuntary_switches", "switches_per_req", "error"}
 
@@ -182,12 +190,12 @@ func writeCSV(r *Results, path string) error {
 	for _, s := range r.Scenarios {
 		for _, run := range s.Runs {
 			l, sv := run.Load, run.Server
-			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, run.Env, strconv.Itoa(run.Clients), num(l.Seconds, 3),
+			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, run.Env, strconv.Itoa(run.Workers), strconv.Itoa(run.Clients), num(l.Seconds, 3),
 				strconv.FormatInt(l.Requests, 10), num(l.Throughput, 1),
 				loadgen.Micros(l.Latency.P50), loadgen.Micros(l.Latency.P90), loadgen.Micros(l.Latency.P99),
 				loadgen.Micros(l.Latency.P999), loadgen.Micros(l.Latency.Max),
 				strconv.FormatInt(l.ErrorsTotal, 10), strconv.FormatBool(l.ClientBound),
-				strconv.Itoa(sv.ThreadsPeak), num(sv.ThreadsMean, 1), mib(float64(sv.RSSPeak)), mib(sv.RSSMean),
+				strconv.Itoa(sv.ProcsPeak), strconv.Itoa(sv.ThreadsPeak), num(sv.ThreadsMean, 1), mib(float64(sv.RSSPeak)), mib(sv.RSSMean),
 				strconv.Itoa(sv.FDsPeak), num(sv.UserSeconds, 3), num(sv.SysSeconds, 3), num(sv.CPUPercent, 1),
 				num(sv.CPUPerRequestUs, 2), strconv.FormatInt(sv.Life.Requests, 10),
 				strconv.FormatInt(sv.Life.Voluntary, 10), strconv.FormatInt(sv.Life.Involuntary, 10),
@@ -200,6 +208,54 @@ func writeCSV(r *Results, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// workers returns the -workers every server got ("" for none) and the
+// pool sizes the servers reported in their start events, model by model
+// ("pool 4, prefork 4"; "" if none reported one).
+func (r *Results) workers() (flag, reported string) {
+	if r.Workers > 0 {
+		flag = "-workers " + strconv.Itoa(r.Workers)
+	}
+	var models []string
+	sizes := map[string][]string{}
+	for _, s := range r.Scenarios {
+		for _, run := range s.Runs {
+			if run.Workers <= 0 {
+				continue
+			}
+			if _, ok := sizes[run.Model]; !ok {
+				models = append(models, run.Model)
+			}
+			if n := strconv.Itoa(run.Workers); !slices.Contains(sizes[run.Model], n) {
+				sizes[run.Model] = append(sizes[run.Model], n)
+			}
+		}
+	}
+	parts := make([]string, len(models))
+	for i, m := range models {
+		parts[i] = m + " " + strings.Join(sizes[m], "/")
+	}
+	return flag, strings.Join(parts, ", ")
+}
+
+// workersText says in a phrase what workers returned, with the flag as
+// code for Markdown (md).
+func workersText(flag, reported string, md bool) string {
+	code := func(s string) string {
+		if md {
+			return "`" + s + "`"
+		}
+		return s
+	}
+	s := "each model's default (" + code("-workers") + " not passed)"
+	if flag != "" {
+		s = code(flag) + " passed to every server"
+	}
+	if reported != "" {
+		s += "; pool sizes as the servers reported them: " + reported
+	}
+	return s
 }
 
 // describe is a one-line account of the machine and the pinning.

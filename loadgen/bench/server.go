@@ -29,15 +29,17 @@ type server struct {
 	pid       int    // the server's PID on this host, for /proc
 	addr      string // where clients connect (inside its container for docker-inside)
 	container string // the container's name, or ""
+	workers   int    // from the server's start event
 	requests  int64  // from the server's stop event
 	life      *Lifetime
 	exited    chan struct{} // closed when the log stream ends
 	log       *os.File
 }
 
-// Lifetime is what a server used over its whole life, from its own
-// getrusage(2) as it exits (its last usage event): counting its exited
-// threads too, and readable from a container as well.
+// Lifetime is what a server used over its whole life, from getrusage(2)
+// as it exits (its last usage event): its own, exited threads included,
+// plus that of the child processes it reaped; readable from a container
+// as well.
 type Lifetime struct {
 	User        float64 `json:"user_s"`               // CPU seconds in user space
 	System      float64 `json:"sys_s"`                // CPU seconds in the kernel
@@ -57,6 +59,9 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env strin
 		"-log-level", "info", "-log-format", "json",
 		// The bench's shutdown waits for answers in flight at most this long.
 		"-shutdown-timeout", "2s"}
+	if cfg.Workers > 0 {
+		serve = append(serve, "-workers", strconv.Itoa(cfg.Workers))
+	}
 	pin := !cfg.NoPin && len(cfg.ServerCPUs) > 0
 	cpus := joinInts(cfg.ServerCPUs)
 	s := &server{exited: make(chan struct{})}
@@ -135,8 +140,9 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env strin
 }
 
 // readLog copies the server's log to its file and picks out the events
-// the bench needs: the address from the start event, the requests from
-// the stop event, and the lifetime usage from the usage event at exit.
+// the bench needs: the address and the workers from the start event, the
+// requests from the stop event, and the lifetime usage from the usage
+// event at exit.
 func (s *server) readLog(r io.Reader, addrs chan<- string) {
 	defer close(s.exited)
 	sc := bufio.NewScanner(r)
@@ -148,16 +154,36 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 		if json.Unmarshal(line, &ev) != nil {
 			continue
 		}
-		// requests and life are read by stop, after the stream ends.
+		// workers is read once the address has been received; requests
+		// and life by stop, after the stream ends.
 		switch ev.Event {
 		case models.EventStart:
+			s.workers = ev.Workers
 			addrs <- ev.Addr
 		case models.EventStop:
 			s.requests = ev.Requests
 		case models.EventUsage:
-			if ev.Why == models.UsageAtExit {
-				s.life = &Lifetime{User: ev.UserS, System: ev.SysS, Voluntary: ev.Nvcsw, Involuntary: ev.Nivcsw}
+			if ev.Why != models.UsageAtExit {
+				break
 			}
+			// The server's own getrusage plus its reaped children's
+			// (RUSAGE_CHILDREN): in fork and prefork the children do the
+			// serving. getrusage(2): RUSAGE_CHILDREN counts "all children
+			// of the calling process that have terminated and been waited
+			// for", and "grandchildren, and further removed descendants,
+			// if all of the intervening descendants waited on their
+			// terminated children". A child still running, or never
+			// waited for, is not in it. The sum is what wait4(2) would
+			// give the bench for the server: the kernel fills wait4's
+			// rusage with getrusage(child, RUSAGE_BOTH), the child's own
+			// and its children's (wait_task_zombie in kernel/exit.c; the
+			// man page says only "accounting information about the
+			// child", see getrusage(2); TestWaitCountsReapedDescendants
+			// in loadgen/proc checks it). The bench reads the server's
+			// own account because in a container the bench's child is
+			// docker run, not the server.
+			s.life = &Lifetime{User: ev.UserS + ev.ChildUserS, System: ev.SysS + ev.ChildSysS,
+				Voluntary: ev.Nvcsw + ev.ChildNvcsw, Involuntary: ev.Nivcsw + ev.ChildNivcsw}
 		}
 	}
 }
@@ -194,7 +220,8 @@ func (s *server) stop() (Lifetime, error) {
 	return life, nil
 }
 
-// sampler reads /proc/PID every 100 ms until stopped.
+// sampler reads the server's process tree in /proc (proc.ReadTree) every
+// 100 ms until stopped.
 type sampler struct {
 	mu      sync.Mutex
 	samples []Sample
@@ -203,7 +230,8 @@ type sampler struct {
 	stopped chan struct{}
 }
 
-// Sample is one /proc sample of the server, at a time since the run began.
+// Sample is one /proc sample of the server's process tree, at a time since
+// the run began.
 type Sample struct {
 	proc.Sample
 	Ms    int64  `json:"ms"`
@@ -221,7 +249,7 @@ func startSampler(pid int) *sampler {
 		t := time.NewTicker(sampleEvery)
 		defer t.Stop()
 		for {
-			if ps, err := proc.Read(pid); err == nil {
+			if ps, err := proc.ReadTree(pid); err == nil {
 				s.mu.Lock()
 				s.samples = append(s.samples, Sample{Sample: ps, Ms: time.Since(start).Milliseconds(), Phase: s.phase})
 				s.mu.Unlock()
@@ -257,12 +285,13 @@ func (s *sampler) stop() []Sample {
 
 // summarizeServer turns the samples, the /proc readings at the start and
 // end of the measured interval, and the server's lifetime usage into the
-// run's server figures. Gauges (threads, memory, descriptors) come from the
-// samples of the measured interval; the CPU use of the interval from
-// /proc/PID/stat, which the kernel keeps for the whole thread group; the
+// run's server figures. Gauges (processes, threads, memory, descriptors)
+// come from the samples of the measured interval; the CPU use of the
+// interval from the stat of each process of the tree, which the kernel
+// keeps for the whole thread group and for the children it has reaped; the
 // cost per request from the lifetime usage over the server's own count of
-// requests, because only wait4(2) counts the context switches of threads
-// that have exited.
+// requests, because only getrusage(2) counts the context switches of
+// threads and processes that have exited.
 func summarizeServer(samples []Sample, start, end proc.Sample, seconds float64, life Lifetime) ServerStats {
 	st := ServerStats{Samples: samples}
 	n := 0
@@ -271,14 +300,17 @@ func summarizeServer(samples []Sample, start, end proc.Sample, seconds float64, 
 			continue
 		}
 		n++
+		st.ProcsPeak = max(st.ProcsPeak, s.Procs)
 		st.ThreadsPeak = max(st.ThreadsPeak, s.Threads)
 		st.RSSPeak = max(st.RSSPeak, s.RSS)
 		st.FDsPeak = max(st.FDsPeak, s.FDs)
+		st.ProcsMean += float64(s.Procs)
 		st.ThreadsMean += float64(s.Threads)
 		st.RSSMean += float64(s.RSS)
 		st.FDsMean += float64(s.FDs)
 	}
 	if n > 0 {
+		st.ProcsMean /= float64(n)
 		st.ThreadsMean /= float64(n)
 		st.RSSMean /= float64(n)
 		st.FDsMean /= float64(n)

@@ -47,6 +47,9 @@ var groups = []Group{
 			func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 	}},
 	{"What the server cost the OS (/proc, and getrusage at exit)", []metric{
+		{"procs", "server processes, peak (the server and its descendants)", false,
+			func(r *Measurement) (float64, bool) { return float64(r.Server.ProcsPeak), r.Server.ProcsPeak > 0 },
+			func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 		{"threads", "server OS threads, peak", false,
 			func(r *Measurement) (float64, bool) { return float64(r.Server.ThreadsPeak), r.Server.ThreadsPeak > 0 },
 			func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
@@ -183,10 +186,11 @@ func (s *ScenarioResult) value(m metric, series string, n int) (float64, bool) {
 // the table shows: which value is highest and which lowest, and if they
 // are within 5% it says so instead of naming a winner.
 func (s *ScenarioResult) verdict(m metric) string {
-	if m.key == "errors" {
-		if s.allZero(m) {
-			return "No failed requests at any level."
-		}
+	switch {
+	case m.key == "errors" && s.allEqual(m, 0):
+		return "No failed requests at any level."
+	case m.key == "procs" && s.allEqual(m, 1):
+		return "Every model is one process at every level."
 	}
 	for i := len(s.Clients) - 1; i >= 0; i-- {
 		n := s.Clients[i]
@@ -254,14 +258,14 @@ func (s *ScenarioResult) failedCaveat(m metric, n int, models ...string) string 
 	return out
 }
 
-// allZero reports whether m was measured at least once and was zero
+// allEqual reports whether m was measured at least once and was want
 // every time.
-func (s *ScenarioResult) allZero(m metric) bool {
+func (s *ScenarioResult) allEqual(m metric, want float64) bool {
 	measured := false
 	for _, model := range s.rows(m) {
 		for _, n := range s.Clients {
 			v, ok := s.value(m, model, n)
-			if ok && v != 0 {
+			if ok && v != want {
 				return false
 			}
 			measured = measured || ok
@@ -273,6 +277,9 @@ func (s *ScenarioResult) allZero(m metric) bool {
 // WriteText writes every scenario's tables for a terminal.
 func WriteText(w io.Writer, r *Results) error {
 	fmt.Fprintf(w, "Machine: %s\n", r.describe())
+	if flag, reported := r.workers(); flag != "" || reported != "" {
+		fmt.Fprintf(w, "Workers: %s\n", workersText(flag, reported, false))
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)

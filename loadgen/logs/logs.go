@@ -1,7 +1,8 @@
 // Package logs reads the JSON lines that `iolab serve` writes (the events
-// of models/events.go, decoded into models.Event) and answers what an OS course asks of them: how many
-// connections and requests, how long connections lived, which OS threads
-// served them, how many were open at once, and why they closed.
+// of models/events.go, decoded into models.Event) and answers what an OS
+// course asks of them: how many connections and requests, how long
+// connections lived, which processes and which OS threads served them, how
+// many were open at once, and why they closed.
 //
 // Lines that are not iolab events (other programs' output, broken JSON)
 // are counted and skipped.
@@ -9,8 +10,11 @@ package logs
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -43,6 +47,7 @@ type Run struct {
 	Work     string    `json:"work"`
 	Addr     string    `json:"addr"`
 	PID      int       `json:"pid"`
+	Workers  int       `json:"workers"` // the pool size, from the start event; 0 without a pool
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"` // the last event of the run
 	Seconds  float64   `json:"seconds"`
@@ -56,6 +61,9 @@ type Run struct {
 	Duration Percentiles `json:"duration_us"`
 	// Reasons counts close reasons.
 	Reasons map[string]int64 `json:"reasons"`
+	// Processes lists the processes that served connections, busiest
+	// first: the server's own PID, or for fork and prefork its children.
+	Processes []Process `json:"processes"`
 	// Threads lists the OS threads that served connections, busiest first.
 	Threads []Thread `json:"threads"`
 	// PeakOpen is the most connections open at once, and when.
@@ -65,9 +73,18 @@ type Run struct {
 	AcceptErrs int64     `json:"accept_errors"`
 
 	hist    *hdr.Histogram
+	pids    map[int]int64
 	tids    map[int]int64
 	edges   []edge
-	opening map[uint64]time.Time
+	opening map[connKey]time.Time
+}
+
+// connKey names a connection in a run: each process of the fork and
+// prefork models numbers its own connections from 1, so the number alone
+// does not.
+type connKey struct {
+	pid  int
+	conn uint64
 }
 
 // Percentiles of a distribution.
@@ -76,6 +93,12 @@ type Percentiles struct {
 	P90 int64 `json:"p90"`
 	P99 int64 `json:"p99"`
 	Max int64 `json:"max"`
+}
+
+// Process is one process and the connections it served.
+type Process struct {
+	PID   int   `json:"pid"`
+	Conns int64 `json:"conns"`
 }
 
 // Thread is one OS thread and the connections it served.
@@ -142,7 +165,7 @@ func (a *Analyzer) add(ev *models.Event) bool {
 	}
 	a.report.Events++
 	if ev.Event == models.EventStart || a.run == nil {
-		a.run = &Run{Reasons: map[string]int64{}, tids: map[int]int64{}, opening: map[uint64]time.Time{},
+		a.run = &Run{Reasons: map[string]int64{}, pids: map[int]int64{}, tids: map[int]int64{}, opening: map[connKey]time.Time{},
 			hist: hdr.New(1, int64(24*time.Hour/time.Microsecond), 3), Start: ev.Time}
 		if ev.Event != models.EventStart {
 			a.run.Model = "(no start event)"
@@ -155,10 +178,10 @@ func (a *Analyzer) add(ev *models.Event) bool {
 	}
 	switch ev.Event {
 	case models.EventStart:
-		r.Model, r.Proto, r.Work, r.Addr, r.PID = ev.Model, ev.Proto, ev.Work, ev.Addr, ev.PID
+		r.Model, r.Proto, r.Work, r.Addr, r.PID, r.Workers = ev.Model, ev.Proto, ev.Work, ev.Addr, ev.PID, ev.Workers
 	case models.EventConnOpen:
 		r.Opened++
-		r.opening[ev.Conn] = ev.Time
+		r.opening[connKey{r.servedBy(ev), ev.Conn}] = ev.Time
 		r.edges = append(r.edges, edge{ev.Time.UnixNano(), +1})
 	case models.EventConnClose:
 		r.Closed++
@@ -166,10 +189,13 @@ func (a *Analyzer) add(ev *models.Event) bool {
 		r.BytesIn += ev.BytesIn
 		r.BytesOut += ev.BytesOut
 		r.Reasons[ev.Reason]++
+		pid := r.servedBy(ev)
+		r.pids[pid]++
 		r.tids[ev.TID]++
 		_ = r.hist.RecordValue(max(ev.DurationUs, 1))
-		if _, ok := r.opening[ev.Conn]; ok {
-			delete(r.opening, ev.Conn)
+		key := connKey{pid, ev.Conn}
+		if _, ok := r.opening[key]; ok {
+			delete(r.opening, key)
 		} else {
 			// Its open event is missing (an earlier file, or a level that
 			// did not log it): the duration says when it opened.
@@ -184,6 +210,29 @@ func (a *Analyzer) add(ev *models.Event) bool {
 	return true
 }
 
+// busiest returns the ids counted in conns, most connections first, then
+// by id.
+func busiest(conns map[int]int64) []int {
+	ids := slices.Collect(maps.Keys(conns))
+	slices.SortFunc(ids, func(a, b int) int {
+		if c := cmp.Compare(conns[b], conns[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return ids
+}
+
+// servedBy returns the process that served the connection of ev: its
+// pid, or in a log from before connection events carried one, the
+// server's, its only process.
+func (r *Run) servedBy(ev *models.Event) int {
+	if ev.PID != 0 {
+		return ev.PID
+	}
+	return r.PID
+}
+
 // Report finishes the analysis and returns it.
 func (a *Analyzer) Report() *Report {
 	a.report.Interval = a.opts.Interval
@@ -193,8 +242,8 @@ func (a *Analyzer) Report() *Report {
 	return &a.report
 }
 
-// finish computes what needs every event: percentiles, threads, the peak
-// and the timeline.
+// finish computes what needs every event: percentiles, processes,
+// threads, the peak and the timeline.
 func (r *Run) finish(interval time.Duration) {
 	if !r.End.IsZero() && !r.Start.IsZero() {
 		r.Seconds = r.End.Sub(r.Start).Seconds()
@@ -203,16 +252,14 @@ func (r *Run) finish(interval time.Duration) {
 		r.Duration = Percentiles{P50: r.hist.ValueAtQuantile(50), P90: r.hist.ValueAtQuantile(90),
 			P99: r.hist.ValueAtQuantile(99), Max: r.hist.Max()}
 	}
-	r.Threads = r.Threads[:0]
-	for tid, n := range r.tids {
-		r.Threads = append(r.Threads, Thread{tid, n})
+	r.Processes = r.Processes[:0]
+	for _, pid := range busiest(r.pids) {
+		r.Processes = append(r.Processes, Process{pid, r.pids[pid]})
 	}
-	sort.Slice(r.Threads, func(i, j int) bool {
-		if r.Threads[i].Conns != r.Threads[j].Conns {
-			return r.Threads[i].Conns > r.Threads[j].Conns
-		}
-		return r.Threads[i].TID < r.Threads[j].TID
-	})
+	r.Threads = r.Threads[:0]
+	for _, tid := range busiest(r.tids) {
+		r.Threads = append(r.Threads, Thread{tid, r.tids[tid]})
+	}
 
 	// Sweep the openings and closings in time order. Threads log
 	// concurrently, so the file is only nearly in order; at equal times

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,15 +35,15 @@ func analyze(t *testing.T, file string, opts Options) *Report {
 }
 
 func TestFixture(t *testing.T) {
-	rep := analyze(t, "two-runs.jsonl", Options{Interval: time.Second})
+	rep := analyze(t, "runs.jsonl", Options{Interval: time.Second})
 	// A non-JSON line, a broken one, one without an event, an unknown event.
 	if rep.Skipped != 4 {
 		t.Errorf("skipped %d lines, want 4", rep.Skipped)
 	}
-	if len(rep.Runs) != 2 {
-		t.Fatalf("%d runs, want 2", len(rep.Runs))
+	if len(rep.Runs) != 3 {
+		t.Fatalf("%d runs, want 3", len(rep.Runs))
 	}
-	e, th := rep.Runs[0], rep.Runs[1]
+	e, th, pre := rep.Runs[0], rep.Runs[1], rep.Runs[2]
 	if e.Model != "epoll" || e.Closed != 3 || e.Requests != 3 || e.AcceptErrs != 1 || !e.Stopped {
 		t.Errorf("epoll run: %+v", e)
 	}
@@ -54,6 +55,11 @@ func TestFixture(t *testing.T) {
 	if len(e.Threads) != 1 || e.Threads[0].Conns != 3 {
 		t.Errorf("epoll threads %+v, want one thread with 3 connections", e.Threads)
 	}
+	// Its connection events carry no pid, as in logs from before they
+	// did: the server's own served them.
+	if want := []Process{{4242, 3}}; !slices.Equal(e.Processes, want) {
+		t.Errorf("epoll processes %+v, want %+v", e.Processes, want)
+	}
 	if th.Closed != 4 || len(th.Threads) != 4 || th.Reasons["done"] != 2 || th.Reasons["reset"] != 1 {
 		t.Errorf("threads run: %+v", th)
 	}
@@ -61,19 +67,31 @@ func TestFixture(t *testing.T) {
 	if th.PeakOpen != 2 {
 		t.Errorf("threads peak %d, want 2", th.PeakOpen)
 	}
+	if want := []Process{{4300, 4}}; !slices.Equal(th.Processes, want) {
+		t.Errorf("threads processes %+v, want %+v", th.Processes, want)
+	}
+	// prefork: two children served, each numbering its connections from
+	// 1; connection 1 of one child must not close connection 1 of the
+	// other. Two were open at once, never three.
+	if want := []Process{{4401, 2}, {4402, 1}}; pre.Workers != 2 || !slices.Equal(pre.Processes, want) {
+		t.Errorf("prefork: %d workers, processes %+v; want 2 workers, processes %+v", pre.Workers, pre.Processes, want)
+	}
+	if pre.PeakOpen != 2 || len(pre.Threads) != 3 {
+		t.Errorf("prefork: peak %d, %d threads; want 2 and 3", pre.PeakOpen, len(pre.Threads))
+	}
 }
 
 func TestFixtureGolden(t *testing.T) {
-	rep := analyze(t, "two-runs.jsonl", Options{Interval: 500 * time.Millisecond})
+	rep := analyze(t, "runs.jsonl", Options{Interval: 500 * time.Millisecond})
 	var text, js bytes.Buffer
 	if err := WriteText(&text, rep); err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, "two-runs.txt", text.Bytes())
+	golden.Check(t, "runs.txt", text.Bytes())
 	if err := WriteJSON(&js, rep); err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, "two-runs.json", js.Bytes())
+	golden.Check(t, "runs.json", js.Bytes())
 }
 
 // TestManyThreads checks that a threads-model run, one thread per
@@ -159,6 +177,10 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if len(r.Threads) != wantThreads {
 				t.Errorf("%d OS threads served connections, want %d: %+v", len(r.Threads), wantThreads, r.Threads)
+			}
+			// One process, this one, which the start event names.
+			if want := []Process{{os.Getpid(), clients}}; r.PID != os.Getpid() || !slices.Equal(r.Processes, want) {
+				t.Errorf("pid %d, processes %+v; want pid %d, processes %+v", r.PID, r.Processes, os.Getpid(), want)
 			}
 		})
 	}

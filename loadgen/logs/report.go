@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -12,9 +13,10 @@ import (
 	"iolab/loadgen"
 )
 
-// maxThreadRows bounds the thread table: a threads-model run has one
-// thread per connection, and the spread says it better than 10,000 rows.
-const maxThreadRows = 10
+// maxRows bounds the process and thread tables: a threads-model run has
+// one thread per connection, a fork-model run one process per connection,
+// and the spread says it better than 10,000 rows.
+const maxRows = 10
 
 // WriteText writes the report for people.
 func WriteText(w io.Writer, rep *Report) error {
@@ -36,6 +38,9 @@ func writeRun(w io.Writer, n int, r *Run, interval time.Duration) {
 	fmt.Fprintf(w, "run %d: model %s, proto %s, work %s", n, r.Model, orDash(r.Proto), orDash(r.Work))
 	if r.PID != 0 {
 		fmt.Fprintf(w, ", pid %d", r.PID)
+	}
+	if r.Workers != 0 {
+		fmt.Fprintf(w, ", workers %d", r.Workers)
 	}
 	fmt.Fprintf(w, ", %.1f s", r.Seconds)
 	if !r.Start.IsZero() {
@@ -60,42 +65,74 @@ func writeRun(w io.Writer, n int, r *Run, interval time.Duration) {
 	if r.PeakOpen > 0 {
 		fmt.Fprintf(w, "  peak concurrency  %d connections open at once, at %s\n", r.PeakOpen, r.PeakAt.Format("15:04:05.000"))
 	}
+	if len(r.Processes) > 0 {
+		rows := make([]served, len(r.Processes))
+		for i, p := range r.Processes {
+			rows[i] = served{p.PID, p.Conns}
+		}
+		writeSpread(w, perProcess, rows, r.Closed)
+	}
 	if len(r.Threads) > 0 {
-		writeThreads(w, r)
+		rows := make([]served, len(r.Threads))
+		for i, t := range r.Threads {
+			rows[i] = served{t.TID, t.Conns}
+		}
+		writeSpread(w, perThread, rows, r.Closed)
 	}
 	if len(r.Timeline) > 0 {
 		writeTimeline(w, r, interval)
 	}
 }
 
-// writeThreads writes how connections spread over OS threads.
-func writeThreads(w io.Writer, r *Run) {
-	fmt.Fprintf(w, "  connections per OS thread  %d thread(s) served %d connections", len(r.Threads), r.Closed)
-	if len(r.Threads) > 1 {
-		counts := make([]int64, len(r.Threads))
-		for i, t := range r.Threads {
-			counts[i] = t.Conns
+// served is one process or thread, and the connections it served.
+type served struct {
+	id    int
+	conns int64
+}
+
+// spread names what connections spread over in the text report: processes
+// or OS threads.
+type spread struct {
+	title string // "connections per OS thread"
+	one   string // "thread", as in "per thread"
+	some  string // "thread(s)"
+	key   string // the id column: "tid"
+}
+
+var (
+	perProcess = spread{"connections per process", "process", "process(es)", "pid"}
+	perThread  = spread{"connections per OS thread", "thread", "thread(s)", "tid"}
+)
+
+// writeSpread writes how the connections of r spread over rows, busiest
+// first: the summary line and a table of at most maxRows rows.
+func writeSpread(w io.Writer, sp spread, rows []served, closed int64) {
+	fmt.Fprintf(w, "  %s  %d %s served %d connections", sp.title, len(rows), sp.some, closed)
+	if len(rows) > 1 {
+		counts := make([]int64, len(rows))
+		for i, x := range rows {
+			counts[i] = x.conns
 		}
-		sort.Slice(counts, func(i, j int) bool { return counts[i] < counts[j] })
-		fmt.Fprintf(w, "; per thread min %d, median %d, max %d", counts[0], counts[len(counts)/2], counts[len(counts)-1])
+		slices.Sort(counts)
+		fmt.Fprintf(w, "; per %s min %d, median %d, max %d", sp.one, counts[0], counts[len(counts)/2], counts[len(counts)-1])
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "    \ttid\tconns\tshare\t")
-	for i, t := range r.Threads {
-		if i == maxThreadRows {
+	fmt.Fprintf(tw, "    \t%s\tconns\tshare\t\n", sp.key)
+	for i, x := range rows {
+		if i == maxRows {
 			rest := int64(0)
-			for _, t := range r.Threads[i:] {
-				rest += t.Conns
+			for _, x := range rows[i:] {
+				rest += x.conns
 			}
-			fmt.Fprintf(tw, "    \t%d more\t%d\t%.1f%%\t\n", len(r.Threads)-i, rest, share(rest, r.Closed))
+			fmt.Fprintf(tw, "    \t%d more\t%d\t%.1f%%\t\n", len(rows)-i, rest, share(rest, closed))
 			break
 		}
-		tid := fmt.Sprint(t.TID)
-		if t.TID == 0 {
-			tid = "unknown"
+		id := fmt.Sprint(x.id)
+		if x.id == 0 {
+			id = "unknown"
 		}
-		fmt.Fprintf(tw, "    \t%s\t%d\t%.1f%%\t\n", tid, t.Conns, share(t.Conns, r.Closed))
+		fmt.Fprintf(tw, "    \t%s\t%d\t%.1f%%\t\n", id, x.conns, share(x.conns, closed))
 	}
 	_ = tw.Flush()
 }

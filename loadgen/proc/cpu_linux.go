@@ -88,10 +88,20 @@ type Usage struct {
 	MaxRSS      int64         // peak resident set, bytes
 }
 
-// SelfUsage returns this process's Usage.
-func SelfUsage() (Usage, error) {
+// SelfUsage returns this process's Usage (RUSAGE_SELF).
+func SelfUsage() (Usage, error) { return usage(unix.RUSAGE_SELF) }
+
+// ChildrenUsage returns the Usage of this process's children that have
+// exited and that it has waited for (RUSAGE_CHILDREN). getrusage(2): it
+// includes "the resources used by grandchildren, and further removed
+// descendants, if all of the intervening descendants waited on their
+// terminated children". A child still running, or never waited for, is
+// not in it. MaxRSS is the largest child's peak, not a sum.
+func ChildrenUsage() (Usage, error) { return usage(unix.RUSAGE_CHILDREN) }
+
+func usage(who int) (Usage, error) {
 	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+	if err := unix.Getrusage(who, &ru); err != nil {
 		return Usage{}, os.NewSyscallError("getrusage", err)
 	}
 	return Usage{User: time.Duration(ru.Utime.Nano()), System: time.Duration(ru.Stime.Nano()),

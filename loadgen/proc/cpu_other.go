@@ -29,5 +29,11 @@ type Usage struct {
 	MaxRSS                 int64
 }
 
+// errUsage says that getrusage is read on Linux only.
+var errUsage = errors.New("proc: getrusage is read on Linux only")
+
 // SelfUsage is implemented on Linux only.
-func SelfUsage() (Usage, error) { return Usage{}, errors.New("proc: getrusage is read on Linux only") }
+func SelfUsage() (Usage, error) { return Usage{}, errUsage }
+
+// ChildrenUsage is implemented on Linux only.
+func ChildrenUsage() (Usage, error) { return Usage{}, errUsage }

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,28 +39,65 @@ func TestParseStatus(t *testing.T) {
 
 func TestParseStat(t *testing.T) {
 	for _, tc := range []struct {
-		file         string
-		utime, stime int64
+		file string
+		want Stat
 	}{
-		{"server/stat", 250, 731},
-		{"stat-cecho.txt", 178, 6186}, // a real one, from the reference server
-		{"stat-odd-name.txt", 9, 4},   // parentheses and spaces in the name
+		{"server/stat", Stat{PPID: 4200, UTime: 250, STime: 731}},
+		{"stat-cecho.txt", Stat{PPID: 1, UTime: 178, STime: 6186}}, // a real one, from the reference server
+		{"stat-odd-name.txt", Stat{PPID: 1, UTime: 9, STime: 4}},   // parentheses and spaces in the name
+		{"tree/10/stat", Stat{PPID: 1, UTime: 100, STime: 50, CUTime: 7, CSTime: 3}},
 	} {
-		u, s, err := ParseStat(read(t, tc.file))
-		if err != nil || u != tc.utime || s != tc.stime {
-			t.Errorf("%s: utime %d stime %d, %v; want %d %d", tc.file, u, s, err, tc.utime, tc.stime)
+		got, err := ParseStat(read(t, tc.file))
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.file, got, err, tc.want)
 		}
 	}
-	if _, _, err := ParseStat(read(t, "stat-short.txt")); !errors.Is(err, ErrFormat) {
+	if _, err := ParseStat(read(t, "stat-short.txt")); !errors.Is(err, ErrFormat) {
 		t.Errorf("stat-short.txt: %v, want ErrFormat", err)
 	}
 }
 
 func TestReadDir(t *testing.T) {
 	got, err := ReadDir(filepath.Join("testdata", "server"))
-	want := Sample{Threads: 57, RSS: 11264 << 10, UserTicks: 250, SysTicks: 731, FDs: 7}
+	want := Sample{Procs: 1, Threads: 57, RSS: 11264 << 10, UserTicks: 250, SysTicks: 731, FDs: 7}
 	if err != nil || got != want {
 		t.Errorf("ReadDir: %+v, %v; want %+v", got, err, want)
+	}
+}
+
+// TestReadTreeFixture walks a fixture /proc: 10 is the server, 11 its
+// child, 12 a grandchild, 13 a zombie child, 14 a child that exited
+// between the scan and the read (a stat, no status), 20 a process of
+// someone else.
+func TestReadTreeFixture(t *testing.T) {
+	// A zombie's fd/ is an empty folder, which git cannot hold.
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(filepath.Join("testdata", "tree"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "13", "fd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pid  int
+		want Sample
+	}{
+		// 10's ticks include 7 and 3 of children it has reaped.
+		{10, Sample{Procs: 4, Threads: 6 + 4 + 2 + 1, RSS: (12000 + 8000 + 6000) << 10,
+			UserTicks: 100 + 7 + 20 + 5 + 1, SysTicks: 50 + 3 + 10 + 5 + 1, FDs: 5 + 4 + 3}},
+		{11, Sample{Procs: 2, Threads: 4 + 2, RSS: (8000 + 6000) << 10, UserTicks: 25, SysTicks: 15, FDs: 7}},
+		{20, Sample{Procs: 1, Threads: 9, RSS: 99999 << 10, UserTicks: 500, SysTicks: 500, FDs: 2}},
+	} {
+		got, err := readTree(root, tc.pid)
+		if err != nil || got != tc.want {
+			t.Errorf("tree of %d: %+v, %v; want %+v", tc.pid, got, err, tc.want)
+		}
+	}
+	if _, err := readTree(root, 99); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("tree of a process that does not exist: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := readTree(root, 14); err == nil {
+		t.Error("tree of a process that exited during the walk: no error")
 	}
 }
 

@@ -4,10 +4,13 @@ package blocking
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"iolab/models"
 	"iolab/models/internal/sock"
@@ -30,11 +33,12 @@ type Listener struct {
 }
 
 // Conn is an accepted connection, not yet served. It holds one of the
-// listener's slots until Serve closes it.
+// listener's slots until Serve closes it (or, handed to another process,
+// until Release).
 type Conn struct {
 	*sock.Conn
-	remote netip.AddrPort
-	track  *models.Track
+	// Remote is the client's address.
+	Remote netip.AddrPort
 }
 
 // Listen opens the listening socket, logs the start event, calls ready, and
@@ -45,12 +49,21 @@ func Listen(ctx context.Context, cfg *models.Config, model string, ready func(ne
 	if err != nil {
 		return nil, err
 	}
-	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: models.NewStats(cfg),
-		slots: models.NewSlots(cfg.Limit()), watched: make(chan struct{}), done: make(chan struct{})}
-	go ln.watch()
+	ln := Inherit(ctx, cfg, model, fd)
 	ln.stats.Start(model, cfg, bound.String())
 	ready(net.TCPAddrFromAddrPort(bound))
 	return ln, nil
+}
+
+// Inherit is Listen for a process that did not open the listening socket:
+// a prefork worker, given the parent's as descriptor fd, or a fork child,
+// given no listener at all (fd -1), only a connection to Serve. The parent
+// has logged the start event.
+func Inherit(ctx context.Context, cfg *models.Config, model string, fd int) *Listener {
+	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: models.NewStats(cfg),
+		slots: models.NewSlots(cfg.Limit()), watched: make(chan struct{}), done: make(chan struct{})}
+	go ln.watch()
+	return ln
 }
 
 // watch waits for the end of the Serve call. Then it shuts the listening
@@ -64,7 +77,9 @@ func (ln *Listener) watch() {
 		return
 	}
 	ln.stopping.Store(true)
-	sock.StopAccept(ln.fd)
+	if ln.fd >= 0 {
+		sock.StopAccept(ln.fd)
+	}
 	ln.drain.Shutdown(ln.cfg.ShutdownTimeout)
 }
 
@@ -91,7 +106,10 @@ func (ln *Listener) Accept() (Conn, bool) {
 	var backoff models.AcceptBackoff
 	for {
 		c, remote, err := sock.Accept(ln.fd)
-		if ln.stopping.Load() {
+		// EINVAL: the socket is no longer listening. Our watcher shut it
+		// down, or, for a prefork worker, the parent or a sibling did,
+		// since they share it: the server is stopping either way.
+		if ln.stopping.Load() || errors.Is(err, unix.EINVAL) {
 			if err == nil {
 				_ = c.Close()
 			}
@@ -109,13 +127,7 @@ func (ln *Listener) Accept() (Conn, bool) {
 			t.Stop()
 			continue
 		}
-		track := ln.drain.Add(c.Wake)
-		if track == nil { // shutdown began after accept4 returned
-			_ = c.Close()
-			ln.slots.Release()
-			return Conn{}, false
-		}
-		return Conn{Conn: c, remote: remote, track: track}, true
+		return Conn{Conn: c, Remote: remote}, true
 	}
 }
 
@@ -123,13 +135,19 @@ func (ln *Listener) Accept() (Conn, bool) {
 // calling thread, then closes c and gives its slot back. The thread sleeps
 // in the kernel whenever the client is slow to send or to read.
 func (ln *Listener) Serve(c Conn) {
+	track := ln.drain.Add(c.Wake)
+	if track == nil { // shutdown began after accept4 returned
+		_ = c.Close()
+		ln.slots.Release()
+		return
+	}
 	tid := 0
 	if ln.stats.Debug() {
 		tid = sock.Tid()
 	}
-	rec := ln.stats.Open(c.remote, tid)
-	reason, err := models.Converse(c.Conn, ln.cfg, &rec, c.track)
-	ln.drain.Remove(c.track)
+	rec := ln.stats.Open(c.Remote, tid)
+	reason, err := models.Converse(c.Conn, ln.cfg, &rec, track)
+	ln.drain.Remove(track)
 	_ = c.Close()
 	ln.stats.Close(&rec, reason, tid, err)
 	// Last, so that the close is logged before the acceptor can log what
@@ -137,12 +155,30 @@ func (ln *Listener) Serve(c Conn) {
 	ln.slots.Release()
 }
 
+// ServeInherited serves a connection this process did not accept (a
+// fork child's), as Serve does one from Accept: it takes the slot that
+// Serve gives back.
+func (ln *Listener) ServeInherited(c Conn) {
+	ln.slots.TryAcquire()
+	ln.Serve(c)
+}
+
+// Release gives back the slot of a connection that another process
+// served: the fork model's parent calls it once the child has exited.
+func (ln *Listener) Release() { ln.slots.Release() }
+
+// Stats returns the listener's statistics and log events, for what a
+// model logs of its own (the pool model's limit).
+func (ln *Listener) Stats() *models.Stats { return ln.stats }
+
 // Close waits for the watcher to finish draining, closes the listening
 // socket and logs the stop event. Call it after the accept loop has ended
 // and every Serve has returned.
 func (ln *Listener) Close() {
 	close(ln.done)
 	<-ln.watched
-	_ = sock.CloseListener(ln.fd)
+	if ln.fd >= 0 {
+		_ = sock.CloseListener(ln.fd)
+	}
 	ln.stats.Stop(ln.model)
 }

@@ -27,5 +27,11 @@ func (*Listener) Accept() (Conn, bool) { return Conn{}, false }
 // Serve is never reached on this system.
 func (*Listener) Serve(Conn) {}
 
+// ServeInherited is never reached on this system.
+func (*Listener) ServeInherited(Conn) {}
+
+// Stats is never reached on this system.
+func (*Listener) Stats() *models.Stats { return nil }
+
 // Close is never reached on this system.
 func (*Listener) Close() {}

@@ -1,5 +1,6 @@
 // Package leakcheck is what the model tests check after a model has run:
-// no goroutine left running and no file descriptor left open. Take a
+// no goroutine left running, no file descriptor left open, and no child
+// process left behind, running or a zombie (fork, prefork). Take a
 // Snapshot before, and Check it after.
 package leakcheck
 
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"iolab/loadgen/proc"
 )
 
 // Snapshot is the goroutines and the count of open descriptors at one
@@ -23,6 +26,9 @@ type Snapshot struct {
 	// /proc/self/fd does not exist (macOS), and then fds is not checked.
 	fds       int
 	countable bool
+	// procs is how many processes this one's tree held, itself
+	// included, zombies too (proc.ReadTree); 0 where /proc cannot say.
+	procs int
 }
 
 // Take warms the runtime up and records what is running and open now.
@@ -30,7 +36,7 @@ func Take(t testing.TB) Snapshot {
 	t.Helper()
 	warmUp(t)
 	fds, countable := openFDs(t)
-	return Snapshot{goroutines: goleak.IgnoreCurrent(), fds: fds, countable: countable}
+	return Snapshot{goroutines: goleak.IgnoreCurrent(), fds: fds, countable: countable, procs: processes()}
 }
 
 // Check fails t if a goroutine started since s is still running, or if
@@ -42,6 +48,19 @@ func (s Snapshot) Check(t testing.TB) {
 	if got, _ := openFDs(t); s.countable && got != s.fds {
 		t.Errorf("open file descriptors: %d now, %d before", got, s.fds)
 	}
+	if got := processes(); s.procs > 0 && got != s.procs {
+		t.Errorf("processes in this test's tree (children, zombies included): %d now, %d before", got, s.procs)
+	}
+}
+
+// processes counts this process and its descendants, or returns 0 where
+// /proc cannot say.
+func processes() int {
+	s, err := proc.ReadTree(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return s.Procs
 }
 
 // warmUp makes the runtime open what it keeps open for good (the

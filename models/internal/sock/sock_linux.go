@@ -116,6 +116,17 @@ func MaxBacklog() int {
 	return n
 }
 
+// Peer returns the address of the client connected on fd: a fork child
+// asks, since it inherits the connection without the address accept
+// returned.
+func Peer(fd int) (netip.AddrPort, error) {
+	sa, err := unix.Getpeername(fd)
+	if err != nil {
+		return netip.AddrPort{}, os.NewSyscallError("getpeername", err)
+	}
+	return AddrPort(sa), nil
+}
+
 // Tid returns the calling OS thread's id, as ps -L and /proc/PID/task show it.
 func Tid() int { return unix.Gettid() }
 

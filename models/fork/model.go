@@ -1,0 +1,65 @@
+// Package fork is the classic Unix server (inetd, early Apache; Stevens,
+// UNIX Network Programming, vol. 1, section 30.5): the parent blocks in
+// accept(2), and for each connection starts a child process that serves
+// that one client and exits. The parent reaps its children.
+//
+// A C server calls fork(2): the child is a copy of the parent, made in
+// some tens of microseconds by copying page tables. A Go program cannot
+// (the runtime's threads would not follow the forking one), so here the
+// child is this same program started again, with the connection as its
+// descriptor 3 (models/internal/child). Each connection pays for an
+// exec(2) and a whole Go runtime's start instead: the bench's CPU time per
+// request shows what that costs, and notes/ compares it with C's fork.
+//
+// Read it in this order: fork.go (Serve, the parent; serveOne, a child's
+// whole life), then models/internal/child, then
+// models/internal/blocking/blocking_linux.go (Accept and Serve). The
+// parent blocks in accept4(2); each child blocks in read(2) and write(2)
+// on its one connection, as a thread of the threads model does.
+package fork
+
+import (
+	"iolab/models"
+	"iolab/models/internal/child"
+)
+
+// role is what a child process is told to be.
+const role = "fork"
+
+func init() {
+	child.Main(role, serveOne)
+	models.Register(models.Model{
+		Name:  "fork",
+		Waits: "the parent blocks in accept(2) and starts a child process per connection, which blocks in read(2)/write(2) of its one client and exits",
+		Limits: "at -max-conns (default 256 children) the parent stops accepting, and clients wait in the kernel's accept queue; each connection " +
+			"costs a whole process (an exec and a Go runtime). A client that stops reading holds its process until -idle-timeout closes it (write_timeout).",
+		Source:    "models/fork",
+		Processes: true,
+		Bounded:   true,
+		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// DefaultMaxChildren is the connection limit when -max-conns is 0: a
+// child process per connection costs some 10 MiB here, and the limit from
+// the open-file limit (some 20,000) would ask for 200 GiB. 256 is Apache
+// prefork's default MaxRequestWorkers.
+const DefaultMaxChildren = 256
+
+// Server is the fork model's parent.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+// New returns a fork server for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = min(DefaultMaxChildren, models.DefaultMaxConns())
+	}
+	return &Server{cfg: cfg}, nil
+}

@@ -1,0 +1,251 @@
+// Package child starts and runs the processes of the fork and prefork
+// models.
+//
+// A Go program cannot fork(2) without exec(2): the runtime runs several
+// threads, and a forked child would hold only a copy of the one that
+// forked, with the others' locks still held. So a child is this same
+// program started again (os.Executable), told by its environment what to
+// be, and handed the sockets it needs as inherited descriptors (fd 3 on):
+// the listening socket for a prefork worker, one connection for a fork
+// child. Each model's init calls Main, which runs the child and exits
+// before main (or a test binary's TestMain) runs, as Docker's reexec
+// package does. What that costs beside a C server's bare fork(2), a whole
+// program and Go runtime started per child, is measured in notes/.
+//
+// A child writes its log events as JSON lines on its stderr, a pipe to the
+// parent, which re-logs them through its own logger (Relay), so that a
+// server's log is one stream whatever its processes. A child's stop event,
+// its totals, is added to the parent's instead (models.Stats.Add).
+package child
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"iolab/models"
+)
+
+// The environment that tells a process it is a child, and of what.
+const (
+	roleEnv = "IOLAB_CHILD"      // the role: "prefork" or "fork"
+	specEnv = "IOLAB_CHILD_SPEC" // the Spec, as JSON
+)
+
+// FirstFile is the descriptor of the first file a child inherits.
+const FirstFile = 3
+
+// Spec is what a child serves with: the parent's Config, in a form that
+// crosses exec(2).
+type Spec struct {
+	Proto           string        `json:"proto"`
+	Greeting        string        `json:"greeting"`
+	Work            string        `json:"work"`
+	MaxLine         int           `json:"max_line"`
+	MaxOutput       int           `json:"max_output"`
+	IdleTimeout     time.Duration `json:"idle_timeout"`
+	RequestTimeout  time.Duration `json:"request_timeout"`
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	// Level is the log level, as zerolog spells it.
+	Level string `json:"level"`
+	// Conn, for a fork child, is its connection's number in the parent's
+	// accept order.
+	Conn uint64 `json:"conn,omitempty"`
+	// OnWork says the parent's Config has an OnWork hook (tests): the
+	// child writes WorkBegins on its stdout where it would call it, and
+	// the parent calls it.
+	OnWork bool `json:"on_work,omitempty"`
+}
+
+// What a child writes on its stdout, a pipe the parent reads, one byte
+// each: a prefork worker's state, for the parent's count of busy workers,
+// and the start of a request's work, for a Config.OnWork hook.
+const (
+	Busy       = '+'
+	Idle       = '-'
+	WorkBegins = 'w'
+)
+
+// SpecOf returns the Spec of cfg.
+func SpecOf(cfg *models.Config) Spec {
+	return Spec{Proto: cfg.Proto.String(), Greeting: string(cfg.Greeting), Work: cfg.Work.String(),
+		MaxLine: cfg.MaxLine, MaxOutput: cfg.MaxOutput, IdleTimeout: cfg.IdleTimeout,
+		RequestTimeout: cfg.RequestTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
+		Level: cfg.Log.GetLevel().String(), OnWork: cfg.OnWork != nil}
+}
+
+// Config returns the Config a child serves with: s, and a logger that
+// writes JSON lines to stderr, for the parent to relay.
+func (s Spec) Config() (models.Config, error) {
+	cfg := models.DefaultConfig()
+	var err error
+	if cfg.Proto, err = models.ParseProto(s.Proto); err != nil {
+		return cfg, err
+	}
+	if cfg.Work, err = models.ParseWork(s.Work); err != nil {
+		return cfg, err
+	}
+	lvl, err := zerolog.ParseLevel(s.Level)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Greeting, cfg.MaxLine, cfg.MaxOutput = []byte(s.Greeting), s.MaxLine, s.MaxOutput
+	cfg.IdleTimeout, cfg.RequestTimeout, cfg.ShutdownTimeout = s.IdleTimeout, s.RequestTimeout, s.ShutdownTimeout
+	cfg.Log = zerolog.New(os.Stderr).Level(lvl)
+	if s.OnWork {
+		cfg.OnWork = func() { _, _ = os.Stdout.Write([]byte{WorkBegins}) }
+	}
+	return cfg, cfg.Validate()
+}
+
+// Main runs child as this process, and exits with its status, if the
+// process was started as a child in role. Otherwise it returns at once.
+// A model package calls it from init.
+func Main(role string, child func(Spec) int) {
+	if os.Getenv(roleEnv) != role {
+		return
+	}
+	var s Spec
+	if err := json.Unmarshal([]byte(os.Getenv(specEnv)), &s); err != nil {
+		fmt.Fprintf(os.Stderr, "iolab %s child: bad %s: %v\n", role, specEnv, err)
+		os.Exit(2)
+	}
+	os.Exit(child(s))
+}
+
+// Spawner starts children, all from one OS thread that it keeps for as
+// long as it lives. A child is started with a parent-death signal
+// (PR_SET_PDEATHSIG, SIGKILL), so that a parent killed outright leaves no
+// orphan behind; but the kernel sends it when the thread that forked the
+// child ends, not the process (golang/go#27505), and the Go runtime ends
+// a thread whenever a goroutine locked to it returns, as the threads
+// model's do. Forking from one locked thread that outlives every child
+// makes the signal mean what it says.
+type Spawner struct {
+	reqs chan func()
+	done chan struct{}
+}
+
+// NewSpawner starts the spawning thread. Close it once every child it
+// started has exited.
+func NewSpawner() *Spawner {
+	s := &Spawner{reqs: make(chan func()), done: make(chan struct{})}
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with Close
+		defer close(s.done)
+		for f := range s.reqs {
+			f()
+		}
+	}()
+	return s
+}
+
+// Close ends the spawning thread, which would kill any child still
+// running.
+func (s *Spawner) Close() {
+	close(s.reqs)
+	<-s.done
+}
+
+// Child is a running child process.
+type Child struct {
+	// Pid is its process id.
+	Pid  int
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // cmd.Wait's, once done is closed
+}
+
+// Start starts a child in role with spec, inheriting files as descriptors
+// 3, 4 and so on. Each line it writes on stderr goes to line, with its
+// pid; stdout, if
+// not nil, receives what it writes there. The files are the caller's to
+// close once Start has returned: the child has its own copies.
+func (s *Spawner) Start(role string, spec Spec, files []*os.File, stdout io.Writer, line func(pid int, line []byte)) (*Child, error) {
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), roleEnv+"="+role, specEnv+"="+string(raw))
+	cmd.ExtraFiles = files
+	cmd.Stdout = stdout
+	cmd.SysProcAttr = sysProcAttr()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	started := make(chan error, 1)
+	s.reqs <- func() { started <- cmd.Start() }
+	if err := <-started; err != nil {
+		_ = stderr.Close()
+		return nil, fmt.Errorf("child: start %s: %w", role, err)
+	}
+	c := &Child{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line(c.Pid, sc.Bytes())
+		}
+		_, _ = io.Copy(io.Discard, stderr) // a line too long: drain, or the child blocks
+		c.err = cmd.Wait()                 // after the pipe's end, as exec.Cmd asks
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// Done is closed once the child has exited and been reaped.
+func (c *Child) Done() <-chan struct{} { return c.done }
+
+// Err is how the child ended (nil for exit status 0); valid once Done is
+// closed.
+func (c *Child) Err() error { return c.err }
+
+// Signal sends sig to the child, if it is still running.
+func (c *Child) Signal(sig syscall.Signal) {
+	select {
+	case <-c.done:
+	default:
+		_ = c.cmd.Process.Signal(sig)
+	}
+}
+
+// Relay returns the function that re-logs a child's stderr lines through
+// log, and adds a child's stop event to stats instead of logging it. A
+// line that is not a JSON object (a Go panic, say) is logged as an error
+// with the child's pid.
+func Relay(log zerolog.Logger, stats *models.Stats) func(pid int, line []byte) {
+	return func(pid int, line []byte) {
+		var e models.Event
+		var fields map[string]any
+		if json.Unmarshal(line, &fields) != nil || json.Unmarshal(line, &e) != nil {
+			log.Error().Int("pid", pid).Str("output", string(line)).Msg("a child wrote this on stderr")
+			return
+		}
+		if e.Event == models.EventStop {
+			stats.Add(e)
+			return
+		}
+		lvl, err := zerolog.ParseLevel(e.Level)
+		if err != nil || e.Level == "" {
+			lvl = zerolog.NoLevel
+		}
+		for _, k := range []string{zerolog.TimestampFieldName, zerolog.LevelFieldName, zerolog.MessageFieldName} {
+			delete(fields, k)
+		}
+		log.WithLevel(lvl).Fields(fields).Msg(e.Message)
+	}
+}
