@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -94,5 +95,54 @@ func reapKilled(pid int, d time.Duration) error {
 			return fmt.Errorf("child %d still running %v after its parent was killed: an orphan", pid, d)
 		}
 		<-tick.C
+	}
+}
+
+// TestPreforkReplacesADeadWorker kills one of prefork's workers and checks
+// that the parent logs its exit, starts another, and serves on.
+func TestPreforkReplacesADeadWorker(t *testing.T) {
+	c, err := startChild(t, childSpec{Model: "prefork", Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.kill()
+	before, err := proc.Descendants(c.pid)
+	if err != nil || len(before) != 2 {
+		t.Fatalf("workers before: %v, %v; want 2", before, err)
+	}
+	victim := before[0]
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !c.log.await(patience, func(l *tally) bool { return l.childExits > 0 }) {
+		t.Fatalf("no %s event after worker %d was killed", models.EventChildExit, victim)
+	}
+	deadline := time.Now().Add(patience)
+	tick := time.NewTicker(10 * time.Millisecond) // another process's children: nothing to wait on
+	defer tick.Stop()
+	for {
+		now, err := proc.Descendants(c.pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(now) == 2 && !slices.Contains(now, victim) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workers %v %v after worker %d was killed; want 2 others", now, patience, victim)
+		}
+		<-tick.C
+	}
+	conn, err := net.DialTimeout("tcp", c.addr, patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(patience))
+	if _, err := conn.Write([]byte("again\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := bufio.NewReader(conn).ReadString('\n'); err != nil || got != "again\n" {
+		t.Fatalf("echo after the replacement: %q, %v", got, err)
 	}
 }

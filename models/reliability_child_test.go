@@ -370,6 +370,7 @@ type tally struct {
 	limitReached  int
 	limitLeft     int
 	usage         int
+	childExits    int
 }
 
 func newLogbook() *logbook {
@@ -432,6 +433,8 @@ func (l *tally) add(e *models.Event) {
 		l.limitLeft++
 	case models.EventUsage:
 		l.usage++
+	case models.EventChildExit:
+		l.childExits++
 	}
 }
 

@@ -61,8 +61,12 @@ const (
 	// relSpinTicks is the most CPU, in clock ticks, a server may use in
 	// relSpinWindow while it can accept no one: paced retries cost
 	// nearly nothing, a spin the whole window.
-	relSpinTicks  = 15
-	relSpinWindow = 500 * time.Millisecond
+	relSpinTicks = 15
+	// relMaxProcesses bounds the worker processes of prefork, and so the
+	// memory a scenario takes: 256 processes are some 3 GiB. It is the
+	// fork model's default cap on its children too.
+	relMaxProcesses = 256
+	relSpinWindow   = 500 * time.Millisecond
 )
 
 // relForm is the size of one run of the suite.
@@ -301,6 +305,10 @@ func runScenario(t *testing.T, m models.Model, sc relScenario, f *relForm, tab *
 	spec := childSpec{Model: m.Name, ShutdownTimeout: 2 * time.Second}
 	if m.Workers > 0 && !sc.defaultPool {
 		spec.Workers = f.poolWorkers
+		if m.Processes {
+			// A worker process is a whole Go runtime, some 12 MiB.
+			spec.Workers = min(f.poolWorkers, relMaxProcesses)
+		}
 	}
 	if sc.server != nil {
 		sc.server(f, &spec)

@@ -69,8 +69,7 @@ func New(cfg models.Config) (*Server, error) {
 // Serve starts the workers, reports ready once every one of them has its
 // thread, and waits for them to stop.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	var addr net.Addr
-	ln, err := blocking.Listen(ctx, &s.cfg, "pool", func(a net.Addr) { addr = a })
+	ln, bound, err := blocking.Open(ctx, &s.cfg, "pool")
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		workers.Go(func() { p.work(&started) })
 	}
 	started.Wait() // the pool exists before the first client, as at a C server's boot
-	ready(addr)
+	ln.Ready(bound, ready)
 	workers.Wait()
 	return nil
 }

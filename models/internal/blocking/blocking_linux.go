@@ -45,14 +45,29 @@ type Conn struct {
 // starts the watcher: the goroutine that, once ctx is done, stops the
 // accept loop and drains the connections.
 func Listen(ctx context.Context, cfg *models.Config, model string, ready func(net.Addr)) (*Listener, error) {
-	fd, bound, err := sock.ListenBlocking(cfg.Addr, cfg.Backlog)
+	ln, bound, err := Open(ctx, cfg, model)
 	if err != nil {
 		return nil, err
 	}
-	ln := Inherit(ctx, cfg, model, fd)
-	ln.stats.Start(model, cfg, bound.String())
-	ready(net.TCPAddrFromAddrPort(bound))
+	ln.Ready(bound, ready)
 	return ln, nil
+}
+
+// Open is Listen without the start event and the ready call, for a model
+// that has more to start before it serves (the pool model's threads):
+// call Ready then.
+func Open(ctx context.Context, cfg *models.Config, model string) (*Listener, netip.AddrPort, error) {
+	fd, bound, err := sock.ListenBlocking(cfg.Addr, cfg.Backlog)
+	if err != nil {
+		return nil, bound, err
+	}
+	return Inherit(ctx, cfg, model, fd), bound, nil
+}
+
+// Ready logs the start event and calls ready with bound.
+func (ln *Listener) Ready(bound netip.AddrPort, ready func(net.Addr)) {
+	ln.stats.Start(ln.model, ln.cfg, bound.String())
+	ready(net.TCPAddrFromAddrPort(bound))
 }
 
 // Inherit is Listen for a process that did not open the listening socket:

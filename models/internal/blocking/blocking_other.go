@@ -5,6 +5,7 @@ package blocking
 import (
 	"context"
 	"net"
+	"net/netip"
 
 	"iolab/models"
 	"iolab/models/internal/sock"
@@ -20,6 +21,14 @@ type Conn struct{}
 func Listen(context.Context, *models.Config, string, func(net.Addr)) (*Listener, error) {
 	return nil, sock.ErrUnsupported
 }
+
+// Open reports that blocking sockets are implemented for Linux only.
+func Open(context.Context, *models.Config, string) (*Listener, netip.AddrPort, error) {
+	return nil, netip.AddrPort{}, sock.ErrUnsupported
+}
+
+// Ready is never reached on this system.
+func (*Listener) Ready(netip.AddrPort, func(net.Addr)) {}
 
 // Accept is never reached on this system.
 func (*Listener) Accept() (Conn, bool) { return Conn{}, false }
