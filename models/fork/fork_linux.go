@@ -53,6 +53,15 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		if !ok {
 			return nil
 		}
+		if sock.Gone(c.Fd) {
+			// The client reset while it waited in the accept queue, as
+			// after a flood: no child for it. Serving it here only reads
+			// the reset and logs the close. Otherwise a backlog of such
+			// clients would cost a process start each, seconds in all,
+			// before a live one behind them is served.
+			ln.Serve(c)
+			continue
+		}
 		spec := child.SpecOf(&s.cfg)
 		spec.Conn = ln.Stats().NextID()
 		f := os.NewFile(uintptr(c.Fd), "conn") // the child's descriptor 3
@@ -85,7 +94,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 			if states != nil {
 				forwardWork(states, s.cfg.OnWork)
 			}
-			<-ch.Done() // reaped: wait4(2), in exec.Cmd.Wait
+			<-ch.Done() // reaped: exec.Cmd.Wait, waitid(2) on the child's pidfd
 			mu.Lock()
 			delete(children, ch)
 			asked := stopping

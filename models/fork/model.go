@@ -11,7 +11,7 @@
 // exec(2) and a whole Go runtime's start instead: the bench's CPU time per
 // request shows what that costs, and notes/ compares it with C's fork.
 //
-// Read it in this order: fork.go (Serve, the parent; serveOne, a child's
+// Read it in this order: fork_linux.go (Serve, the parent; serveOne, a child's
 // whole life), then models/internal/child, then
 // models/internal/blocking/blocking_linux.go (Accept and Serve). The
 // parent blocks in accept4(2); each child blocks in read(2) and write(2)

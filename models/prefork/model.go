@@ -12,13 +12,13 @@
 // which: each carries the worker's pid. Once every worker has a client,
 // the next clients wait in the kernel's accept queue.
 //
-// Read it in this order: prefork.go (Serve, the parent; worker, a
+// Read it in this order: prefork_linux.go (Serve, the parent; runWorker, a
 // worker's whole life), then models/internal/child (how a worker process
 // is started: this program again, with the socket as descriptor 3), then
 // models/internal/blocking/blocking_linux.go (Accept and Serve, as for
 // sequential). A worker blocks in accept4(2), then in read(2) and
 // write(2), as the sequential model's one thread does. The parent blocks
-// in a select over its children's exits (wait4(2), in exec.Cmd.Wait) and
+// in a select over its children's exits (exec.Cmd.Wait: waitid(2) on each child's pidfd) and
 // the end of Serve.
 package prefork
 

@@ -116,6 +116,16 @@ func MaxBacklog() int {
 	return n
 }
 
+// Gone reports whether the client on fd has already reset or fully
+// closed the connection (poll(2) says POLLERR or POLLHUP): there is no one
+// left to serve. A client that sent its lines and then only its FIN is not
+// gone: it still waits for its answers.
+func Gone(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
+}
+
 // Peer returns the address of the client connected on fd: a fork child
 // asks, since it inherits the connection without the address accept
 // returned.
