@@ -112,6 +112,9 @@ type Event struct {
 	// Workers is the size of the pool started at boot, threads (pool) or
 	// processes (prefork); 0 for the other models (start).
 	Workers int `json:"workers"`
+	// Edge says the epoll model watches its sockets edge-triggered
+	// (-edge) (start).
+	Edge bool `json:"edge"`
 	// GOMAXPROCS is how many threads may run Go code at once (start).
 	GOMAXPROCS int `json:"gomaxprocs"`
 
@@ -265,6 +268,7 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Int("max_conns", cfg.Limit()).
 		Int("max_output", cfg.OutputCap()).
 		Int("workers", poolSize(model, cfg)).
+		Bool("edge", cfg.Edge).
 		Int("pid", pid).
 		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
 		Msg("serving")

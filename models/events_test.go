@@ -19,7 +19,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	log := zerolog.New(&buf).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	cfg := DefaultConfig()
-	cfg.Log, cfg.Proto, cfg.Backlog, cfg.Workers = log, Echo, 7, 4
+	cfg.Log, cfg.Proto, cfg.Backlog, cfg.Workers, cfg.Edge = log, Echo, 7, 4, true
 	cfg.Work = Work{Kind: Sleep, D: 10 * time.Millisecond}
 
 	s := NewStats(&cfg)
@@ -44,7 +44,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventStart, func(e *Event) bool {
 			return e.Model == "pool" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
 				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
-				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4
+				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4 && e.Edge
 		}},
 		{EventConnOpen, func(e *Event) bool {
 			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42 && e.PID > 0

@@ -103,6 +103,10 @@ type Config struct {
 	// are served at once. 0 means the model's default (WorkersOr); the
 	// other models ignore it.
 	Workers int
+	// Edge makes the epoll model watch its sockets edge-triggered
+	// (EPOLLET, -edge): epoll reports a socket when it becomes ready, not
+	// for as long as it is. The other models ignore it.
+	Edge bool
 	// ShutdownTimeout bounds how long Serve waits for requests in flight
 	// once ctx is done; what is still open then is closed.
 	ShutdownTimeout time.Duration

@@ -118,7 +118,7 @@ func TestHelperReliabilityServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m, err := models.Lookup(spec.Model)
+	m, err := lookupSuiteModel(spec.Model)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,11 @@ func (l *loop) accepting() bool {
 
 // loopAccept accepts connections waiting in the accept queue while the
 // loop is accepting: until the queue is empty, the limit is reached, or
-// accept fails.
+// accept fails. Edge-triggered (-edge) that matters: epoll reports the
+// listener again only when another client connects, so a loop that
+// accepted one per wake-up would leave the rest queued until then. When
+// it stops early, settleListener takes the listener out of epoll, and
+// adding it back reports it at once if clients still wait.
 func (l *loop) loopAccept() {
 	for l.accepting() {
 		fd, sa, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)

@@ -23,7 +23,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	defer unix.Close(lfd)
-	p, err := openPoller()
+	p, err := openPoller(s.cfg.Edge)
 	if err != nil {
 		return err
 	}
@@ -165,22 +165,44 @@ func (l *loop) loopEvent(c *conn, ev uint32) {
 }
 
 // loopRead reads what has arrived and begins every complete line.
+//
+// Level-triggered, one read per wake-up is enough: what is left in the
+// socket keeps it readable, and the next epoll_wait reports it again.
+// Edge-triggered (-edge), epoll reports the socket again only when more
+// data arrives, so loopRead reads on until EAGAIN. If it did not, the
+// rest of a pipelined batch would sit in the socket unannounced, and a
+// client waiting for all its answers before it sends more would wait
+// until the idle timeout. It stops early only when the connection stops
+// taking input (its answers back up, it sleeps, it closes): settle then
+// changes the interest, and changes it back later with epoll_ctl MOD,
+// which reports at once a socket that is still readable.
 func (l *loop) loopRead(c *conn) {
-	n, err := unix.Read(c.fd, c.in.Space())
-	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-		return // nothing after all; epoll will say when
-	case err != nil:
-		l.loopClose(c, ioReason(err), err)
-		return
-	case n == 0:
-		l.loopClose(c, models.ReasonEOF, nil)
-		return
+	for {
+		n, err := unix.Read(c.fd, c.in.Space())
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return // nothing (more); epoll will say when
+		case err != nil:
+			l.loopClose(c, ioReason(err), err)
+			return
+		case n == 0:
+			l.loopClose(c, models.ReasonEOF, nil)
+			return
+		}
+		c.in.Commit(n)
+		c.rec.BytesIn += int64(n)
+		c.active = l.now
+		l.answer(c)
+		if l.p.edge == 0 {
+			return
+		}
+		l.loopWrite(c) // the answers go before the next read: see want
+		if c.closed || c.want() != unix.EPOLLIN {
+			return
+		}
 	}
-	c.in.Commit(n)
-	c.rec.BytesIn += int64(n)
-	c.active = l.now
-	l.answer(c)
 }
 
 // answer begins the complete lines in c.in, in order, until none is left

@@ -11,11 +11,16 @@ import (
 // poller is one epoll instance plus an eventfd that other goroutines write
 // to wake the loop. Its verbs are named after the system calls they make.
 //
-// Interest is level-triggered (no EPOLLET): epoll_wait reports a socket for
-// as long as it is readable (or writable, when EPOLLOUT is asked for), so
-// the loop may read once per wake-up and come back later, and it stops
-// hearing about a socket by changing its interest with mod.
+// Interest is level-triggered by default (no EPOLLET): epoll_wait reports a
+// socket for as long as it is readable (or writable, when EPOLLOUT is
+// asked for), so the loop may read once per wake-up and come back later,
+// and it stops hearing about a socket by changing its interest with mod.
+// With -edge (Config.Edge) every socket is watched with EPOLLET instead:
+// epoll reports it once each time it becomes ready, and the loop must
+// drain it (loopRead, loopAccept). add and mod, which re-check readiness,
+// report a socket that is ready already, edge or not (epoll_ctl(2)).
 type poller struct {
+	edge   uint32            // EPOLLET with -edge, else 0; added to every socket's interest
 	epfd   int               // from epoll_create1(2)
 	wakefd int               // eventfd(2) in the interest list, for wake
 	events []unix.EpollEvent // filled by epoll_wait
@@ -23,7 +28,7 @@ type poller struct {
 }
 
 // openPoller creates the epoll instance and its wake-up eventfd.
-func openPoller() (*poller, error) {
+func openPoller(edge bool) (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -35,23 +40,28 @@ func openPoller() (*poller, error) {
 	}
 	p := &poller{epfd: epfd, wakefd: wakefd, events: make([]unix.EpollEvent, 256)}
 	p.wbuf[0] = 1 // native-endian 1 on little-endian machines; any non-zero count wakes
+	// The eventfd is added before edge is set: level-triggered, and
+	// drainWake empties it.
 	if err := p.add(wakefd, unix.EPOLLIN); err != nil {
 		p.close()
 		return nil, err
+	}
+	if edge {
+		p.edge = unix.EPOLLET
 	}
 	return p, nil
 }
 
 // add puts fd in the interest list, watching for events.
 func (p *poller) add(fd int, events uint32) error {
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	ev := unix.EpollEvent{Events: events | p.edge, Fd: int32(fd)}
 	return os.NewSyscallError("epoll_ctl add", unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev))
 }
 
 // mod changes what fd is watched for. With events 0 the loop hears nothing
 // from fd but errors and hang-ups, which epoll always reports.
 func (p *poller) mod(fd int, events uint32) error {
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	ev := unix.EpollEvent{Events: events | p.edge, Fd: int32(fd)}
 	return os.NewSyscallError("epoll_ctl mod", unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev))
 }
 
