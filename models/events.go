@@ -109,8 +109,9 @@ type Event struct {
 	// that served the connection, which for fork and prefork is a child
 	// (conn_open, conn_close), or of the child that exited (child_exit).
 	PID int `json:"pid"`
-	// Workers is the size of the pool started at boot, threads (pool) or
-	// processes (prefork); 0 for the other models (start).
+	// Workers is what -workers counts for the model: the threads of pool,
+	// the processes of prefork, the event loops of reuseport; 0 for the
+	// other models (start).
 	Workers int `json:"workers"`
 	// Edge says the epoll model watches its sockets edge-triggered
 	// (-edge) (start).
@@ -245,10 +246,10 @@ func LogListenFallback(log zerolog.Logger, err error, backlog int) {
 // prefork models is a new process, which runs this again.
 var pid = os.Getpid()
 
-// poolSize is the start event's workers: cfg.Workers for a model with a
-// pool, 0 for one without, which ignores -workers.
+// poolSize is the start event's workers: cfg.Workers for a model that
+// uses -workers, 0 for one that ignores it.
 func poolSize(model string, cfg *Config) int {
-	if m, ok := registry[model]; ok && m.Workers == 0 {
+	if m, ok := registry[model]; ok && m.WorkersAre == "" {
 		return 0
 	}
 	return cfg.Workers

@@ -214,6 +214,9 @@ type Model struct {
 	// Processes is true when the model serves from child processes (fork,
 	// prefork), each holding one connection at a time.
 	Processes bool
+	// WorkersAre says what -workers counts for this model (threads,
+	// processes, event loops); empty for a model that ignores it.
+	WorkersAre string
 	// Bounded is true when the model serves, by default, far fewer
 	// clients at once than the connection limit from the open-file limit
 	// (a pool of workers, or the fork model's cap on children): clients
@@ -251,7 +254,7 @@ func Lookup(name string) (Model, error) {
 }
 
 // order is the teaching order: from the tutorial's server to the reactors.
-var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "gnet"}
+var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "reuseport", "gnet"}
 
 // All returns every registered model, in teaching order, then any others by
 // name.

@@ -9,6 +9,7 @@ import (
 	_ "iolab/models/pool"       // pool: prethreaded, a fixed pool of OS threads
 	_ "iolab/models/prefork"    // prefork: a fixed pool of worker processes
 	_ "iolab/models/reactor"    // gnet: gnet v2 event loops
+	_ "iolab/models/reuseport"  // reuseport: N epoll loops, one SO_REUSEPORT listener each
 	_ "iolab/models/sequential" // sequential: the tutorial's server
 	_ "iolab/models/threads"    // threads: one OS thread per connection
 )

@@ -23,7 +23,27 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	defer unix.Close(lfd)
-	p, err := openPoller(s.cfg.Edge)
+	stats := models.NewStats(&s.cfg)
+	started := false
+	err = Run(ctx, &s.cfg, lfd, s.cfg.Limit(), stats, func() {
+		started = true
+		stats.Start("epoll", &s.cfg, bound.String())
+		ready(net.TCPAddrFromAddrPort(bound))
+	})
+	if started {
+		stats.Stop("epoll")
+	}
+	return err
+}
+
+// Run runs one event loop on the calling goroutine, locked to its OS
+// thread, until ctx is done: it accepts on the non-blocking listener lfd,
+// serves at most limit connections, and counts and logs them in stats. It
+// calls started once the loop is set up. The epoll model runs one; the
+// reuseport model runs one per listener, each on its own thread, with the
+// same code.
+func Run(ctx context.Context, cfg *models.Config, lfd, limit int, stats *models.Stats, started func()) error {
+	p, err := openPoller(cfg.Edge)
 	if err != nil {
 		return err
 	}
@@ -34,8 +54,8 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	l := &loop{cfg: &s.cfg, p: p, lfd: lfd, limit: s.cfg.Limit(), listening: true,
-		conns: make(map[int]*conn), stats: models.NewStats(&s.cfg), tid: sock.Tid(), now: time.Now()}
+	l := &loop{cfg: cfg, p: p, lfd: lfd, limit: limit, listening: true,
+		conns: make(map[int]*conn), stats: stats, tid: sock.Tid(), now: time.Now()}
 	l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
 
 	// The watcher is the only other goroutine: when ctx is done it sets
@@ -52,15 +72,13 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		}
 	}()
 
-	l.stats.Start("epoll", &s.cfg, bound.String())
-	ready(net.TCPAddrFromAddrPort(bound))
+	started()
 	err = l.run()
 	close(loopDone)
 	<-watched
 	for _, c := range l.conns { // only after an epoll_wait failure
 		l.loopClose(c, models.ReasonShutdown, nil)
 	}
-	l.stats.Stop("epoll")
 	return err
 }
 

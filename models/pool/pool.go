@@ -49,10 +49,11 @@ func init() {
 		Waits: "a fixed pool of OS threads (-workers), each blocked in accept(2) on the shared socket, then in read(2)/write(2) of its one client",
 		Limits: "serves -workers clients at once; the others wait in the kernel's accept queue until a worker's client leaves. " +
 			"A client that stops reading holds its worker until -idle-timeout closes it (write_timeout).",
-		Source:  "models/pool",
-		Workers: DefaultWorkers,
-		Bounded: true,
-		New:     func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Source:     "models/pool",
+		Workers:    DefaultWorkers,
+		WorkersAre: "threads",
+		Bounded:    true,
+		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})
 }
 

@@ -42,11 +42,12 @@ func init() {
 		Waits: "a fixed pool of worker processes (-workers), each blocked in accept(2) on the inherited socket, then in read(2)/write(2) of its one client",
 		Limits: "serves -workers clients at once; the others wait in the kernel's accept queue until a worker's client leaves. " +
 			"A worker that dies is replaced. A client that stops reading holds its worker until -idle-timeout closes it (write_timeout).",
-		Source:    "models/prefork",
-		Workers:   DefaultWorkers,
-		Bounded:   true,
-		Processes: true,
-		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Source:     "models/prefork",
+		Workers:    DefaultWorkers,
+		WorkersAre: "processes",
+		Bounded:    true,
+		Processes:  true,
+		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
 	})
 }
 

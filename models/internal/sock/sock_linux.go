@@ -21,18 +21,28 @@ import (
 // IPv6 and IPv4 at once, as Go's net package does. The socket is
 // close-on-exec.
 func ListenNonblocking(addr string, backlog int) (fd int, bound netip.AddrPort, err error) {
-	return listen(addr, backlog, unix.SOCK_NONBLOCK)
+	return listen(addr, backlog, unix.SOCK_NONBLOCK, false)
+}
+
+// ListenReusePort is ListenNonblocking with SO_REUSEPORT set before bind:
+// several sockets may then listen on the same address, each with its own
+// accept queue, and the kernel spreads new connections over them by a
+// hash of the addresses and ports. Open the first on addr (port 0 picks
+// one), the others on the address it bound.
+func ListenReusePort(addr string, backlog int) (fd int, bound netip.AddrPort, err error) {
+	return listen(addr, backlog, unix.SOCK_NONBLOCK, true)
 }
 
 // ListenBlocking opens a TCP socket listening on addr, like
 // ListenNonblocking, but left blocking: accept(2) on it puts the calling
 // thread to sleep until a client connects, as in the tutorial's servers.
 func ListenBlocking(addr string, backlog int) (fd int, bound netip.AddrPort, err error) {
-	return listen(addr, backlog, 0)
+	return listen(addr, backlog, 0, false)
 }
 
-// listen opens, binds and listens; flags is added to socket(2)'s type.
-func listen(addr string, backlog, flags int) (fd int, bound netip.AddrPort, err error) {
+// listen opens, binds and listens; flags is added to socket(2)'s type,
+// and reuseport sets SO_REUSEPORT.
+func listen(addr string, backlog, flags int, reuseport bool) (fd int, bound netip.AddrPort, err error) {
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return -1, bound, fmt.Errorf("sock: resolve %q: %w", addr, err)
@@ -74,6 +84,12 @@ func listen(addr string, backlog, flags int) (fd int, bound netip.AddrPort, err 
 	if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		unix.Close(fd)
 		return -1, bound, os.NewSyscallError("setsockopt SO_REUSEADDR", err)
+	}
+	if reuseport {
+		if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			unix.Close(fd)
+			return -1, bound, os.NewSyscallError("setsockopt SO_REUSEPORT", err)
+		}
 	}
 	if err = unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)

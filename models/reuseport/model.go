@@ -1,0 +1,57 @@
+// Package reuseport is the multi-reactor, as nginx and most fast servers
+// spread an event loop over cores: N event loops (-workers, default the
+// CPUs the server may use), each on its own locked OS thread with its own
+// listening socket, all bound to the same port with SO_REUSEPORT. The
+// kernel spreads incoming connections over the listeners by a hash of the
+// client's and server's addresses and ports, so each loop accepts and
+// serves its own share, and the loops share nothing but the counters.
+//
+// Each loop is the epoll model's loop, the same code (epoll.Run), not a
+// copy of it. Read models/epoll first; then reuseport_linux.go (Serve:
+// the listeners and the loops). Each loop's thread blocks in
+// epoll_wait(2), as the epoll model's one thread does. conn_open and
+// conn_close carry the loop's thread id, so `iolab logs` shows how evenly
+// the kernel's hash spread the connections over the loops.
+//
+// What the hash does not do: balance. A loop busy with a slow client
+// still gets its share of new ones, and a loop at its share of -max-conns
+// (the limit is split evenly between the loops) stops accepting while its
+// clients wait in its own accept queue, even if another loop has room.
+package reuseport
+
+import (
+	"runtime"
+
+	"iolab/models"
+)
+
+// Server is the multi-reactor model.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+func init() {
+	models.Register(models.Model{
+		Name:  "reuseport",
+		Waits: "N event loops (-workers, default one per CPU), each an OS thread in epoll_wait(2) with its own SO_REUSEPORT listener",
+		Limits: "-max-conns is split evenly between the loops; a loop at its share stops watching its listener, and the clients " +
+			"the kernel hashed to it wait in its accept queue. Otherwise as epoll, loop by loop.",
+		Source:     "models/reuseport",
+		WorkersAre: "event loops",
+		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// New returns a multi-reactor for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0) // the CPUs the server may use (-cpus sets it)
+	}
+	cfg.Workers = min(cfg.Workers, cfg.Limit())
+	return &Server{cfg: cfg}, nil
+}
