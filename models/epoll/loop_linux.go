@@ -25,7 +25,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	defer unix.Close(lfd)
 	stats := models.NewStats(&s.cfg)
 	started := false
-	err = Run(ctx, &s.cfg, lfd, s.cfg.Limit(), stats, func() {
+	err = Run(ctx, &s.cfg, lfd, NewLimit(s.cfg.Limit()), stats, func() {
 		started = true
 		stats.Start("epoll", &s.cfg, bound.String())
 		ready(net.TCPAddrFromAddrPort(bound))
@@ -38,11 +38,11 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 
 // Run runs one event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done: it accepts on the non-blocking listener lfd,
-// serves at most limit connections, and counts and logs them in stats. It
+// opens connections as limit allows, and counts and logs them in stats. It
 // calls started once the loop is set up. The epoll model runs one; the
 // reuseport model runs one per listener, each on its own thread, with the
 // same code.
-func Run(ctx context.Context, cfg *models.Config, lfd, limit int, stats *models.Stats, started func()) error {
+func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, stats *models.Stats, started func()) error {
 	p, err := openPoller(cfg.Edge)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ type loop struct {
 	cfg   *models.Config // what the server was told to do
 	p     *poller        // the epoll instance and its wake-up eventfd
 	lfd   int            // listening socket; in epoll while accepting (accept_linux.go)
-	limit int            // Config.Limit(): connections open at once, at most
+	limit *Limit         // the connection limit, this loop's alone or shared with other loops
 	conns map[int]*conn  // open connections by descriptor; len(conns) is the count
 	stats *models.Stats  // the counters and log events of this Serve call
 	tid   int            // the loop's OS thread, logged with every connection
@@ -389,6 +389,7 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 	c.closed = true
 	delete(l.conns, c.fd)
 	unix.Close(c.fd)
+	l.limit.release()
 	if reason != models.ReasonError {
 		err = nil
 	}

@@ -14,9 +14,10 @@
 // the kernel's hash spread the connections over the loops.
 //
 // What the hash does not do: balance. A loop busy with a slow client
-// still gets its share of new ones, and a loop at its share of -max-conns
-// (the limit is split evenly between the loops) stops accepting while its
-// clients wait in its own accept queue, even if another loop has room.
+// still gets its share of new ones. The loops share one connection limit
+// (epoll.Limit): at -max-conns every loop stops watching its listener, and
+// each looks again at its next wake-up (its sweep timer's, at the latest)
+// once connections have closed.
 package reuseport
 
 import (
@@ -36,8 +37,8 @@ func init() {
 	models.Register(models.Model{
 		Name:  "reuseport",
 		Waits: "N event loops (-workers, default one per CPU), each an OS thread in epoll_wait(2) with its own SO_REUSEPORT listener",
-		Limits: "-max-conns is split evenly between the loops; a loop at its share stops watching its listener, and the clients " +
-			"the kernel hashed to it wait in its accept queue. Otherwise as epoll, loop by loop.",
+		Limits: "the loops share -max-conns: at the limit each stops watching its listener, and clients wait in the accept queue " +
+			"the kernel hashed them to, until a loop's next wake-up after a close. Otherwise as epoll, loop by loop.",
 		Source:     "models/reuseport",
 		WorkersAre: "event loops",
 		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },

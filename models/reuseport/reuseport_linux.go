@@ -40,21 +40,18 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	defer cancel()
 
 	stats := models.NewStats(&s.cfg)
-	// Each loop gets an even share of the connection limit: a loop counts
-	// only its own connections.
-	limit := s.cfg.Limit()
+	// One limit for all the loops. A loop at the limit stops watching its
+	// listener; it looks again at every wake-up, its sweep timer's at the
+	// latest, once others have closed connections.
+	limit := epoll.NewLimit(s.cfg.Limit())
 	var loops, started sync.WaitGroup
 	errs := make(chan error, n)
 	started.Add(n)
-	for i, fd := range lfds {
-		share := limit / n
-		if i < limit%n {
-			share++
-		}
+	for _, fd := range lfds {
 		loops.Go(func() {
 			once := sync.OnceFunc(started.Done)
 			defer once() // a loop that fails to start does not hold the others
-			if err := epoll.Run(ctx, &s.cfg, fd, share, stats, once); err != nil {
+			if err := epoll.Run(ctx, &s.cfg, fd, limit, stats, once); err != nil {
 				errs <- err
 				cancel()
 			}
