@@ -62,7 +62,13 @@ func TestKilledParentLeavesNoChild(t *testing.T) {
 			if len(kids) == 0 {
 				t.Fatalf("the %s server has no child process while it serves a client", m.Name)
 			}
-			c.kill() // SIGKILL, and reaped by its own parent, this test
+			// SIGKILL first, alone: c.kill would also close the child's
+			// stdin, which asks it to stop gracefully, and a worker told
+			// to stop exits 0 before the parent's death could kill it.
+			if err := c.signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			c.kill() // waits for it: reaped by its own parent, this test
 
 			for _, pid := range kids {
 				if err := reapKilled(pid, patience); err != nil {
