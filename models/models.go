@@ -254,7 +254,7 @@ func Lookup(name string) (Model, error) {
 }
 
 // order is the teaching order: from the tutorial's server to the reactors.
-var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "reuseport", "gnet"}
+var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "workers", "reuseport", "gnet"}
 
 // All returns every registered model, in teaching order, then any others by
 // name.

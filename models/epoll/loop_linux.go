@@ -25,7 +25,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	defer unix.Close(lfd)
 	stats := models.NewStats(&s.cfg)
 	started := false
-	err = Run(ctx, &s.cfg, lfd, NewLimit(s.cfg.Limit()), stats, func() {
+	err = Run(ctx, &s.cfg, lfd, NewLimit(s.cfg.Limit()), 0, stats, func() {
 		started = true
 		stats.Start("epoll", &s.cfg, bound.String())
 		ready(net.TCPAddrFromAddrPort(bound))
@@ -39,10 +39,12 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 // Run runs one event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done: it accepts on the non-blocking listener lfd,
 // opens connections as limit allows, and counts and logs them in stats. It
-// calls started once the loop is set up. The epoll model runs one; the
-// reuseport model runs one per listener, each on its own thread, with the
-// same code.
-func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, stats *models.Stats, started func()) error {
+// calls started once the loop is set up. With workers above 0, cpu work
+// runs on that many threads of an offload pool instead of on the loop
+// (offload_linux.go). The epoll model runs one loop; the reuseport model
+// one per listener, each on its own thread; the workers model one with a
+// pool: the same code.
+func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers int, stats *models.Stats, started func()) error {
 	p, err := openPoller(cfg.Edge)
 	if err != nil {
 		return err
@@ -57,6 +59,10 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, stats *
 	l := &loop{cfg: cfg, p: p, lfd: lfd, limit: limit, listening: true,
 		conns: make(map[int]*conn), stats: stats, tid: sock.Tid(), now: time.Now()}
 	l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
+	if workers > 0 {
+		l.off = startOffload(workers, int(limit.max), cfg, p)
+		defer l.off.stop() // before p.close, deferred above: the workers wake it
+	}
 
 	// The watcher is the only other goroutine: when ctx is done it sets
 	// stop and wakes the loop through the eventfd.
@@ -91,6 +97,7 @@ type loop struct {
 	limit *Limit         // the connection limit, this loop's alone or shared with other loops
 	conns map[int]*conn  // open connections by descriptor; len(conns) is the count
 	stats *models.Stats  // the counters and log events of this Serve call
+	off   *offload       // the workers model's pool for cpu work; nil: work runs on the loop
 	tid   int            // the loop's OS thread, logged with every connection
 	now   time.Time      // read once per wake-up; precise enough for timeouts
 
@@ -140,6 +147,9 @@ func (l *loop) run() error {
 			switch fd := int(ev.Fd); fd {
 			case l.p.wakefd:
 				l.p.drainWake()
+				if l.off != nil {
+					l.loopOffloaded()
+				}
 			case l.lfd:
 				// Accept after the batch: a descriptor closed earlier in
 				// this batch could be reused by accept, and a stale event
@@ -252,6 +262,11 @@ func (l *loop) answer(c *conn) {
 // it stays valid because c does not read while asleep (see want).
 func (l *loop) begin(c *conn, reply []byte) {
 	c.reply = reply
+	if l.off != nil && l.cfg.Work.Kind == models.CPU {
+		c.asleep = true // as for sleep work: the loop goes on with others
+		l.off.jobs <- c
+		return
+	}
 	if sleep := models.BeginWork(l.cfg); sleep > 0 {
 		c.asleep = true
 		l.schedule(&timer{kind: timerWork, when: l.now.Add(sleep), c: c})

@@ -69,11 +69,7 @@ func (l *loop) runTimers() {
 		switch t.kind {
 		case timerWork:
 			if c := t.c; !c.closed {
-				l.finish(c)
-				if c.in != nil {
-					l.answer(c) // lines that arrived meanwhile
-				}
-				l.settle(c)
+				l.workDone(c)
 			}
 		case timerSweep:
 			l.sweep()
@@ -125,4 +121,14 @@ func (l *loop) late(c *conn) (models.Reason, bool) {
 // least a millisecond apart, epoll_wait's resolution.
 func (l *loop) sweepEvery() time.Duration {
 	return max(min(l.cfg.IdleTimeout/10, l.cfg.RequestTimeout/10, time.Second), time.Millisecond)
+}
+
+// workDone answers c's request, whose work is over: its sleep timer fired,
+// or a worker of the offload pool has done its cpu work.
+func (l *loop) workDone(c *conn) {
+	l.finish(c)
+	if c.in != nil {
+		l.answer(c) // lines that arrived meanwhile
+	}
+	l.settle(c)
 }

@@ -51,7 +51,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		loops.Go(func() {
 			once := sync.OnceFunc(started.Done)
 			defer once() // a loop that fails to start does not hold the others
-			if err := epoll.Run(ctx, &s.cfg, fd, limit, stats, once); err != nil {
+			if err := epoll.Run(ctx, &s.cfg, fd, limit, 0, stats, once); err != nil {
 				errs <- err
 				cancel()
 			}

@@ -1,0 +1,50 @@
+// Package workers is Flash's AMPED design (Pai, Druschel and Zwaenepoel,
+// 1999), the half-sync/half-async pattern: one epoll event loop does all
+// the I/O, as the epoll model's does, and hands each request's cpu work to
+// a bounded pool of OS threads (-workers, default 8). A finished request
+// comes back to the loop through a queue and an eventfd wake-up, and the
+// loop writes the answer. cpu work no longer stalls the loop's other
+// clients; sleep work stays on the loop's timers, since waiting needs no
+// thread.
+//
+// The loop is the epoll model's own (epoll.Run); the pool is
+// models/epoll/offload_linux.go. Read models/epoll first, then that file.
+// The loop's thread blocks in epoll_wait(2); a worker thread blocks on
+// the pool's channel (a futex) until a job comes, then computes.
+package workers
+
+import (
+	"iolab/models"
+)
+
+// DefaultWorkers is the pool's size when -workers is 0: enough threads to
+// keep a few CPUs computing, far fewer than clients.
+const DefaultWorkers = 8
+
+// Server is the AMPED model.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+func init() {
+	models.Register(models.Model{
+		Name:  "workers",
+		Waits: "one event loop in epoll_wait(2) does the I/O; cpu work goes to a pool of OS threads (-workers) and comes back through an eventfd",
+		Limits: "as epoll: at -max-conns it stops watching the listener. cpu work waits for a free worker thread, " +
+			"the loop's other clients do not.",
+		Source:     "models/workers",
+		WorkersAre: "threads",
+		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// New returns an AMPED server for cfg.
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Workers = cfg.WorkersOr(DefaultWorkers)
+	return &Server{cfg: cfg}, nil
+}
