@@ -116,6 +116,9 @@ type Event struct {
 	// Edge says the epoll model watches its sockets edge-triggered
 	// (-edge) (start).
 	Edge bool `json:"edge"`
+	// Procs says the reuseport model runs its loops as processes (-procs)
+	// (start).
+	Procs bool `json:"procs"`
 	// GOMAXPROCS is how many threads may run Go code at once (start).
 	GOMAXPROCS int `json:"gomaxprocs"`
 
@@ -152,6 +155,10 @@ type Event struct {
 	Reasons map[string]int64 `json:"reasons"`
 	// UptimeMs is how long the server served, in milliseconds (stop).
 	UptimeMs int64 `json:"uptime_ms"`
+	// Loops counts the connections each event loop accepted, in the order
+	// the loops ended, for the models built on the epoll model's loop
+	// (stop): how evenly reuseport's listeners shared them.
+	Loops []int64 `json:"loops"`
 
 	// Why is UsageOnSignal or UsageAtExit (usage).
 	Why string `json:"why"`
@@ -270,6 +277,7 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Int("max_output", cfg.OutputCap()).
 		Int("workers", poolSize(model, cfg)).
 		Bool("edge", cfg.Edge).
+		Bool("procs", cfg.Procs).
 		Int("pid", pid).
 		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
 		Msg("serving")
@@ -324,6 +332,7 @@ type totals struct {
 	conns, requests, bytesIn, bytesOut int64
 	reasons                            [numReasons]int64
 	uptime                             time.Duration
+	loops                              []int64 // per event loop, when there are several
 }
 
 // logStop writes the stop event.
@@ -334,8 +343,11 @@ func logStop(log zerolog.Logger, model string, t totals) {
 			reasons = reasons.Int64(r.String(), n)
 		}
 	}
-	log.Info().Str("event", EventStop).
-		Str("model", model).
+	ev := log.Info().Str("event", EventStop)
+	if len(t.loops) > 0 {
+		ev = ev.Ints64("loops", t.loops)
+	}
+	ev.Str("model", model).
 		Int64("conns", t.conns).
 		Int64("requests", t.requests).
 		Int64("bytes_in", t.bytesIn).

@@ -19,7 +19,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	log := zerolog.New(&buf).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	cfg := DefaultConfig()
-	cfg.Log, cfg.Proto, cfg.Backlog, cfg.Workers, cfg.Edge = log, Echo, 7, 4, true
+	cfg.Log, cfg.Proto, cfg.Backlog, cfg.Workers, cfg.Edge, cfg.Procs = log, Echo, 7, 4, true, true
 	cfg.Work = Work{Kind: Sleep, D: 10 * time.Millisecond}
 
 	s := NewStats(&cfg)
@@ -30,6 +30,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.AcceptError(errors.New("accept4: too many open files"), 5*time.Millisecond)
 	s.LimitReached(3, 3)
 	s.LimitLeft(2, 3)
+	s.LoopDone(1)
+	s.Add(Event{Loops: []int64{0}}) // a child process's loop
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogChildExit(log, "prefork", 77, errors.New("exit status 1"))
@@ -44,7 +46,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventStart, func(e *Event) bool {
 			return e.Model == "pool" && e.Addr == "127.0.0.1:8000" && e.Proto == "echo" && e.Work == "sleep:10ms" &&
 				e.Backlog == 7 && e.MaxLine == DefaultMaxLine && e.IdleTimeoutMs == 60000 && e.PID > 0 && e.GOMAXPROCS > 0 &&
-				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4 && e.Edge
+				e.RequestTimeoutMs == 10000 && e.MaxConns == cfg.Limit() && e.MaxOutput == 4*DefaultMaxLine && e.Workers == 4 && e.Edge && e.Procs
 		}},
 		{EventConnOpen, func(e *Event) bool {
 			return e.Conn == 1 && e.Remote == "127.0.0.1:5000" && e.TID == 42 && e.PID > 0
@@ -60,7 +62,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		{EventLimitLeft, func(e *Event) bool { return e.Open == 2 && e.MaxConns == 3 && e.Level == "info" }},
 		{EventStop, func(e *Event) bool {
 			return e.Model == "epoll" && e.Conns == 1 && e.Requests == 5 && e.BytesIn == 3 && e.BytesOut == 4 &&
-				len(e.Reasons) == 1 && e.Reasons["error"] == 1 && e.UptimeMs >= 0
+				len(e.Reasons) == 1 && e.Reasons["error"] == 1 && e.UptimeMs >= 0 &&
+				len(e.Loops) == 2 && e.Loops[0] == 1 && e.Loops[1] == 0
 		}},
 		{EventListenFallback, func(e *Event) bool {
 			return e.Error == "sock: unsupported" && e.Backlog == 3 && e.BacklogSource == "system"

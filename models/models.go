@@ -107,6 +107,11 @@ type Config struct {
 	// (EPOLLET, -edge): epoll reports a socket when it becomes ready, not
 	// for as long as it is. The other models ignore it.
 	Edge bool
+	// Procs makes the reuseport model run its event loops as processes
+	// (-procs), one per listener, as nginx's master starts its workers,
+	// instead of threads of one process. Each process has its own limit
+	// on open files. The other models ignore it.
+	Procs bool
 	// ShutdownTimeout bounds how long Serve waits for requests in flight
 	// once ctx is done; what is still open then is closed.
 	ShutdownTimeout time.Duration

@@ -2,6 +2,8 @@ package models
 
 import (
 	"net/netip"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +79,9 @@ type Stats struct {
 	bytesOut atomic.Int64
 	reasons  [numReasons]atomic.Int64
 	started  time.Time
+
+	mu    sync.Mutex
+	loops []int64 // connections accepted by each event loop that has ended (LoopDone)
 }
 
 // NewStats returns the statistics of one Serve call, logging to cfg.Log.
@@ -132,10 +137,23 @@ func (s *Stats) LimitReached(open, max int) { logLimit(s.log, EventLimitReached,
 // the model accepts again.
 func (s *Stats) LimitLeft(open, max int) { logLimit(s.log, EventLimitLeft, open, max) }
 
+// LoopDone records that one of the server's event loops has ended, having
+// accepted conns connections. A model of several loops (reuseport) thus
+// shows in its stop event how evenly the kernel spread the connections
+// over them.
+func (s *Stats) LoopDone(conns int64) {
+	s.mu.Lock()
+	s.loops = append(s.loops, conns)
+	s.mu.Unlock()
+}
+
 // Stop logs the summary event.
 func (s *Stats) Stop(model string) {
 	t := totals{conns: s.accepted.Load(), requests: s.requests.Load(),
 		bytesIn: s.bytesIn.Load(), bytesOut: s.bytesOut.Load(), uptime: time.Since(s.started)}
+	s.mu.Lock()
+	t.loops = slices.Clone(s.loops)
+	s.mu.Unlock()
 	for r := range t.reasons {
 		t.reasons[r] = s.reasons[r].Load()
 	}
@@ -152,6 +170,9 @@ func (s *Stats) Add(stop Event) {
 	for r := Reason(0); r < numReasons; r++ {
 		s.reasons[r].Add(stop.Reasons[r.String()])
 	}
+	s.mu.Lock()
+	s.loops = append(s.loops, stop.Loops...)
+	s.mu.Unlock()
 }
 
 // NumberFrom makes id the number of the next connection Open records: a

@@ -4,22 +4,32 @@ import "iolab/models"
 
 // suiteModels are what the conformance and reliability suites run: every
 // registered model, and after epoll its edge-triggered variant (-edge,
-// Config.Edge) under a name of its own, "epoll -edge".
+// Config.Edge) and after reuseport its loops as processes (-procs,
+// Config.Procs), each under a name of its own.
 func suiteModels() []models.Model {
 	var out []models.Model
 	for _, m := range models.All() {
 		out = append(out, m)
-		if m.Name == "epoll" {
-			edge := m
-			edge.Name = "epoll -edge"
-			edge.New = func(cfg models.Config) (models.Server, error) {
-				cfg.Edge = true
-				return m.New(cfg)
-			}
-			out = append(out, edge)
+		switch m.Name {
+		case "epoll":
+			out = append(out, variant(m, "-edge", func(cfg *models.Config) { cfg.Edge = true }))
+		case "reuseport":
+			out = append(out, variant(m, "-procs", func(cfg *models.Config) { cfg.Procs = true }))
 		}
 	}
 	return out
+}
+
+// variant returns m under the name "m.Name flag", with set applied to
+// every Config it is given.
+func variant(m models.Model, flag string, set func(*models.Config)) models.Model {
+	v := m
+	v.Name = m.Name + " " + flag
+	v.New = func(cfg models.Config) (models.Server, error) {
+		set(&cfg)
+		return m.New(cfg)
+	}
+	return v
 }
 
 // lookupSuiteModel is models.Lookup over suiteModels' names.

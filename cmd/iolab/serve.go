@@ -27,7 +27,7 @@ type serveFlags struct {
 	maxConns, maxOutput, workers       int
 	idle, shutdown, request            time.Duration
 	logLevel, logFormat                string
-	edge                               bool
+	edge, procs                        bool
 	cpus                               string
 }
 
@@ -49,7 +49,8 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.IntVar(&f.maxConns, "max-conns", 0, fmt.Sprintf("connections served at once; at the limit new clients wait in the accept queue (0: the open-file limit less a reserve, %d here)", models.DefaultMaxConns()))
 	fs.IntVar(&f.maxOutput, "max-output", def.MaxOutput, "bytes of answers a connection may have waiting to be written; past it the server stops reading that client (0: four times -max-line)")
 	fs.IntVar(&f.workers, "workers", 0, "pool, prefork: worker threads or processes started at boot, each serving one connection at a time; reuseport: event loops (0: the model's default)")
-	fs.BoolVar(&f.edge, "edge", false, "epoll: watch sockets edge-triggered (EPOLLET), draining each until EAGAIN; other models ignore it")
+	fs.BoolVar(&f.edge, "edge", false, "epoll, reuseport: watch sockets edge-triggered (EPOLLET), draining each until EAGAIN; other models ignore it")
+	fs.BoolVar(&f.procs, "procs", false, "reuseport: run the event loops as processes, one per listener, each with its own open-file limit; other models ignore it")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", def.ShutdownTimeout, "on SIGINT/SIGTERM, wait this long for requests in flight")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug (one event per connection), info, warn, error, disabled")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (JSON lines) or console (for people)")
@@ -126,7 +127,7 @@ func (f *serveFlags) config(logOut io.Writer) (models.Model, models.Config, erro
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Backlog, cfg.MaxLine = f.addr, f.backlog, f.maxLine
 	cfg.IdleTimeout, cfg.ShutdownTimeout, cfg.RequestTimeout = f.idle, f.shutdown, f.request
-	cfg.MaxConns, cfg.MaxOutput, cfg.Workers, cfg.Edge = f.maxConns, f.maxOutput, f.workers, f.edge
+	cfg.MaxConns, cfg.MaxOutput, cfg.Workers, cfg.Edge, cfg.Procs = f.maxConns, f.maxOutput, f.workers, f.edge, f.procs
 	cfg.Greeting = []byte(f.greeting)
 	if cfg.Proto, err = models.ParseProto(f.proto); err != nil {
 		return model, cfg, badUsage("%v", err)

@@ -98,6 +98,7 @@ func (l *loop) loopAccept() {
 		l.backoff.Reset()
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		c := &conn{fd: fd, rec: l.stats.Open(sock.AddrPort(sa), l.tid), active: l.now}
+		l.accepted++
 		l.conns[fd] = c
 		if l.cfg.Proto == models.Greeting {
 			l.begin(c, l.cfg.Greeting)

@@ -80,6 +80,7 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 
 	started()
 	err = l.run()
+	stats.LoopDone(l.accepted)
 	close(loopDone)
 	<-watched
 	for _, c := range l.conns { // only after an epoll_wait failure
@@ -91,15 +92,16 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 // loop is the state of the event loop. Only the loop's thread touches it,
 // except stop.
 type loop struct {
-	cfg   *models.Config // what the server was told to do
-	p     *poller        // the epoll instance and its wake-up eventfd
-	lfd   int            // listening socket; in epoll while accepting (accept_linux.go)
-	limit *Limit         // the connection limit, this loop's alone or shared with other loops
-	conns map[int]*conn  // open connections by descriptor; len(conns) is the count
-	stats *models.Stats  // the counters and log events of this Serve call
-	off   *offload       // the workers model's pool for cpu work; nil: work runs on the loop
-	tid   int            // the loop's OS thread, logged with every connection
-	now   time.Time      // read once per wake-up; precise enough for timeouts
+	cfg      *models.Config // what the server was told to do
+	p        *poller        // the epoll instance and its wake-up eventfd
+	lfd      int            // listening socket; in epoll while accepting (accept_linux.go)
+	limit    *Limit         // the connection limit, this loop's alone or shared with other loops
+	conns    map[int]*conn  // open connections by descriptor; len(conns) is the count
+	stats    *models.Stats  // the counters and log events of this Serve call
+	off      *offload       // the workers model's pool for cpu work; nil: work runs on the loop
+	tid      int            // the loop's OS thread, logged with every connection
+	accepted int64          // connections this loop accepted, for Stats.LoopDone
+	now      time.Time      // read once per wake-up; precise enough for timeouts
 
 	timers timerHeap // pending timers, earliest first (timers_linux.go)
 

@@ -175,37 +175,19 @@ func (p *parent) forget(w *worker) {
 	}
 }
 
-// stopAll runs first, then asks every worker to stop (SIGTERM: each
+// stopAll runs first, then asks every worker to stop (child.Stop: each
 // stops accepting and finishes the request in flight within the shutdown
-// timeout), waits for them, and kills those still running a little after
-// that timeout.
+// timeout), and kills those still running a little after that timeout.
 func (p *parent) stopAll(first func()) {
 	close(p.quit)
 	first()
 	p.mu.Lock()
-	ws := make([]*worker, 0, len(p.workers))
+	cs := make([]*child.Child, 0, len(p.workers))
 	for w := range p.workers {
-		ws = append(ws, w)
+		cs = append(cs, w.child)
 	}
 	p.mu.Unlock()
-	for _, w := range ws {
-		w.child.Signal(syscall.SIGTERM)
-	}
-	kill := time.NewTimer(p.cfg.ShutdownTimeout + time.Second)
-	defer kill.Stop()
-	for _, w := range ws {
-		select {
-		case <-w.child.Done():
-		case <-kill.C:
-			for _, w := range ws {
-				w.child.Signal(syscall.SIGKILL)
-			}
-			<-w.child.Done()
-		}
-	}
-	for _, w := range ws {
-		<-w.child.Done()
-	}
+	child.Stop(cs, p.cfg.ShutdownTimeout+time.Second)
 }
 
 // runWorker is a worker process's whole life: accept on the inherited

@@ -24,6 +24,7 @@ import (
 	"runtime"
 
 	"iolab/models"
+	"iolab/models/internal/child"
 )
 
 // Server is the multi-reactor model.
@@ -33,12 +34,18 @@ type Server struct {
 
 var _ models.Server = (*Server)(nil)
 
+// role names the loop processes of -procs to package child.
+const role = "reuseport-loop"
+
 func init() {
+	child.Main(role, runLoop) // a loop process of -procs runs here and exits
 	models.Register(models.Model{
 		Name:  "reuseport",
 		Waits: "N event loops (-workers, default one per CPU), each an OS thread in epoll_wait(2) with its own SO_REUSEPORT listener",
 		Limits: "the loops share -max-conns: at the limit each stops watching its listener, and clients wait in the accept queue " +
-			"the kernel hashed them to, until a loop's next wake-up after a close. Otherwise as epoll, loop by loop.",
+			"the kernel hashed them to, until a loop's next wake-up after a close. Otherwise as epoll, loop by loop. " +
+			"With -procs each loop process has its own open-file limit, and -max-conns is shared out (a process gets its ceiling share): " +
+			"the kernel's hash ignores it, so a client may wait at a full process while another has room.",
 		Source:     "models/reuseport",
 		WorkersAre: "event loops",
 		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },

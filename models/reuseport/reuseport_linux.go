@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -15,26 +16,29 @@ import (
 	"iolab/models/internal/sock"
 )
 
-// Serve opens one SO_REUSEPORT listener per loop, runs the loops, and
+// Serve opens one SO_REUSEPORT listener per loop, runs the loops, as
+// threads of this process or (-procs) as processes of their own, and
 // waits for all of them to end once ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	n := s.cfg.Workers
-	lfds := make([]int, 0, n)
+	lfds, bound, err := s.listen()
 	defer func() {
 		for _, fd := range lfds {
 			_ = unix.Close(fd)
 		}
 	}()
-	addr := s.cfg.Addr
-	var bound netip.AddrPort
-	for range n {
-		fd, b, err := sock.ListenReusePort(addr, s.cfg.Backlog)
-		if err != nil {
-			return err
-		}
-		lfds = append(lfds, fd)
-		addr, bound = b.String(), b // the next ones bind where the first did
+	if err != nil {
+		return err
 	}
+	if s.cfg.Procs {
+		files := make([]*os.File, len(lfds))
+		for i, fd := range lfds {
+			files[i] = os.NewFile(uintptr(fd), "listener") // closes fd from now on
+			defer files[i].Close()
+		}
+		lfds = nil
+		return s.serveProcs(ctx, ready, files, bound)
+	}
+	n := len(lfds)
 	// A loop that fails ends them all.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -64,4 +68,20 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	stats.Stop("reuseport")
 	close(errs)
 	return <-errs // the first error, or nil
+}
+
+// listen opens the loops' listeners, all bound to the same port with
+// SO_REUSEPORT: the kernel then hashes each incoming connection to one of
+// them. On error it returns those it opened, for the caller to close.
+func (s *Server) listen() (lfds []int, bound netip.AddrPort, err error) {
+	addr := s.cfg.Addr
+	for range s.cfg.Workers {
+		fd, b, err := sock.ListenReusePort(addr, s.cfg.Backlog)
+		if err != nil {
+			return lfds, bound, err
+		}
+		lfds = append(lfds, fd)
+		addr, bound = b.String(), b // the next ones bind where the first did
+	}
+	return lfds, bound, nil
 }

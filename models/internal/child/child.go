@@ -51,6 +51,8 @@ type Spec struct {
 	Work            string        `json:"work"`
 	MaxLine         int           `json:"max_line"`
 	MaxOutput       int           `json:"max_output"`
+	MaxConns        int           `json:"max_conns"`
+	Edge            bool          `json:"edge,omitempty"`
 	IdleTimeout     time.Duration `json:"idle_timeout"`
 	RequestTimeout  time.Duration `json:"request_timeout"`
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
@@ -77,7 +79,7 @@ const (
 // SpecOf returns the Spec of cfg.
 func SpecOf(cfg *models.Config) Spec {
 	return Spec{Proto: cfg.Proto.String(), Greeting: string(cfg.Greeting), Work: cfg.Work.String(),
-		MaxLine: cfg.MaxLine, MaxOutput: cfg.MaxOutput, IdleTimeout: cfg.IdleTimeout,
+		MaxLine: cfg.MaxLine, MaxOutput: cfg.MaxOutput, MaxConns: cfg.MaxConns, Edge: cfg.Edge, IdleTimeout: cfg.IdleTimeout,
 		RequestTimeout: cfg.RequestTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
 		Level: cfg.Log.GetLevel().String(), OnWork: cfg.OnWork != nil}
 }
@@ -98,6 +100,7 @@ func (s Spec) Config() (models.Config, error) {
 		return cfg, err
 	}
 	cfg.Greeting, cfg.MaxLine, cfg.MaxOutput = []byte(s.Greeting), s.MaxLine, s.MaxOutput
+	cfg.MaxConns, cfg.Edge = s.MaxConns, s.Edge
 	cfg.IdleTimeout, cfg.RequestTimeout, cfg.ShutdownTimeout = s.IdleTimeout, s.RequestTimeout, s.ShutdownTimeout
 	cfg.Log = zerolog.New(os.Stderr).Level(lvl)
 	if s.OnWork {
@@ -220,6 +223,30 @@ func (c *Child) Signal(sig syscall.Signal) {
 	case <-c.done:
 	default:
 		_ = c.cmd.Process.Signal(sig)
+	}
+}
+
+// Stop asks every child in cs to stop (SIGTERM: each stops accepting and
+// finishes what it has in flight within its shutdown timeout), waits for
+// all of them, and kills with SIGKILL those still running grace later.
+func Stop(cs []*Child, grace time.Duration) {
+	for _, c := range cs {
+		c.Signal(syscall.SIGTERM)
+	}
+	kill := time.NewTimer(grace)
+	defer kill.Stop()
+	for _, c := range cs {
+		select {
+		case <-c.Done():
+		case <-kill.C:
+			for _, c := range cs {
+				c.Signal(syscall.SIGKILL)
+			}
+			<-c.Done()
+		}
+	}
+	for _, c := range cs {
+		<-c.Done()
 	}
 }
 
