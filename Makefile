@@ -3,7 +3,7 @@
 #   PROTO=echo WORK=sleep:10ms make run-epoll
 #   make load                           measure it: 1, 2, 5 and 10 clients
 #   make bench                          every model side by side, about 3 minutes (the main job)
-#   make bench-full                     every scenario, longer runs, about 11 minutes
+#   make bench-full                     every scenario, longer runs, about 13 minutes
 #   make test                           everything CI runs (the reliability suite's short form among it)
 #   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
 GO      ?= go
@@ -16,6 +16,7 @@ PROTO     ?= greeting
 WORK      ?= none
 BACKLOG   ?= 0
 WORKERS   ?= 0
+SERVE_FLAGS ?=
 LOG_LEVEL ?= debug
 LOG_FORMAT ?= console
 # Options for load.
@@ -61,7 +62,7 @@ cross-vet:
 
 $(addprefix run-,$(MODELS)): run-%: build
 	./$(BIN) serve -model $* -addr $(ADDR) -proto $(PROTO) -work $(WORK) \
-		-backlog $(BACKLOG) -workers $(WORKERS) -log-level $(LOG_LEVEL) -log-format $(LOG_FORMAT)
+		-backlog $(BACKLOG) -workers $(WORKERS) -log-level $(LOG_LEVEL) -log-format $(LOG_FORMAT) $(SERVE_FLAGS)
 
 # Measure the server that make run-MODEL started (same PROTO).
 load: build

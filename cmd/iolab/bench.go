@@ -28,7 +28,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var f benchFlags
 	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all")
-	fs.StringVar(&f.models, "models", strings.Join(models.Names(), ","), "models to run, comma-separated")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+" (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D or cpu:D (default: each scenario's own)")
 	fs.IntVar(&f.workers, "workers", 0, "passed to every server as -workers: the size of the pool of the models that start one (0: not passed, each model's default)")
@@ -44,7 +44,14 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab bench [flags]\n\nRuns every model under the same load, one server at a time, and writes tables, plots and a report.\nScenarios:\n")
 		for _, s := range bench.Scenarios {
-			fmt.Fprintf(fs.Output(), "  %-10s %s, work %s, clients %v\n", s.Name, s.Proto, s.Work, s.Clients)
+			fmt.Fprintf(fs.Output(), "  %-10s %s, work %s, clients %v", s.Name, s.Proto, s.Work, s.Clients)
+			if s.AllCPUs {
+				fmt.Fprint(fs.Output(), ", server on every CPU")
+			}
+			if len(s.Models) > 0 {
+				fmt.Fprintf(fs.Output(), ", models %s", strings.Join(s.Models, ","))
+			}
+			fmt.Fprintln(fs.Output())
 		}
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
 		fs.PrintDefaults()
@@ -104,8 +111,10 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Scenarios = append(cfg.Scenarios, s)
 	}
-	for _, name := range strings.Split(f.models, ",") {
-		cfg.Models = append(cfg.Models, strings.TrimSpace(name))
+	if f.models != "" {
+		for _, name := range strings.Split(f.models, ",") {
+			cfg.Models = append(cfg.Models, strings.TrimSpace(name))
+		}
 	}
 	for _, e := range strings.Split(f.envs, ",") {
 		cfg.Envs = append(cfg.Envs, strings.TrimSpace(e))

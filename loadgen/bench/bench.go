@@ -33,20 +33,35 @@ type Scenario struct {
 	Clients []int
 	// About says in a sentence what the scenario shows.
 	About string
+	// AllCPUs lets the server use every CPU, the load generator's among
+	// them, instead of the server's own: for the models that spread over
+	// cores.
+	AllCPUs bool
+	// Models are the models the scenario runs when the bench is given
+	// none (Config.Models empty); nil means every model.
+	Models []string
+	// Spotlight names models whose p50 and p99 the latency verdicts quote
+	// side by side, at the largest level, whatever the ranking.
+	Spotlight []string
 }
 
 // Scenarios are the named workloads, in the order they run.
 var Scenarios = []Scenario{
-	{"seed", models.Greeting, models.Work{}, []int{1, 2, 5, 10},
-		"The tutorial as written: each client connects, reads the greeting, and closes."},
-	{"io-bound", models.Echo, models.Work{Kind: models.Sleep, D: 10 * time.Millisecond}, []int{1, 10, 100, 1000},
-		"Each echo line waits 10 ms, as for a slow backend: the server's job is to wait for many clients at once."},
-	{"cpu-bound", models.Echo, models.Work{Kind: models.CPU, D: time.Millisecond}, []int{1, 2, 5, 10},
-		"Each echo line costs 1 ms of computation on the server's CPU: more threads cannot make one CPU faster."},
-	{"throughput", models.Echo, models.Work{}, []int{1, 10, 100, 1000},
-		"Echo with no work: how many small requests the server turns around."},
-	{"churn", models.Greeting, models.Work{}, []int{1, 10, 100},
-		"A new connection per request, at higher concurrency: how fast each model accepts and closes."},
+	{Name: "seed", Proto: models.Greeting, Clients: []int{1, 2, 5, 10},
+		About: "The tutorial as written: each client connects, reads the greeting, and closes."},
+	{Name: "io-bound", Proto: models.Echo, Work: models.Work{Kind: models.Sleep, D: 10 * time.Millisecond}, Clients: []int{1, 10, 100, 1000},
+		About: "Each echo line waits 10 ms, as for a slow backend: the server's job is to wait for many clients at once."},
+	{Name: "cpu-bound", Proto: models.Echo, Work: models.Work{Kind: models.CPU, D: time.Millisecond}, Clients: []int{1, 2, 5, 10},
+		About:     "Each echo line costs 1 ms of computation on the server's CPU: more threads cannot make one CPU faster.",
+		Spotlight: []string{"threads", "epoll", "workers"}},
+	{Name: "throughput", Proto: models.Echo, Clients: []int{1, 10, 100, 1000},
+		About: "Echo with no work: how many small requests the server turns around."},
+	{Name: "churn", Proto: models.Greeting, Clients: []int{1, 10, 100},
+		About: "A new connection per request, at higher concurrency: how fast each model accepts and closes."},
+	{Name: "cores", Proto: models.Echo, Clients: []int{10, 100, 1000}, AllCPUs: true,
+		Models: []string{"goroutine", "epoll", "reuseport", "gnet"},
+		About: "Echo with no work, the server on every CPU: do event loops spread over cores? The load generator shares the CPUs, " +
+			"so compare requests per server CPU-second as well as requests per second."},
 }
 
 // QuickScenarios are what `make bench` runs.
@@ -70,7 +85,8 @@ type Config struct {
 	Binary string
 	// Scenarios to run, in order.
 	Scenarios []Scenario
-	// Models to run in each scenario, in order.
+	// Models to run in each scenario, in order. Empty means each
+	// scenario's own (Scenario.Models), or every model.
 	Models []string
 	// Envs are where the servers run: native (a child process), or in a
 	// Docker container: docker-bridge (Docker's default bridge, the port
@@ -135,8 +151,6 @@ func (cfg *Config) Validate() error {
 	switch {
 	case len(cfg.Scenarios) == 0:
 		return errors.New("bench: no scenarios")
-	case len(cfg.Models) == 0:
-		return errors.New("bench: no models")
 	case cfg.Duration <= 0:
 		return fmt.Errorf("bench: duration %v is not positive", cfg.Duration)
 	case cfg.Warmup < 0:
@@ -148,9 +162,11 @@ func (cfg *Config) Validate() error {
 	case cfg.OutDir == "":
 		return errors.New("bench: no results folder")
 	}
-	for _, m := range cfg.Models {
-		if _, err := models.Lookup(m); err != nil {
-			return err // already says "models: unknown model"
+	for _, sc := range cfg.Scenarios {
+		for _, m := range cfg.models(sc) {
+			if _, err := models.Lookup(m); err != nil {
+				return err // already says "models: unknown model"
+			}
 		}
 	}
 	native, docker := len(cfg.Envs) == 0, false
@@ -228,7 +244,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	runs := 0
 	for _, sc := range cfg.Scenarios {
-		runs += len(cfg.Models) * len(cfg.Envs) * len(cfg.levels(sc))
+		runs += len(cfg.models(sc)) * len(cfg.Envs) * len(cfg.levels(sc))
 	}
 	perRun := cfg.Warmup + cfg.Duration + 700*time.Millisecond // start, drain and stop, roughly
 	done := 0
@@ -236,13 +252,16 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for _, sc := range cfg.Scenarios {
 		sc = cfg.apply(sc)
 		sr := ScenarioResult{Name: sc.Name, About: sc.About, Proto: sc.Proto.String(), Work: sc.Work.String(),
-			Clients: sc.Clients, Envs: cfg.Envs}
-		for _, model := range cfg.Models {
+			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight}
+		if sc.AllCPUs && !cfg.NoPin {
+			sr.ServerCPUs = cfg.serverCPUs(sc)
+		}
+		for _, model := range cfg.models(sc) {
 			for _, env := range cfg.Envs {
 				sr.Models = append(sr.Models, seriesName(model, env, cfg.Envs))
 			}
 		}
-		for _, model := range cfg.Models {
+		for _, model := range cfg.models(sc) {
 			for _, env := range cfg.Envs {
 				for _, n := range sc.Clients {
 					if runErr = ctx.Err(); runErr != nil {
@@ -296,6 +315,31 @@ func (cfg *Config) levels(sc Scenario) []int {
 	return sc.Clients
 }
 
+// models returns the models to run in sc: cfg's, or else sc's own, or
+// else every model.
+func (cfg *Config) models(sc Scenario) []string {
+	switch {
+	case len(cfg.Models) > 0:
+		return cfg.Models
+	case len(sc.Models) > 0:
+		return sc.Models
+	}
+	return models.Names()
+}
+
+// serverCPUs returns the CPUs the server of sc is pinned to: every CPU
+// for a scenario that allows it, else the server's own.
+func (cfg *Config) serverCPUs(sc Scenario) []int {
+	if sc.AllCPUs && !cfg.NoPin {
+		all := make([]int, runtime.NumCPU())
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	return cfg.ServerCPUs
+}
+
 // apply returns sc with cfg's overrides.
 func (cfg *Config) apply(sc Scenario) Scenario {
 	sc.Clients = cfg.levels(sc)
@@ -338,6 +382,7 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, model, env string, c
 	}
 	samples := sampler.stop()
 	life, stopErr := srv.stop()
+	run.Loops = srv.loops // from the stop event, once the server has stopped
 	if loadErr != nil {
 		return run, loadErr
 	}

@@ -34,6 +34,13 @@ func fixture() *Results {
 			ErrorsTotal: errs}
 		m.Server = ServerStats{ProcsPeak: 1, ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw,
 			Life: Lifetime{Requests: int64(rps * 2.5)}}
+		m.Server.UserSeconds = cpuUs * float64(m.Load.Requests) / 1e6 * 0.25
+		m.Server.SysSeconds = cpuUs * float64(m.Load.Requests) / 1e6 * 0.75
+		m.Server.CPUPercent = 100 * (m.Server.UserSeconds + m.Server.SysSeconds) / m.Load.Seconds
+		return m
+	}
+	loops := func(m Measurement, counts ...int64) Measurement {
+		m.Loops = counts
 		return m
 	}
 	bound := mk("epoll", 10, 58064, 152_200, 383_500, 0, 7, 16.8, 11.5, 0.41)
@@ -53,6 +60,16 @@ func fixture() *Results {
 				{Model: "threads", Env: Native, Series: "threads", Clients: 10, Error: "server exited with status 1"},
 				mk("epoll", 1, 14705, 61_800, 143_100, 0, 7, 16.7, 30.3, 1.99),
 				bound,
+			},
+			Spotlight: []string{"sequential", "epoll"},
+		}, {
+			Name: "cores", About: "The server on every CPU.", Proto: "echo", Work: "none",
+			Clients: []int{10, 100}, Envs: []string{Native}, Models: []string{"epoll", "reuseport"}, ServerCPUs: []int{0, 1},
+			Runs: []Measurement{
+				loops(mk("epoll", 10, 90210, 98_000, 512_000, 0, 6, 9.1, 10.2, 0.05), 11),
+				loops(mk("epoll", 100, 98020, 990_000, 3_100_000, 0, 6, 10.3, 9.8, 0.01), 101),
+				loops(mk("reuseport", 10, 131500, 61_000, 690_000, 0, 7, 9.5, 12.9, 0.21), 7, 4),
+				loops(mk("reuseport", 100, 160300, 540_000, 4_800_000, 0, 7, 11.0, 11.6, 0.08), 52, 49),
 			},
 		}},
 	}
@@ -85,7 +102,7 @@ func TestVerdicts(t *testing.T) {
 		// 59,136 against 58,064: within 5%, so no winner is named.
 		{0, 0, "At 10 clients every model is within 5% of the others (58,064 to 59,136)."},
 		// sequential has the lowest p99, and failed requests it leaves out.
-		{0, 2, "At 10 clients: lowest sequential (363.8µs), highest epoll (383.5µs); a factor of 1.05. sequential also failed 3 requests, which no latency includes."},
+		{0, 2, "At 10 clients: lowest sequential (363.8µs), highest epoll (383.5µs); a factor of 1.05. sequential also failed 3 requests, which no latency includes. Side by side: sequential 363.8µs, epoll 383.5µs."},
 		{0, 3, "At 10 clients: lowest epoll (0), highest sequential (3)."},
 		{1, 0, "Every model is one process at every level."},
 		{1, 1, "At 10 clients: lowest epoll (7), highest sequential (8); a factor of 1.14."},
@@ -93,6 +110,43 @@ func TestVerdicts(t *testing.T) {
 		if got := tables[tc.group][tc.index].Verdict; got != tc.want {
 			t.Errorf("%s: verdict %q, want %q", tables[tc.group][tc.index].Title, got, tc.want)
 		}
+	}
+}
+
+// TestCoresScenario checks what a scenario on every CPU adds: the line
+// that says where its servers ran, the efficiency verdict, and the table
+// of connections per event loop.
+func TestCoresScenario(t *testing.T) {
+	r := fixture()
+	s := &r.Scenarios[1]
+	if got, want := s.cpusText(r), "The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."; got != want {
+		t.Errorf("cpusText = %q, want %q", got, want)
+	}
+	lt, ok := s.LoopsTable()
+	if !ok {
+		t.Fatal("no loops table with reuseport in the scenario")
+	}
+	if got, want := lt.Models, []string{"reuseport"}; !slices.Equal(got, want) {
+		t.Errorf("loops table rows %v, want %v (epoll has one loop)", got, want)
+	}
+	if got, want := lt.Cells[0], []string{"7 / 4", "52 / 49"}; !slices.Equal(got, want) {
+		t.Errorf("loops table cells %v, want %v", got, want)
+	}
+	if want := "Most uneven: reuseport at 10 clients, whose busiest loop accepted 64% of the connections, against 50% for an even spread."; lt.Verdict != want {
+		t.Errorf("loops verdict %q, want %q", lt.Verdict, want)
+	}
+	if _, ok := r.Scenarios[0].LoopsTable(); ok {
+		t.Error("a loops table for a scenario without loops")
+	}
+	var eff Table
+	for _, tb := range Tables(s)[1] {
+		if tb.Key == "efficiency" {
+			eff = tb
+		}
+	}
+	// 1e6 / 10.2 µs against 1e6 / 12.9 µs per request.
+	if want := "At 100 clients: highest epoll (102,041), lowest reuseport (86,207); a factor of 1.18."; eff.Verdict != want {
+		t.Errorf("efficiency verdict %q, want %q", eff.Verdict, want)
 	}
 }
 

@@ -36,7 +36,8 @@ func TestValidate(t *testing.T) {
 		{"workers", func(c *Config) { c.Workers = 4 }, ""},
 
 		{"no scenarios", func(c *Config) { c.Scenarios = nil }, "no scenarios"},
-		{"no models", func(c *Config) { c.Models = nil }, "no models"},
+		{"no models: each scenario's own", func(c *Config) { c.Models = nil }, ""},
+		{"unknown model", func(c *Config) { c.Models = []string{"epol"} }, `unknown model "epol"`},
 		{"unknown model", func(c *Config) { c.Models = []string{"epoll", "nope"} }, `unknown model "nope"`},
 		{"zero duration", func(c *Config) { c.Duration = 0 }, "duration 0s is not positive"},
 		{"negative warm-up", func(c *Config) { c.Warmup = -time.Second }, "negative warm-up"},

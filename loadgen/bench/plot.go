@@ -30,6 +30,7 @@ var plotSpecs = []plotSpec{
 	{"threads", "server OS threads, peak", "threads", true},
 	{"rss", "server resident memory, peak", "RSS, MiB", false},
 	{"switches", "server context switches per request", "context switches / request", false},
+	{"efficiency", "requests per server CPU-second (higher is better)", "requests / CPU-second", false},
 }
 
 // Plot is one written plot.
@@ -48,6 +49,12 @@ var modelStyle = map[string]struct {
 	"goroutine":  {color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, draw.TriangleGlyph{}},
 	"epoll":      {color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, draw.PyramidGlyph{}},
 	"gnet":       {color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, draw.CrossGlyph{}},
+	"fork":       {color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, draw.RingGlyph{}},
+	"prefork":    {color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, draw.BoxGlyph{}},
+	"pool":       {color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, draw.PlusGlyph{}},
+	"workers":    {color.RGBA{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, draw.SquareGlyph{}},
+	"reuseport":  {color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}, draw.TriangleGlyph{}},
+	"uring":      {color.RGBA{R: 0x00, G: 0x00, B: 0x00, A: 0xff}, draw.CircleGlyph{}},
 }
 
 // WritePlots draws every plot of every scenario into dir, as PNG and SVG.

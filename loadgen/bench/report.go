@@ -26,12 +26,19 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n## %s: %s, work %s\n\n%s\n\n", s.Name, s.Proto, s.Work, s.About)
+		if c := s.cpusText(r); c != "" {
+			fmt.Fprintf(w, "**%s**\n\n", c)
+		}
 		gs := s.Groups()
 		for gi, ts := range Tables(s) {
 			fmt.Fprintf(w, "### %s\n\n", gs[gi].Title)
 			for _, t := range ts {
 				mdTable(w, t)
 			}
+		}
+		if t, ok := s.LoopsTable(); ok {
+			fmt.Fprint(w, "### Event loops\n\n")
+			mdTable(w, t)
 		}
 		if notes := s.notes(); len(notes) > 0 {
 			fmt.Fprint(w, "### Notes\n\n")

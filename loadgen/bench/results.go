@@ -58,6 +58,12 @@ type ScenarioResult struct {
 	// Envs are the environments the servers ran in: native, docker-bridge,
 	// docker-host, docker-inside.
 	Envs []string `json:"envs"`
+	// ServerCPUs, if set, are the CPUs this scenario's servers were pinned
+	// to instead of the bench's server CPUs: every CPU (Scenario.AllCPUs),
+	// shared with the load generator.
+	ServerCPUs []int `json:"server_cpus,omitempty"`
+	// Spotlight names the models whose p50 and p99 the verdicts quote.
+	Spotlight []string `json:"spotlight,omitempty"`
 	// Models are the table rows: each model, or "model (env)" when more
 	// than one environment ran (see Measurement.Series).
 	Models []string      `json:"models"`
@@ -66,14 +72,18 @@ type ScenarioResult struct {
 
 // Measurement is one model at one level.
 type Measurement struct {
-	Model   string        `json:"model"`
-	Env     string        `json:"env"`
-	Series  string        `json:"series"` // the table row: Model, or "Model (Env)"
-	Clients int           `json:"clients"`
-	Workers int           `json:"workers"` // the pool size the server's start event reported
-	Load    loadgen.Level `json:"load"`
-	Server  ServerStats   `json:"server"`
-	Error   string        `json:"error,omitempty"`
+	Model   string `json:"model"`
+	Env     string `json:"env"`
+	Series  string `json:"series"` // the table row: Model, or "Model (Env)"
+	Clients int    `json:"clients"`
+	Workers int    `json:"workers"` // the pool size the server's start event reported
+	// Loops counts the connections each of the server's event loops
+	// accepted over its life, from its stop event (reuseport: how evenly
+	// the kernel's hash spread them); empty for a model without.
+	Loops  []int64       `json:"loops,omitempty"`
+	Load   loadgen.Level `json:"load"`
+	Server ServerStats   `json:"server"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // ServerStats is the server's OS footprint over the measured interval:

@@ -26,11 +26,12 @@ import (
 // log, and passes SIGTERM on).
 type server struct {
 	cmd       *exec.Cmd
-	pid       int    // the server's PID on this host, for /proc
-	addr      string // where clients connect (inside its container for docker-inside)
-	container string // the container's name, or ""
-	workers   int    // from the server's start event
-	requests  int64  // from the server's stop event
+	pid       int     // the server's PID on this host, for /proc
+	addr      string  // where clients connect (inside its container for docker-inside)
+	container string  // the container's name, or ""
+	workers   int     // from the server's start event
+	requests  int64   // from the server's stop event
+	loops     []int64 // from the server's stop event
 	life      *Lifetime
 	exited    chan struct{} // closed when the log stream ends
 	log       *os.File
@@ -62,8 +63,8 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env strin
 	if cfg.Workers > 0 {
 		serve = append(serve, "-workers", strconv.Itoa(cfg.Workers))
 	}
-	pin := !cfg.NoPin && len(cfg.ServerCPUs) > 0
-	cpus := joinInts(cfg.ServerCPUs)
+	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
+	cpus := joinInts(cfg.serverCPUs(sc))
 	s := &server{exited: make(chan struct{})}
 	var argv []string
 	switch env {
@@ -161,7 +162,7 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 			s.workers = ev.Workers
 			addrs <- ev.Addr
 		case models.EventStop:
-			s.requests = ev.Requests
+			s.requests, s.loops = ev.Requests, ev.Loops
 		case models.EventUsage:
 			if ev.Why != models.UsageAtExit {
 				break

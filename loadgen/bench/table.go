@@ -64,6 +64,15 @@ var groups = []Group{
 		{"switches", "server context switches per request (voluntary+involuntary)", false,
 			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 },
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }, false},
+		{"cpus", "server CPU use over the measured interval, in CPUs (1.00 = one CPU busy throughout; read it with the next table)", true,
+			func(r *Measurement) (float64, bool) { return r.Server.CPUPercent / 100, r.Load.Seconds > 0 },
+			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }, false},
+		{"efficiency", "requests per server CPU-second, over the measured interval (higher is better)", true,
+			func(r *Measurement) (float64, bool) {
+				cpu := r.Server.UserSeconds + r.Server.SysSeconds
+				return float64(r.Load.Requests) / cpu, cpu > 0 && r.Load.Requests > 0
+			},
+			func(v float64) string { return loadgen.Rate(v) }, false},
 	}},
 }
 
@@ -231,11 +240,80 @@ func (s *ScenarioResult) verdict(m metric) string {
 		if lo > 0 {
 			ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
 		}
-		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s",
+		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s%s",
 			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio,
-			s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model))
+			s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model), s.spotlight(m, n))
 	}
 	return "Not enough runs to compare."
+}
+
+// spotlight quotes, for a latency, the scenario's Spotlight models side
+// by side at n clients, whatever their rank.
+func (s *ScenarioResult) spotlight(m metric, n int) string {
+	if m.key != "p50" && m.key != "p99" || len(s.Spotlight) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, model := range s.Spotlight {
+		for _, series := range s.rows(m) {
+			if run := s.run(series, n); run != nil && run.Model == model {
+				if v, ok := s.value(m, series, n); ok {
+					parts = append(parts, series+" "+m.format(v))
+				}
+			}
+		}
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" Side by side: %s.", strings.Join(parts, ", "))
+}
+
+// LoopsTable returns the connections each event loop accepted, for the
+// models of several loops in s (reuseport), and whether there are any.
+// Each cell lists the loops' counts over the server's whole life (the
+// warm-up, and the bench's one check connection, included); the verdict
+// names the most uneven spread.
+func (s *ScenarioResult) LoopsTable() (Table, bool) {
+	t := Table{Title: "connections accepted per event loop (over the server's life: how evenly the kernel's hash spread them)",
+		Key: "loops", Clients: s.Clients}
+	worst, worstAt, worstShare, worstLoops := "", 0, 0.0, 0
+	for _, series := range s.Models {
+		var row []string
+		several := false
+		for _, n := range s.Clients {
+			run := s.run(series, n)
+			if run == nil || len(run.Loops) == 0 {
+				row = append(row, "-")
+				continue
+			}
+			several = several || len(run.Loops) > 1
+			counts := make([]string, len(run.Loops))
+			var total, busiest int64
+			for i, c := range run.Loops {
+				counts[i] = strconv.FormatInt(c, 10)
+				total += c
+				busiest = max(busiest, c)
+			}
+			row = append(row, strings.Join(counts, " / "))
+			if share := float64(busiest) / float64(total); len(run.Loops) > 1 && total > 0 && share > worstShare {
+				worst, worstAt, worstShare, worstLoops = series, n, share, len(run.Loops)
+			}
+		}
+		if several {
+			t.Models = append(t.Models, series)
+			t.Cells = append(t.Cells, row)
+		}
+	}
+	if len(t.Models) == 0 {
+		return t, false
+	}
+	t.Verdict = "Every loop accepted the same number."
+	if worst != "" && worstShare > 1/float64(worstLoops) {
+		t.Verdict = fmt.Sprintf("Most uneven: %s at %d clients, whose busiest loop accepted %.0f%% of the connections, against %.0f%% for an even spread.",
+			worst, worstAt, 100*worstShare, 100/float64(worstLoops))
+	}
+	return t, true
 }
 
 // failedCaveat warns, for a latency, that a model's failed requests are
@@ -283,24 +361,21 @@ func WriteText(w io.Writer, r *Results) error {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)
+		if c := s.cpusText(r); c != "" {
+			fmt.Fprintln(w, c)
+		}
 		gs := s.Groups()
 		for gi, ts := range Tables(s) {
 			fmt.Fprintf(w, "\n-- %s --\n", gs[gi].Title)
 			for _, t := range ts {
-				fmt.Fprintf(w, "\n%s\n", t.Title)
-				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-				fmt.Fprint(tw, "clients\t")
-				for _, n := range t.Clients {
-					fmt.Fprintf(tw, "%d\t", n)
-				}
-				fmt.Fprintln(tw)
-				for mi, model := range t.Models {
-					fmt.Fprintf(tw, "%s\t%s\t\n", model, strings.Join(t.Cells[mi], "\t"))
-				}
-				if err := tw.Flush(); err != nil {
+				if err := textTable(w, t); err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "→ %s\n", t.Verdict)
+			}
+		}
+		if t, ok := s.LoopsTable(); ok {
+			if err := textTable(w, t); err != nil {
+				return err
 			}
 		}
 		if notes := s.notes(); len(notes) > 0 {
@@ -311,6 +386,35 @@ func WriteText(w io.Writer, r *Results) error {
 		}
 	}
 	return nil
+}
+
+// textTable writes t for a terminal, with its verdict.
+func textTable(w io.Writer, t Table) error {
+	fmt.Fprintf(w, "\n%s\n", t.Title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "clients\t")
+	for _, n := range t.Clients {
+		fmt.Fprintf(tw, "%d\t", n)
+	}
+	fmt.Fprintln(tw)
+	for mi, model := range t.Models {
+		fmt.Fprintf(tw, "%s\t%s\t\n", model, strings.Join(t.Cells[mi], "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "→ %s\n", t.Verdict)
+	return nil
+}
+
+// cpusText says where the scenario's servers ran when it was not on the
+// bench's server CPUs, or "".
+func (s *ScenarioResult) cpusText(r *Results) string {
+	if len(s.ServerCPUs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
+		joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs))
 }
 
 // notes lists what a reader must know to trust the tables: failed runs,
