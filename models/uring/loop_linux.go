@@ -30,14 +30,18 @@ const (
 	cqEntries = 4 * sqEntries
 )
 
-// The provided buffers of multishot receive: 1024 of 4 KiB, 4 MiB mapped
+// The provided buffers of multishot receive: 512 of 2 KiB, 1 MiB mapped
 // once for the loop's life. A buffer is out of the ring only from the
 // moment the kernel fills it to the moment the loop copies it out, within
-// the same turn, so 1024 covers 1024 connections receiving in one turn;
-// past that a receive ends with -ENOBUFS and is armed again (loopRecv).
+// the same turn, so 512 cover 512 connections receiving in one turn; past
+// that a receive ends with -ENOBUFS and is armed again (loopRecv). The
+// ring's size is also the most one connection can receive in one turn
+// (a multishot receive drains its socket into as many buffers as there
+// are), and so bounds what a client that sends without reading makes the
+// loop hold beyond MaxLine (see wantRecv): it is kept small on purpose.
 const (
-	bufCount = 1024
-	bufSize  = 4 << 10
+	bufCount = 512
+	bufSize  = 2 << 10
 	bufGroup = 1
 )
 
@@ -623,8 +627,9 @@ var errSQFull = errors.New("uring: submission queue full")
 // buffer is for epoll, except that the kernel has already handed it over;
 // it is bounded by cancelling the receive once it holds MaxLine bytes.
 // What arrives before the cancel lands is kept too: at most what the
-// provided buffers hold (bufCount × bufSize), since each was filled
-// before the loop saw the cancel go out.
+// provided buffers hold (bufCount × bufSize, 1 MiB) for each turn the
+// cancel takes to land, one or two, since the kernel fills no more
+// buffers than the ring has before the loop copies them out.
 func (l *loop) wantRecv(c *conn) bool {
 	switch {
 	case c.in == nil || c.closing || c.eof:
