@@ -47,10 +47,11 @@ func init() {
 	models.Register(models.Model{
 		Name:  "uring",
 		Waits: "one event loop on one OS thread queues accept, recv and send in io_uring's submission queue and waits in io_uring_enter(2) for completions",
-		Limits: "at -max-conns it cancels its accept, and clients wait in the kernel's accept queue (multishot accept, armed only far below the limit, " +
-			"may take a few past it, closed as max_conns). It stops feeding a client whose unsent answers pass -max-output, " +
-			"holding what multishot receive already took, up to -max-line, then cancels the receive; closes it if the answers are not drained within -idle-timeout (write_timeout). " +
-			"Refused where io_uring is (kernel.io_uring_disabled, Docker's default seccomp profile).",
+		Limits: "at -max-conns it cancels its accept, and clients wait in the kernel's accept queue (a multishot accept, armed only far below the limit, " +
+			"may take a few past it in a burst: closed as max_conns). As epoll, it takes a client's input only once its answers are written, and " +
+			"closes it if they are not drained within -idle-timeout (write_timeout); multishot receive holds up to -max-line of input meanwhile " +
+			"(plus what one turn brought, at most the 1 MiB buffer ring), then is cancelled. Unavailable where io_uring is refused " +
+			"(kernel.io_uring_disabled, Docker's default seccomp profile): see iolab models.",
 		Source:    "models/uring",
 		Available: Available,
 		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
