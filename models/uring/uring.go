@@ -11,10 +11,11 @@
 // constants, transcribed), ring_linux.go (the two queues: getSQE fills a
 // submission, enter submits and waits, reap takes the completions; the
 // probe), bufring_linux.go (the provided buffers multishot receive reads
-// into), then loop_linux.go (the loop as a state machine: one handler per
-// kind of completion, loopRecv, loopSend, loopWake, and settle, which
-// derives from a connection's state which operations it should have in
-// flight, as the epoll loop's want derives its interest), then
+// into), then loop_linux.go (the loop as a state machine: turn reaps the
+// completions and hands each to the handler of its kind, loopRecv or
+// loopSend; settle then derives from a connection's state which
+// operations it should have in flight, as the epoll loop's want derives
+// its interest, and submits or cancels them), then
 // accept_linux.go (loopAccept and settleListener: multishot or single
 // accept, cancelled at the connection limit), then timers_linux.go (the
 // heap of deadlines, shared with epoll, and the one ring timeout that
