@@ -8,7 +8,7 @@
 #   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
 GO      ?= go
 BIN     := bin/iolab
-MODELS  := sequential fork prefork threads pool goroutine epoll workers reuseport gnet
+MODELS  := sequential fork prefork threads pool goroutine epoll uring workers reuseport gnet
 
 # Options for run-MODEL, taken from the environment or the command line.
 ADDR      ?= :8000

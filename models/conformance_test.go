@@ -200,6 +200,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, m := range suiteModels() {
 		t.Run(m.Name, func(t *testing.T) {
+			skipUnusable(t, m)
 			before := leakcheck.Take(t)
 			for _, tc := range conformance {
 				t.Run(tc.name, func(t *testing.T) {

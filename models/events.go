@@ -121,6 +121,10 @@ type Event struct {
 	Procs bool `json:"procs"`
 	// GOMAXPROCS is how many threads may run Go code at once (start).
 	GOMAXPROCS int `json:"gomaxprocs"`
+	// Accept and Recv say how the uring model accepts and receives, as
+	// Features does; empty for the other models (start).
+	Accept string `json:"accept"`
+	Recv   string `json:"recv"`
 
 	// Conn numbers the connection in accept order, from 1 (conn_open,
 	// conn_close).
@@ -209,6 +213,19 @@ type Usage struct {
 	FDs     int
 }
 
+// Features are what a model found in the kernel and uses, for a model
+// whose way of waiting depends on it (uring). The start event logs the
+// fields that are set.
+type Features struct {
+	// Accept is how connections are accepted: "multishot" (one request,
+	// many completions) or "single" (one request per connection).
+	Accept string
+	// Recv is how data is received: "multishot+bufring" (one request per
+	// connection, into buffers the kernel picks from a ring) or "single"
+	// (one request per read, into the connection's own buffer).
+	Recv string
+}
+
 // LogUsage writes the usage event.
 func LogUsage(log zerolog.Logger, u Usage) {
 	log.Info().Str("event", EventUsage).
@@ -263,8 +280,8 @@ func poolSize(model string, cfg *Config) int {
 }
 
 // logStart writes the start event.
-func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
-	log.Info().Str("event", EventStart).
+func logStart(log zerolog.Logger, model string, cfg *Config, addr string, f Features) {
+	e := log.Info().Str("event", EventStart).
 		Str("model", model).
 		Str("addr", addr).
 		Str("proto", cfg.Proto.String()).
@@ -279,8 +296,14 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string) {
 		Bool("edge", cfg.Edge).
 		Bool("procs", cfg.Procs).
 		Int("pid", pid).
-		Int("gomaxprocs", runtime.GOMAXPROCS(0)).
-		Msg("serving")
+		Int("gomaxprocs", runtime.GOMAXPROCS(0))
+	if f.Accept != "" {
+		e = e.Str("accept", f.Accept)
+	}
+	if f.Recv != "" {
+		e = e.Str("recv", f.Recv)
+	}
+	e.Msg("serving")
 }
 
 // logConnOpen writes the conn_open event of c, served by thread tid.

@@ -3,8 +3,9 @@
 // A model is one way of waiting for I/O: a single thread that blocks
 // (sequential), one OS thread per connection (threads), one goroutine per
 // connection over Go's netpoller (goroutine), a hand-written epoll reactor
-// (epoll), or gnet's event loops (gnet). Everything else is shared, so that
-// the only difference a student sees between two models is how they wait:
+// (epoll), io_uring's completion queue (uring), or gnet's event loops
+// (gnet). Everything else is shared, so that the only difference a
+// student sees between two models is how they wait:
 //
 //   - the protocols, greeting and line echo (proto.go), with the framing
 //     every model calls (ScanLine, LineBuffer);
@@ -231,8 +232,21 @@ type Model struct {
 	// (Config.Workers), for pool and prefork; 0 for the models that have
 	// none. Such a model serves at most that many clients at once.
 	Workers int
+	// Available, when set, reports whether the model can serve on this
+	// system, by trying what it needs (the uring model sets up a tiny
+	// io_uring and closes it). Its error names the cause and the fix. A
+	// nil Available means always available.
+	Available func() error
 	// New builds a server for cfg.
 	New func(cfg Config) (Server, error)
+}
+
+// Usable returns nil if m can serve here, or the error of its Available.
+func (m *Model) Usable() error {
+	if m.Available == nil {
+		return nil
+	}
+	return m.Available()
 }
 
 var registry = map[string]Model{}
@@ -259,7 +273,7 @@ func Lookup(name string) (Model, error) {
 }
 
 // order is the teaching order: from the tutorial's server to the reactors.
-var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "workers", "reuseport", "gnet"}
+var order = []string{"sequential", "fork", "prefork", "threads", "pool", "goroutine", "epoll", "workers", "reuseport", "uring", "gnet"}
 
 // All returns every registered model, in teaching order, then any others by
 // name.

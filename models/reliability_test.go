@@ -272,6 +272,7 @@ func TestReliability(t *testing.T) {
 	})
 	for _, m := range suiteModels() {
 		t.Run(m.Name, func(t *testing.T) {
+			skipUnusable(t, m)
 			if f.parallel {
 				t.Parallel()
 			}

@@ -96,7 +96,13 @@ func (s *Stats) Debug() bool { return s.debug }
 
 // Start logs the start event, once the server is listening.
 func (s *Stats) Start(model string, cfg *Config, addr string) {
-	logStart(s.log, model, cfg, addr)
+	logStart(s.log, model, cfg, addr, Features{})
+}
+
+// StartUsing logs the start event of a model whose way of waiting depends
+// on what the kernel offers (uring), with the features it found and uses.
+func (s *Stats) StartUsing(model string, cfg *Config, addr string, f Features) {
+	logStart(s.log, model, cfg, addr, f)
 }
 
 // Open starts the record of a newly accepted connection and logs its open

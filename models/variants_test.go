@@ -1,6 +1,19 @@
 package models_test
 
-import "iolab/models"
+import (
+	"testing"
+
+	"iolab/models"
+)
+
+// skipUnusable skips m's test where the system refuses the model (uring
+// where io_uring is disabled), saying why.
+func skipUnusable(t *testing.T, m models.Model) {
+	t.Helper()
+	if err := m.Usable(); err != nil {
+		t.Skipf("%s: %v", m.Name, err)
+	}
+}
 
 // suiteModels are what the conformance and reliability suites run: every
 // registered model, and after epoll its edge-triggered variant (-edge,

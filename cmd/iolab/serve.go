@@ -78,6 +78,11 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if err != nil {
 			return badUsage("%v", err)
 		}
+		// A model the system refuses (uring where io_uring is disabled)
+		// says why, and what would allow it, before it listens.
+		if err := model.Usable(); err != nil {
+			return fmt.Errorf("-model %s cannot serve here: %w", model.Name, err)
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		defer reportUsageOn(syscall.SIGUSR1, cfg.Log)()

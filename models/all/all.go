@@ -12,5 +12,6 @@ import (
 	_ "iolab/models/reuseport"  // reuseport: N epoll loops, one SO_REUSEPORT listener each
 	_ "iolab/models/sequential" // sequential: the tutorial's server
 	_ "iolab/models/threads"    // threads: one OS thread per connection
+	_ "iolab/models/uring"      // uring: io_uring, the completion model
 	_ "iolab/models/workers"    // workers: an epoll loop and a pool of threads for cpu work
 )

@@ -117,7 +117,7 @@ func (l *loop) pauseAccept(err error) {
 	pause := l.backoff.Next()
 	l.stats.AcceptError(err, pause)
 	l.paused = true
-	l.schedule(&timer{kind: timerResumeAccept, when: l.now.Add(pause)})
+	l.schedule(l.now.Add(pause), timer{kind: timerResumeAccept})
 }
 
 // settleListener makes epoll watch the listener iff the loop is

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/internal/deadline"
 	"iolab/models/internal/sock"
 )
 
@@ -58,7 +59,7 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 	defer runtime.UnlockOSThread()
 	l := &loop{cfg: cfg, p: p, lfd: lfd, limit: limit, listening: true,
 		conns: make(map[int]*conn), stats: stats, tid: sock.Tid(), now: time.Now()}
-	l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
+	l.schedule(l.now.Add(deadline.SweepEvery(cfg)), timer{kind: timerSweep})
 	if workers > 0 {
 		l.off = startOffload(workers, int(limit.max), cfg, p)
 		defer l.off.stop() // before p.close, deferred above: the workers wake it
@@ -271,7 +272,7 @@ func (l *loop) begin(c *conn, reply []byte) {
 	}
 	if sleep := models.BeginWork(l.cfg); sleep > 0 {
 		c.asleep = true
-		l.schedule(&timer{kind: timerWork, when: l.now.Add(sleep), c: c})
+		l.schedule(l.now.Add(sleep), timer{kind: timerWork, c: c})
 		return
 	}
 	l.finish(c)
@@ -359,18 +360,8 @@ func (c *conn) want() uint32 {
 //     earlier lines, asleep or writing, is not the client's, so the clock
 //     does not run then.
 func (c *conn) clocks(want uint32, now time.Time) {
-	switch {
-	case c.sent == len(c.out):
-		c.writing = time.Time{}
-	case c.writing.IsZero():
-		c.writing = now
-	}
-	switch {
-	case want != unix.EPOLLIN || c.in.Buffered() == 0:
-		c.reading = time.Time{}
-	case c.reading.IsZero():
-		c.reading = now
-	}
+	deadline.Follow(&c.writing, c.sent < len(c.out), now)
+	deadline.Follow(&c.reading, want == unix.EPOLLIN && c.in.Buffered() > 0, now)
 }
 
 // loopWrite writes as much of c.out as the socket takes. What is left
@@ -425,7 +416,7 @@ func (l *loop) beginDrain() {
 			l.settle(c)
 		}
 	}
-	l.schedule(&timer{kind: timerShutdown, when: l.now.Add(l.cfg.ShutdownTimeout)})
+	l.schedule(l.now.Add(l.cfg.ShutdownTimeout), timer{kind: timerShutdown})
 }
 
 // ioReason names why a failed read or write ended a connection.

@@ -3,10 +3,10 @@
 package epoll
 
 import (
-	"container/heap"
 	"time"
 
 	"iolab/models"
+	"iolab/models/internal/deadline"
 )
 
 // Timers: instead of sleeping, the loop keeps a heap of deadlines and
@@ -23,39 +23,28 @@ const (
 	timerShutdown                      // the shutdown timeout expired
 )
 
-// timer is one deadline in the loop's heap.
+// timer is what one deadline in the loop's heap does when it fires.
 type timer struct {
-	when time.Time // when it fires
-	kind timerKind // what it does then
+	kind timerKind // what it does
 	c    *conn     // the connection, for timerWork; it may have closed since
 }
 
-// timerHeap is a min-heap of timers by deadline, for container/heap.
-type timerHeap []*timer
+// timerHeap is the loop's pending timers, earliest first; the heap is the
+// one the uring loop keeps too (models/internal/deadline).
+type timerHeap = deadline.Heap[timer]
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(*timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return t
-}
-
-// schedule adds t to the heap. Nothing cancels a timer: one whose
-// connection has closed finds it closed when it fires.
-func (l *loop) schedule(t *timer) { heap.Push(&l.timers, t) }
+// schedule adds a timer that fires at when. Nothing cancels a timer: one
+// whose connection has closed finds it closed when it fires.
+func (l *loop) schedule(when time.Time, t timer) { l.timers.Schedule(when, t) }
 
 // timeout is epoll_wait's timeout: until the earliest timer, rounded up to
 // a whole millisecond so that the loop never wakes a little early and spins.
 func (l *loop) timeout() int {
-	if len(l.timers) == 0 {
+	next, ok := l.timers.Next()
+	if !ok {
 		return -1
 	}
-	d := time.Until(l.timers[0].when)
+	d := time.Until(next)
 	if d <= 0 {
 		return 0
 	}
@@ -64,8 +53,11 @@ func (l *loop) timeout() int {
 
 // runTimers fires every timer whose deadline has passed.
 func (l *loop) runTimers() {
-	for len(l.timers) > 0 && !l.timers[0].when.After(l.now) {
-		t := heap.Pop(&l.timers).(*timer)
+	for {
+		t, ok := l.timers.PopDue(l.now)
+		if !ok {
+			return
+		}
 		switch t.kind {
 		case timerWork:
 			if c := t.c; !c.closed {
@@ -74,7 +66,7 @@ func (l *loop) runTimers() {
 		case timerSweep:
 			l.sweep()
 			if !l.draining {
-				l.schedule(&timer{kind: timerSweep, when: l.now.Add(l.sweepEvery())})
+				l.schedule(l.now.Add(deadline.SweepEvery(l.cfg)), timer{kind: timerSweep})
 			}
 		case timerResumeAccept:
 			l.paused = false // settleListener watches the listener again
@@ -86,8 +78,8 @@ func (l *loop) runTimers() {
 	}
 }
 
-// sweep closes the connections past one of their deadlines. One periodic
-// sweep is cheaper than a timer per connection re-armed on every read.
+// sweep closes the connections past one of their deadlines, every
+// deadline.SweepEvery.
 func (l *loop) sweep() {
 	for _, c := range l.conns {
 		if reason, late := l.late(c); late {
@@ -96,31 +88,9 @@ func (l *loop) sweep() {
 	}
 }
 
-// late reports whether c is past a deadline, and which. The write and
-// request clocks (see clocks) never both run: c reads only once all is
-// written.
+// late reports whether c is past a deadline, and which.
 func (l *loop) late(c *conn) (models.Reason, bool) {
-	switch {
-	case !c.writing.IsZero():
-		// Not taking its answers, however slowly it takes some.
-		return models.ReasonWriteTimeout, l.now.Sub(c.writing) >= l.cfg.IdleTimeout
-	case c.asleep:
-		return 0, false // the wait is the server's, not the client's
-	case !c.reading.IsZero() && l.now.Sub(c.reading) >= l.cfg.RequestTimeout:
-		// Part of a line, and the rest too slow, however often a byte of
-		// it comes.
-		return models.ReasonRequestTimeout, true
-	}
-	return models.ReasonIdle, l.now.Sub(c.active) >= l.cfg.IdleTimeout
-}
-
-// sweepEvery is the sweep period: a tenth of the shorter of the idle (and
-// write) timeout and the request timeout, so that a connection lives at
-// most 10% longer than its deadline, but at most a second longer (1.7% of
-// the default idle timeout, 10% of the default request timeout), and at
-// least a millisecond apart, epoll_wait's resolution.
-func (l *loop) sweepEvery() time.Duration {
-	return max(min(l.cfg.IdleTimeout/10, l.cfg.RequestTimeout/10, time.Second), time.Millisecond)
+	return deadline.Late(l.cfg, l.now, c.active, c.writing, c.reading, c.asleep)
 }
 
 // workDone answers c's request, whose work is over: its sleep timer fired,

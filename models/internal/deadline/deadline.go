@@ -1,0 +1,108 @@
+// Package deadline holds what the event loops (models/epoll,
+// models/uring) keep instead of sleeping: a heap of timers, earliest
+// first, whose head bounds the loop's one wait; and a connection's three
+// clocks (idle, write, request), which a periodic sweep compares with the
+// timeouts of Config. One copy, so that the loops differ only in how they
+// wait, not in when they give up on a client.
+package deadline
+
+import (
+	"container/heap"
+	"time"
+
+	"iolab/models"
+)
+
+// Heap is a min-heap of timers by deadline, each carrying a value of type
+// T that says what to do when it fires. Nothing cancels a timer: whoever
+// pops one checks that what it points to still needs it.
+type Heap[T any] struct{ h items[T] }
+
+// item is one timer in the heap.
+type item[T any] struct {
+	when time.Time // when it fires
+	v    T         // what it does then
+}
+
+// items implements container/heap's interface.
+type items[T any] []item[T]
+
+func (h items[T]) Len() int           { return len(h) }
+func (h items[T]) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
+func (h items[T]) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *items[T]) Push(x any)        { *h = append(*h, x.(item[T])) }
+func (h *items[T]) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = item[T]{} // drop the reference for the GC
+	*h = old[:len(old)-1]
+	return t
+}
+
+// Schedule adds a timer that fires at when with v.
+func (h *Heap[T]) Schedule(when time.Time, v T) { heap.Push(&h.h, item[T]{when, v}) }
+
+// Len reports how many timers are pending.
+func (h *Heap[T]) Len() int { return len(h.h) }
+
+// Next returns the earliest deadline, and false when no timer is pending.
+func (h *Heap[T]) Next() (time.Time, bool) {
+	if len(h.h) == 0 {
+		return time.Time{}, false
+	}
+	return h.h[0].when, true
+}
+
+// PopDue removes and returns the earliest timer if it is due at now.
+func (h *Heap[T]) PopDue(now time.Time) (T, bool) {
+	if len(h.h) == 0 || h.h[0].when.After(now) {
+		var zero T
+		return zero, false
+	}
+	return heap.Pop(&h.h).(item[T]).v, true
+}
+
+// Follow starts or stops one of a connection's clocks: it reads zero while
+// stopped, and the moment it started while running. A clock that keeps
+// running keeps its start, so that progress (a partial write, one more
+// byte of a line) does not push its deadline back.
+func Follow(clock *time.Time, running bool, now time.Time) {
+	switch {
+	case !running:
+		*clock = time.Time{}
+	case clock.IsZero():
+		*clock = now
+	}
+}
+
+// Late reports whether a connection is past one of its deadlines at now,
+// and which, given when it last read or wrote (active), since when its
+// answers have waited unsent (writing) and since when it has held part of
+// a line waiting for the rest (reading), zero for a clock that is
+// stopped; asleep says its request's work is in progress. The write and
+// request clocks never both run: a loop reads only once all is written.
+func Late(cfg *models.Config, now, active, writing, reading time.Time, asleep bool) (models.Reason, bool) {
+	switch {
+	case !writing.IsZero():
+		// Not taking its answers, however slowly it takes some.
+		return models.ReasonWriteTimeout, now.Sub(writing) >= cfg.IdleTimeout
+	case asleep:
+		return 0, false // the wait is the server's, not the client's
+	case !reading.IsZero() && now.Sub(reading) >= cfg.RequestTimeout:
+		// Part of a line, and the rest too slow, however often a byte of
+		// it comes.
+		return models.ReasonRequestTimeout, true
+	}
+	return models.ReasonIdle, now.Sub(active) >= cfg.IdleTimeout
+}
+
+// SweepEvery is the period of a loop's sweep for connections past a
+// deadline: a tenth of the shorter of the idle (and write) timeout and the
+// request timeout, so that a connection lives at most 10% longer than its
+// deadline, but at most a second longer (1.7% of the default idle
+// timeout, 10% of the default request timeout), and at least a
+// millisecond apart. One periodic sweep is cheaper than a timer per
+// connection re-armed on every read.
+func SweepEvery(cfg *models.Config) time.Duration {
+	return max(min(cfg.IdleTimeout/10, cfg.RequestTimeout/10, time.Second), time.Millisecond)
+}

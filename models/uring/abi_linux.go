@@ -1,0 +1,185 @@
+//go:build linux
+
+package uring
+
+import "unsafe"
+
+// The kernel's side of the contract, transcribed from
+// include/uapi/linux/io_uring.h: only what this model uses. The structs are
+// laid out byte for byte as the kernel's (the sizes are checked below, at
+// compile time), since the kernel reads and writes them in place in the
+// memory it shares with us.
+
+// Operation codes (enum io_uring_op), the verbs a submission asks for.
+const (
+	opNop         = 0  // IORING_OP_NOP: nothing; a round trip through the rings
+	opTimeout     = 11 // IORING_OP_TIMEOUT: complete after a time (Linux 5.4)
+	opAccept      = 13 // IORING_OP_ACCEPT: accept4(2) (5.5)
+	opAsyncCancel = 14 // IORING_OP_ASYNC_CANCEL: cancel a request by its user_data (5.5)
+	opRead        = 22 // IORING_OP_READ: read(2) (5.6)
+	opSend        = 26 // IORING_OP_SEND: send(2) (5.6)
+	opRecv        = 27 // IORING_OP_RECV: recv(2) (5.6)
+	opSocket      = 45 // IORING_OP_SOCKET (5.19): not used, a marker of 5.19 in the probe
+	opSendZC      = 47 // IORING_OP_SEND_ZC (6.0): not used, a marker of 6.0 in the probe
+)
+
+// io_uring_setup(2) flags (params.flags) and features (params.features).
+const (
+	setupCQSize = 1 << 3 // IORING_SETUP_CQSIZE: params.cqEntries is the CQ's size
+	setupClamp  = 1 << 4 // IORING_SETUP_CLAMP: clamp sizes to the maximum instead of failing
+
+	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping (5.4)
+	featNoDrop     = 1 << 1 // IORING_FEAT_NODROP: a full CQ keeps completions aside, none is lost (5.5)
+)
+
+// Offsets for mmap(2) of the ring fd: which region is mapped.
+const (
+	offSQRing = 0          // IORING_OFF_SQ_RING: SQ ring (and the CQ ring with SINGLE_MMAP)
+	offCQRing = 0x8000000  // IORING_OFF_CQ_RING
+	offSQEs   = 0x10000000 // IORING_OFF_SQES: the array of submission entries
+)
+
+// io_uring_enter(2) flags, and the SQ ring's flags word.
+const (
+	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS: wait for min_complete completions
+
+	sqCQOverflow = 1 << 1 // IORING_SQ_CQ_OVERFLOW: completions wait in the kernel for CQ room
+)
+
+// Submission entry flags (sqe.flags), and per-operation flags.
+const (
+	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT: the kernel picks a buffer from group bufGroup
+
+	acceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in sqe.ioprio (5.19)
+	recvMultishot   = 1 << 1 // IORING_RECV_MULTISHOT, in sqe.ioprio (6.0)
+)
+
+// Completion entry flags (cqe.flags).
+const (
+	cqeFBuffer      = 1 << 0  // IORING_CQE_F_BUFFER: a provided buffer was used; its id is flags>>16
+	cqeFMore        = 1 << 1  // IORING_CQE_F_MORE: the (multishot) request goes on; more CQEs come
+	cqeBufferShift  = 16      // IORING_CQE_BUFFER_SHIFT
+	msgNoSignal     = 0x4000  // MSG_NOSIGNAL, in sqe.opFlags for send: EPIPE, not SIGPIPE
+	acceptFlagsSock = 0x80000 // SOCK_CLOEXEC, in sqe.opFlags for accept
+)
+
+// io_uring_register(2) opcodes.
+const (
+	registerProbe    = 8  // IORING_REGISTER_PROBE (5.6)
+	registerPbufRing = 22 // IORING_REGISTER_PBUF_RING (5.19)
+
+	probeOpSupported = 1 << 0 // IO_URING_OP_SUPPORTED, in probeOp.flags
+)
+
+// params is struct io_uring_params: what io_uring_setup(2) is asked for,
+// and what it answers (sizes, features, and where each field of the rings
+// lies in their mappings).
+type params struct {
+	sqEntries    uint32
+	cqEntries    uint32
+	flags        uint32
+	sqThreadCPU  uint32
+	sqThreadIdle uint32
+	features     uint32
+	wqFd         uint32
+	resv         [3]uint32
+	sqOff        sqringOffsets
+	cqOff        cqringOffsets
+}
+
+// sqringOffsets is struct io_sqring_offsets: byte offsets into the SQ
+// ring's mapping.
+type sqringOffsets struct {
+	head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
+	userAddr                                                        uint64
+}
+
+// cqringOffsets is struct io_cqring_offsets: byte offsets into the CQ
+// ring's mapping.
+type cqringOffsets struct {
+	head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
+	userAddr                                                        uint64
+}
+
+// sqe is struct io_uring_sqe, one submission: 64 bytes that the kernel
+// reads once, when io_uring_enter(2) submits it. The unions of the C
+// struct are named here after the use this model makes of them.
+type sqe struct {
+	opcode   uint8  // what to do (op*)
+	flags    uint8  // IOSQE_* flags
+	ioprio   uint16 // for accept and recv: the multishot flags
+	fd       int32  // the file to act on
+	off      uint64 // offset; for accept, addr2 (the addrlen pointer); for timeout, the count
+	addr     uint64 // the buffer; for cancel, the user_data to cancel; for timeout, the timespec
+	len      uint32 // the buffer's length; for timeout, 1 (one timespec)
+	opFlags  uint32 // msg_flags, accept_flags, timeout_flags, cancel_flags...
+	userData uint64 // handed back unchanged in the completion
+	bufGroup uint16 // buf_index or buf_group: the provided-buffer group, with IOSQE_BUFFER_SELECT
+	_        uint16 // personality
+	_        int32  // splice_fd_in, file_index
+	_        [2]uint64
+}
+
+// cqe is struct io_uring_cqe, one completion: 16 bytes the kernel writes.
+type cqe struct {
+	userData uint64 // the submission's user_data
+	res      int32  // what the system call would return, or -errno
+	flags    uint32 // IORING_CQE_F_*, and a provided buffer's id in the top 16 bits
+}
+
+// probeHeader is struct io_uring_probe, followed in memory by ops.
+type probeHeader struct {
+	lastOp uint8 // the highest opcode this kernel knows
+	opsLen uint8 // how many probeOp follow
+	_      uint16
+	_      [3]uint32
+}
+
+// probeOp is struct io_uring_probe_op.
+type probeOp struct {
+	op    uint8
+	_     uint8
+	flags uint16 // probeOpSupported
+	_     uint32
+}
+
+// bufReg is struct io_uring_buf_reg, the argument of
+// IORING_REGISTER_PBUF_RING.
+type bufReg struct {
+	ringAddr    uint64 // the page-aligned ring of buf entries
+	ringEntries uint32 // a power of 2
+	bgid        uint16 // the group id that recv's sqe.bufGroup names
+	flags       uint16
+	_           [3]uint64
+}
+
+// buf is struct io_uring_buf, one entry of a provided buffer ring. The
+// ring's tail, a uint16, overlays the resv field of entry 0.
+type buf struct {
+	addr uint64
+	len  uint32
+	bid  uint16
+	resv uint16
+}
+
+// kernelTimespec is struct __kernel_timespec: 64-bit fields on every
+// architecture, unlike unix.Timespec on 32-bit ones.
+type kernelTimespec struct {
+	sec, nsec int64
+}
+
+// Compile-time checks of the layouts: an array of negative length does
+// not compile.
+var (
+	_ [unsafe.Sizeof(params{}) - 120]byte
+	_ [120 - unsafe.Sizeof(params{})]byte
+	_ [unsafe.Sizeof(sqe{}) - 64]byte
+	_ [64 - unsafe.Sizeof(sqe{})]byte
+	_ [unsafe.Sizeof(cqe{}) - 16]byte
+	_ [16 - unsafe.Sizeof(cqe{})]byte
+	_ [unsafe.Sizeof(probeHeader{}) - 16]byte
+	_ [unsafe.Sizeof(probeOp{}) - 8]byte
+	_ [unsafe.Sizeof(bufReg{}) - 40]byte
+	_ [unsafe.Sizeof(buf{}) - 16]byte
+	_ [16 - unsafe.Sizeof(buf{})]byte
+)

@@ -1,0 +1,245 @@
+//go:build linux
+
+package uring
+
+import (
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ring is one io_uring instance: two queues in memory shared with the
+// kernel, and the three system calls that drive them.
+//
+//   - The submission queue (SQ): we write an entry (sqe) per operation we
+//     ask for, then move the SQ tail; the kernel reads entries from the SQ
+//     head when io_uring_enter(2) tells it how many are new.
+//   - The completion queue (CQ): the kernel writes an entry (cqe) per
+//     finished operation, each carrying the user_data of its submission,
+//     and moves the CQ tail; we read from the CQ head and move it.
+//
+// Each side writes only its own index (we the SQ tail and the CQ head, the
+// kernel the SQ head and the CQ tail) and reads the other's, so no lock is
+// needed, only ordering: an index is loaded with an atomic load (acquire:
+// the entries it covers are seen as the writer wrote them) and stored with
+// an atomic store (release: the entries are written before the index that
+// publishes them). sync/atomic gives both on *uint32 pointers into the
+// mapped memory. The rings are mmap(2)ed from the ring's descriptor, not
+// allocated by Go, so Go's garbage collector neither moves nor frees them:
+// they live until close unmaps them.
+//
+// A ring belongs to one thread, the loop's; nothing here is safe for
+// concurrent use.
+type ring struct {
+	fd       int    // from io_uring_setup(2)
+	features uint32 // IORING_FEAT_* the kernel reported
+
+	sqMem  []byte // the SQ ring's mapping (and the CQ ring's, with SINGLE_MMAP)
+	cqMem  []byte // the CQ ring's mapping; aliases sqMem with SINGLE_MMAP
+	sqeMem []byte // the mapping of the sqes array
+
+	// The submission queue.
+	sqHead  *uint32 // kernel-owned: the next entry it will read
+	sqTail  *uint32 // ours: one past the last entry published to the kernel
+	sqFlags *uint32 // kernel-owned: IORING_SQ_* (sqCQOverflow)
+	sqMask  uint32  // entries-1: an index & mask is a slot
+	sqes    []sqe   // the entries themselves
+	tail    uint32  // our next tail: entries filled but not yet published are [*sqTail, tail)
+
+	// The completion queue.
+	cqHead *uint32 // ours: the next entry we will read
+	cqTail *uint32 // kernel-owned: one past the last entry it wrote
+	cqMask uint32
+	cqes   []cqe
+}
+
+// setupRing creates a ring of (at least) entries submission slots and
+// cqEntries completion slots, with io_uring_setup(2), and maps its queues.
+// CLAMP lowers sizes past the kernel's maximum rather than fail; a kernel
+// older than 5.6 knows neither flag, and gets a second try with none.
+func setupRing(entries, cqEntries uint32) (*ring, error) {
+	p := params{flags: setupCQSize | setupClamp, cqEntries: cqEntries}
+	fd, err := ioUringSetup(entries, &p)
+	if err == unix.EINVAL {
+		p = params{}
+		fd, err = ioUringSetup(entries, &p)
+	}
+	if err != nil {
+		return nil, os.NewSyscallError("io_uring_setup", err)
+	}
+	r := &ring{fd: fd, features: p.features}
+	if err := r.mmap(&p); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// ioUringSetup is the raw io_uring_setup(2).
+func ioUringSetup(entries uint32, p *params) (int, error) {
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(p)), 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+// mmap maps the SQ ring, the CQ ring and the sqes array, and points the
+// ring's fields at the indexes the kernel placed in them (p.sqOff,
+// p.cqOff). With IORING_FEAT_SINGLE_MMAP (Linux 5.4) the two rings share
+// one mapping, as big as the larger of the two.
+func (r *ring) mmap(p *params) error {
+	sqSize := int(p.sqOff.array + p.sqEntries*4)
+	cqSize := int(p.cqOff.cqes + p.cqEntries*uint32(unsafe.Sizeof(cqe{})))
+	single := p.features&featSingleMmap != 0
+	if single {
+		sqSize = max(sqSize, cqSize)
+	}
+	const prot, flags = unix.PROT_READ | unix.PROT_WRITE, unix.MAP_SHARED | unix.MAP_POPULATE
+	var err error
+	if r.sqMem, err = unix.Mmap(r.fd, offSQRing, sqSize, prot, flags); err != nil {
+		return os.NewSyscallError("mmap sq ring", err)
+	}
+	r.cqMem = r.sqMem
+	if !single {
+		if r.cqMem, err = unix.Mmap(r.fd, offCQRing, cqSize, prot, flags); err != nil {
+			return os.NewSyscallError("mmap cq ring", err)
+		}
+	}
+	if r.sqeMem, err = unix.Mmap(r.fd, offSQEs, int(p.sqEntries)*int(unsafe.Sizeof(sqe{})), prot, flags); err != nil {
+		return os.NewSyscallError("mmap sqes", err)
+	}
+
+	r.sqHead = r.u32(r.sqMem, p.sqOff.head)
+	r.sqTail = r.u32(r.sqMem, p.sqOff.tail)
+	r.sqFlags = r.u32(r.sqMem, p.sqOff.flags)
+	r.sqMask = *r.u32(r.sqMem, p.sqOff.ringMask)
+	r.sqes = unsafe.Slice((*sqe)(unsafe.Pointer(&r.sqeMem[0])), p.sqEntries)
+	r.tail = atomic.LoadUint32(r.sqTail)
+	// The SQ ring holds indexes into sqes, not entries: one more
+	// indirection, for programs that fill entries out of order. Ours are
+	// in order, so slot i always names entry i, set once here.
+	array := unsafe.Slice(r.u32(r.sqMem, p.sqOff.array), p.sqEntries)
+	for i := range array {
+		array[i] = uint32(i)
+	}
+
+	r.cqHead = r.u32(r.cqMem, p.cqOff.head)
+	r.cqTail = r.u32(r.cqMem, p.cqOff.tail)
+	r.cqMask = *r.u32(r.cqMem, p.cqOff.ringMask)
+	r.cqes = unsafe.Slice((*cqe)(unsafe.Pointer(&r.cqMem[p.cqOff.cqes])), p.cqEntries)
+	return nil
+}
+
+// u32 points at the uint32 at offset off of mem.
+func (r *ring) u32(mem []byte, off uint32) *uint32 {
+	return (*uint32)(unsafe.Pointer(&mem[off]))
+}
+
+// getSQE returns the next free submission entry, zeroed, or nil when the
+// SQ is full of entries the kernel has not read yet. The entry counts as
+// submitted from here on: fill it before anything else asks for one.
+func (r *ring) getSQE() *sqe {
+	if r.tail-atomic.LoadUint32(r.sqHead) > r.sqMask {
+		return nil
+	}
+	e := &r.sqes[r.tail&r.sqMask]
+	*e = sqe{}
+	r.tail++
+	return e
+}
+
+// unsubmitted counts the entries the kernel has not read yet.
+func (r *ring) unsubmitted() uint32 { return r.tail - atomic.LoadUint32(r.sqHead) }
+
+// enter publishes the new entries (the release store of the SQ tail) and
+// calls io_uring_enter(2): the kernel reads and starts every new entry
+// and, when wait is true, puts the thread to sleep until at least one
+// completion is in the CQ. This is the one place the loop's thread
+// blocks.
+//
+// Errors that are not failures come back as nil, for the loop to go
+// round and look again: EINTR (a signal, often the Go runtime's
+// preemption; the entries read before it stay read), and EAGAIN and
+// EBUSY (the kernel is short of memory for new requests, or keeps
+// completions aside because the CQ is full: reaping the CQ makes room,
+// and the entries not read yet are offered again on the next call).
+func (r *ring) enter(wait bool) error {
+	atomic.StoreUint32(r.sqTail, r.tail)
+	var flags, min uintptr
+	if wait {
+		flags, min = enterGetEvents, 1
+	}
+	// A CQ that overflowed holds completions aside in the kernel; GETEVENTS
+	// flushes them into the ring, even without waiting.
+	if atomic.LoadUint32(r.sqFlags)&sqCQOverflow != 0 {
+		flags |= enterGetEvents
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.unsubmitted()), min, flags, 0, 0)
+	switch errno {
+	case 0, unix.EINTR, unix.EAGAIN, unix.EBUSY:
+		return nil
+	}
+	return os.NewSyscallError("io_uring_enter", errno)
+}
+
+// ready reports whether completions wait in the CQ.
+func (r *ring) ready() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
+
+// reap copies the completions waiting in the CQ into dst, hands their
+// slots back to the kernel by moving the CQ head, and returns them. The
+// copies stay valid however many completions come after.
+func (r *ring) reap(dst []cqe) []cqe {
+	head := *r.cqHead // ours: no other writer
+	tail := atomic.LoadUint32(r.cqTail)
+	for ; head != tail; head++ {
+		dst = append(dst, r.cqes[head&r.cqMask])
+	}
+	atomic.StoreUint32(r.cqHead, head)
+	return dst
+}
+
+// register is the raw io_uring_register(2).
+func (r *ring) register(opcode uintptr, arg unsafe.Pointer, nrArgs uintptr) error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), opcode, uintptr(arg), nrArgs, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// probe asks the kernel which operations it supports
+// (IORING_REGISTER_PROBE, Linux 5.6), and returns them indexed by opcode.
+// An older kernel fails the call: then nothing is reported, and the loop
+// uses only the single-shot operations of 5.6.
+func (r *ring) probe() (supported [256]bool, err error) {
+	const n = 256
+	var mem [unsafe.Sizeof(probeHeader{}) + n*unsafe.Sizeof(probeOp{})]byte
+	if err := r.register(registerProbe, unsafe.Pointer(&mem[0]), n); err != nil {
+		return supported, os.NewSyscallError("io_uring_register probe", err)
+	}
+	h := (*probeHeader)(unsafe.Pointer(&mem[0]))
+	ops := unsafe.Slice((*probeOp)(unsafe.Pointer(&mem[unsafe.Sizeof(probeHeader{})])), n)
+	for _, op := range ops[:h.opsLen] {
+		supported[op.op] = op.flags&probeOpSupported != 0
+	}
+	return supported, nil
+}
+
+// close unmaps the queues and closes the ring. The kernel cancels what
+// is still in flight; the loop has waited for every completion before
+// (see loop.quiesce), so no buffer of ours is still in the kernel's hands.
+func (r *ring) close() {
+	if r.sqeMem != nil {
+		_ = unix.Munmap(r.sqeMem)
+	}
+	if r.cqMem != nil && &r.cqMem[0] != &r.sqMem[0] {
+		_ = unix.Munmap(r.cqMem)
+	}
+	if r.sqMem != nil {
+		_ = unix.Munmap(r.sqMem)
+	}
+	unix.Close(r.fd)
+}

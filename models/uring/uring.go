@@ -1,0 +1,69 @@
+// Package uring is the completion model, on io_uring(7): where every other
+// reactor asks the kernel which sockets are ready and then makes the
+// system calls itself, this one queues the operations themselves (accept,
+// receive, send, a timeout) in a submission queue shared with the kernel,
+// and later reaps their results from a completion queue. One event loop,
+// on one locked OS thread, written on golang.org/x/sys/unix with the raw
+// io_uring_setup(2), io_uring_enter(2) and io_uring_register(2) calls and
+// the mmap(2)ed queues: no cgo, no library.
+//
+// Read it in this order: abi_linux.go (the kernel's structs and
+// constants, transcribed), ring_linux.go (the two queues: getSQE fills a
+// submission, enter submits and waits, reap takes the completions; the
+// probe), bufring_linux.go (the provided buffers multishot receive reads
+// into), then loop_linux.go (the loop as a state machine: turn reaps the
+// completions and hands each to the handler of its kind, loopRecv or
+// loopSend; settle then derives from a connection's state which
+// operations it should have in flight, as the epoll loop's want derives
+// its interest, and submits or cancels them), then
+// accept_linux.go (loopAccept and settleListener: multishot or single
+// accept, cancelled at the connection limit), then timers_linux.go (the
+// heap of deadlines, shared with epoll, and the one ring timeout that
+// bounds each wait), and available_linux.go (why io_uring may be refused,
+// and what to do). The loop's thread blocks in one place only:
+// io_uring_enter(2) with IORING_ENTER_GETEVENTS, in ring.enter.
+//
+// See https://man7.org/linux/man-pages/man7/io_uring.7.html and
+// https://kernel.dk/io_uring.pdf.
+package uring
+
+import (
+	"errors"
+
+	"iolab/models"
+)
+
+// Server is the io_uring model.
+type Server struct {
+	cfg models.Config
+}
+
+var _ models.Server = (*Server)(nil)
+
+// ErrUnavailable is what Available and Serve return when this process
+// may not use io_uring; the error wrapping it names the cause and the fix.
+var ErrUnavailable = errors.New("uring: io_uring is not available")
+
+func init() {
+	models.Register(models.Model{
+		Name:  "uring",
+		Waits: "one event loop on one OS thread queues accept, recv and send in io_uring's submission queue and waits in io_uring_enter(2) for completions",
+		Limits: "at -max-conns it cancels its accept, and clients wait in the kernel's accept queue (a multishot accept, armed only far below the limit, " +
+			"may take a few past it in a burst: closed as max_conns). As epoll, it takes a client's input only once its answers are written, and " +
+			"closes it if they are not drained within -idle-timeout (write_timeout); multishot receive holds up to -max-line of input meanwhile " +
+			"(plus what one turn brought, at most the 1 MiB buffer ring), then is cancelled. Unavailable where io_uring is refused " +
+			"(kernel.io_uring_disabled, Docker's default seccomp profile): see iolab models.",
+		Source:    "models/uring",
+		Available: Available,
+		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+	})
+}
+
+// New returns an io_uring server for cfg. Whether io_uring may be used is
+// found out by Serve (and by Available, ahead of it).
+func New(cfg models.Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg}, nil
+}
