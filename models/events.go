@@ -46,6 +46,10 @@ const (
 	// when it was not asked to (warn level), or a fork child finished its
 	// connection (debug level).
 	EventChildExit = "child_exit"
+	// EventUnavailable: the model cannot serve on this system (uring where
+	// io_uring is not allowed); the error says why and what would allow
+	// it. The server exits after it (error level).
+	EventUnavailable = "unavailable"
 )
 
 // Why a usage event was written: its "why" field.
@@ -60,7 +64,7 @@ const (
 func IsEvent(name string) bool {
 	switch name {
 	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback,
-		EventLimitReached, EventLimitLeft, EventChildExit:
+		EventLimitReached, EventLimitLeft, EventChildExit, EventUnavailable:
 		return true
 	}
 	return false
@@ -145,8 +149,9 @@ type Event struct {
 	// Reason says why the connection closed, as Reason.String (conn_close).
 	Reason string `json:"reason"`
 	// Error is the error behind ReasonError, the failed accept, why raw
-	// sockets were not used, or how a child ended (conn_close,
-	// accept_error, listen_fallback, child_exit).
+	// sockets were not used, how a child ended, or why the model cannot
+	// serve here (conn_close, accept_error, listen_fallback, child_exit,
+	// unavailable).
 	Error string `json:"error"`
 
 	// PauseMs is how long the acceptor pauses, in milliseconds
@@ -254,6 +259,12 @@ func LogChildExit(log zerolog.Logger, model string, pid int, err error) {
 		e = e.Str("error", err.Error())
 	}
 	e.Msg("a child process exited")
+}
+
+// LogUnavailable writes the unavailable event: model cannot serve on
+// this system, for the reason err gives.
+func LogUnavailable(log zerolog.Logger, model string, err error) {
+	log.Error().Str("event", EventUnavailable).Str("model", model).Str("error", err.Error()).Msg("the model cannot serve here")
 }
 
 // LogListenFallback writes the listen_fallback event: err says why raw

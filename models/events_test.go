@@ -35,6 +35,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogChildExit(log, "prefork", 77, errors.New("exit status 1"))
+	LogUnavailable(log, "uring", errors.New("models: unavailable: no io_uring"))
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
 		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11,
 		ChildUser: 3 * time.Second, ChildSystem: 4 * time.Second, ChildVoluntary: 12, ChildInvoluntary: 13})
@@ -70,6 +71,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		}},
 		{EventChildExit, func(e *Event) bool {
 			return e.Model == "prefork" && e.PID == 77 && e.Error == "exit status 1" && e.Level == "warn"
+		}},
+		{EventUnavailable, func(e *Event) bool {
+			return e.Model == "uring" && e.Error == "models: unavailable: no io_uring" && e.Level == "error"
 		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&

@@ -81,6 +81,7 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		// A model the system refuses (uring where io_uring is disabled)
 		// says why, and what would allow it, before it listens.
 		if err := model.Usable(); err != nil {
+			models.LogUnavailable(cfg.Log, model.Name, err) // for iolab bench, which reads the log
 			return fmt.Errorf("-model %s cannot serve here: %w", model.Name, err)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -279,7 +279,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 					}
 					run, err := cfg.runOne(ctx, sc, model, env, n, progress)
 					run.Env, run.Series = env, seriesName(model, env, cfg.Envs)
-					if err != nil && ctx.Err() == nil {
+					var unavailable *UnavailableError
+					switch {
+					case errors.As(err, &unavailable):
+						run.Unavailable = unavailable.Reason
+					case err != nil && ctx.Err() == nil:
 						run.Error = err.Error()
 					}
 					if ctx.Err() == nil {

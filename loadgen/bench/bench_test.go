@@ -391,3 +391,37 @@ func iolabBinary(t *testing.T) string {
 	}
 	return iolabPath
 }
+
+// TestUnavailableModel runs a "server" that does what iolab serve does
+// with a model the system refuses (uring under Docker's default seccomp
+// profile): it logs the unavailable event and exits 1. The bench must show
+// the row as unavailable, with the reason, not as failed, and go on.
+func TestUnavailableModel(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "iolab")
+	script := "#!/bin/sh\necho '{\"level\":\"error\",\"event\":\"" + models.EventUnavailable +
+		"\",\"model\":\"uring\",\"error\":\"io_uring_setup: operation not permitted: a seccomp filter refused the call\"}' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := LookupScenario("seed")
+	res, err := Run(context.Background(), Config{Binary: fake, Scenarios: []Scenario{sc}, Models: []string{"uring"}, Clients: []int{1, 2},
+		Duration: 100 * time.Millisecond, Timeout: time.Second, NoPin: true, OutDir: filepath.Join(dir, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &res.Scenarios[0]
+	for _, n := range []int{1, 2} {
+		r := s.run("uring", n)
+		if r == nil || r.Error != "" || !strings.Contains(r.Unavailable, "seccomp") {
+			t.Fatalf("run at %d clients: %+v; want unavailable with the reason", n, r)
+		}
+	}
+	if got := s.table(groups[0].metrics[0]).Cells[0]; !slices.Equal(got, []string{"n/a", "n/a"}) {
+		t.Errorf("throughput cells %v, want n/a", got)
+	}
+	notes := s.notes()
+	if len(notes) != 1 || !strings.Contains(notes[0], "uring is unavailable here") || !strings.Contains(notes[0], "seccomp") {
+		t.Errorf("notes %q, want one that uring is unavailable, with the reason", notes)
+	}
+}

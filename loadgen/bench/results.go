@@ -84,6 +84,9 @@ type Measurement struct {
 	Load   loadgen.Level `json:"load"`
 	Server ServerStats   `json:"server"`
 	Error  string        `json:"error,omitempty"`
+	// Unavailable, if set, is why the model could not serve in this
+	// environment (its unavailable event): not a failure of the model.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // ServerStats is the server's OS footprint over the measured interval:

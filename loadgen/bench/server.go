@@ -32,9 +32,13 @@ type server struct {
 	workers   int     // from the server's start event
 	requests  int64   // from the server's stop event
 	loops     []int64 // from the server's stop event
-	life      *Lifetime
-	exited    chan struct{} // closed when the log stream ends
-	log       *os.File
+	// unavailable is why the model cannot serve on this system, from its
+	// unavailable event (uring where io_uring is not allowed, as under
+	// Docker's default seccomp profile).
+	unavailable string
+	life        *Lifetime
+	exited      chan struct{} // closed when the log stream ends
+	log         *os.File
 }
 
 // Lifetime is what a server used over its whole life, from getrusage(2)
@@ -47,6 +51,17 @@ type Lifetime struct {
 	Voluntary   int64   `json:"voluntary_switches"`   // context switches while waiting
 	Involuntary int64   `json:"involuntary_switches"` // context switches forced by the scheduler
 	Requests    int64   `json:"requests"`             // answered, by the server's own count
+}
+
+// UnavailableError says that a model cannot serve where the bench ran it:
+// the uring model where io_uring is not allowed. The bench shows the row
+// as unavailable, with the reason, instead of as failed.
+type UnavailableError struct {
+	Model, Env, Reason string
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("bench: %s cannot serve in %s: %s", e.Model, e.Env, e.Reason)
 }
 
 // startTimeout bounds how long a server may take to start listening.
@@ -115,6 +130,9 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env strin
 	case s.addr = <-addrs:
 	case <-s.exited:
 		_, err := s.stop()
+		if s.unavailable != "" {
+			return nil, &UnavailableError{Model: model, Env: env, Reason: s.unavailable}
+		}
 		return nil, fmt.Errorf("bench: %s exited before it listened: %v", model, err)
 	case <-time.After(startTimeout):
 		_, _ = s.stop()
@@ -163,6 +181,8 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 			addrs <- ev.Addr
 		case models.EventStop:
 			s.requests, s.loops = ev.Requests, ev.Loops
+		case models.EventUnavailable:
+			s.unavailable = ev.Error
 		case models.EventUsage:
 			if ev.Why != models.UsageAtExit {
 				break

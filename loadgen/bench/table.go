@@ -155,6 +155,8 @@ func (s *ScenarioResult) table(m metric) Table {
 			switch v, ok := s.value(m, model, n); {
 			case run == nil:
 				row = append(row, "")
+			case run.Unavailable != "":
+				row = append(row, "n/a")
 			case run.Error != "" && !ok:
 				row = append(row, "fail")
 			case !ok:
@@ -421,8 +423,14 @@ func (s *ScenarioResult) cpusText(r *Results) string {
 // client-bound levels, and error kinds.
 func (s *ScenarioResult) notes() []string {
 	var out []string
+	unavailable := map[string]bool{} // said once per series
 	for _, run := range s.Runs {
 		switch {
+		case run.Unavailable != "":
+			if !unavailable[run.Series] {
+				unavailable[run.Series] = true
+				out = append(out, fmt.Sprintf("%s is unavailable here (n/a in the tables): %s", run.Series, run.Unavailable))
+			}
 		case run.Error != "":
 			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Series, run.Clients, run.Error))
 		case run.Load.ClientBound:
