@@ -125,10 +125,12 @@ type Event struct {
 	Procs bool `json:"procs"`
 	// GOMAXPROCS is how many threads may run Go code at once (start).
 	GOMAXPROCS int `json:"gomaxprocs"`
-	// Accept and Recv say how the uring model accepts and receives, as
-	// Features does; empty for the other models (start).
+	// Accept, Recv and Ring say how the uring model accepts, receives and
+	// is told of completions, as Features does; empty for the other
+	// models (start).
 	Accept string `json:"accept"`
 	Recv   string `json:"recv"`
+	Ring   string `json:"ring"`
 
 	// Conn numbers the connection in accept order, from 1 (conn_open,
 	// conn_close).
@@ -229,6 +231,11 @@ type Features struct {
 	// connection, into buffers the kernel picks from a ring) or "single"
 	// (one request per read, into the connection's own buffer).
 	Recv string
+	// Ring is how the ring posts completions that need the loop's thread:
+	// "defer_taskrun" (in a batch when the loop waits), "coop_taskrun"
+	// (when it next enters the kernel) or "interrupt" (at once,
+	// interrupting it).
+	Ring string
 }
 
 // LogUsage writes the usage event.
@@ -313,6 +320,9 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string, f Feat
 	}
 	if f.Recv != "" {
 		e = e.Str("recv", f.Recv)
+	}
+	if f.Ring != "" {
+		e = e.Str("ring", f.Ring)
 	}
 	e.Msg("serving")
 }

@@ -27,6 +27,17 @@ const (
 const (
 	setupCQSize = 1 << 3 // IORING_SETUP_CQSIZE: params.cqEntries is the CQ's size
 	setupClamp  = 1 << 4 // IORING_SETUP_CLAMP: clamp sizes to the maximum instead of failing
+	// IORING_SETUP_COOP_TASKRUN (5.19): the kernel does not interrupt the
+	// thread to post a completion that needs its context (a socket's data
+	// arrived); it posts it when the thread next enters the kernel.
+	setupCoopTaskrun = 1 << 8
+	// IORING_SETUP_SINGLE_ISSUER (6.0): one thread, the one that created
+	// the ring, submits to it; the kernel can skip the locking.
+	setupSingleIssuer = 1 << 12
+	// IORING_SETUP_DEFER_TASKRUN (6.1, with SINGLE_ISSUER): such
+	// completions wait until the thread asks for them in io_uring_enter(2)
+	// with GETEVENTS, so they arrive in batches, at the loop's own pace.
+	setupDeferTaskrun = 1 << 13
 
 	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping (5.4)
 	featNoDrop     = 1 << 1 // IORING_FEAT_NODROP: a full CQ keeps completions aside, none is lost (5.5)

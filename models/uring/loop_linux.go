@@ -232,7 +232,13 @@ var singleShotOnly = false
 // -EINVAL, and the loop falls back to single-shot there (loopAccept,
 // loopRecv).
 func (l *loop) negotiate() {
-	l.features = models.Features{Accept: "single", Recv: "single"}
+	l.features = models.Features{Accept: "single", Recv: "single", Ring: "interrupt"}
+	switch {
+	case l.r.flags&setupDeferTaskrun != 0:
+		l.features.Ring = "defer_taskrun"
+	case l.r.flags&setupCoopTaskrun != 0:
+		l.features.Ring = "coop_taskrun"
+	}
 	ops, err := l.r.probe()
 	if err != nil || singleShotOnly {
 		return // before Linux 5.6: single-shot everything

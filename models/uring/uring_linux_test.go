@@ -287,8 +287,8 @@ func TestStartSaysFeatures(t *testing.T) {
 	if err := json.NewDecoder(&log).Decode(&start); err != nil {
 		t.Fatal(err)
 	}
-	if start.Event != models.EventStart || start.Accept == "" || start.Recv == "" {
+	if start.Event != models.EventStart || start.Accept == "" || start.Recv == "" || start.Ring == "" {
 		t.Errorf("first event: %+v; want start, with accept and recv", start)
 	}
-	t.Logf("accept %s, recv %s", start.Accept, start.Recv)
+	t.Logf("accept %s, recv %s, ring %s", start.Accept, start.Recv, start.Ring)
 }
