@@ -20,20 +20,27 @@ import (
 // Serve runs the event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	lfd, bound, err := sock.ListenNonblocking(s.cfg.Addr, s.cfg.Backlog)
+	return ServeAs(ctx, "epoll", &s.cfg, 0, ready)
+}
+
+// ServeAs serves cfg with one event loop, as Serve does, on a listener of
+// its own, logged as the model named model. With workers above 0, cpu work
+// runs on an offload pool of that many threads (the workers model).
+func ServeAs(ctx context.Context, model string, cfg *models.Config, workers int, ready func(net.Addr)) error {
+	lfd, bound, err := sock.ListenNonblocking(cfg.Addr, cfg.Backlog)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(lfd)
-	stats := models.NewStats(&s.cfg)
+	stats := models.NewStats(cfg)
 	started := false
-	err = Run(ctx, &s.cfg, lfd, NewLimit(s.cfg.Limit()), 0, stats, func() {
+	err = Run(ctx, cfg, lfd, NewLimit(cfg.Limit()), workers, stats, func() {
 		started = true
-		stats.Start("epoll", &s.cfg, bound.String())
+		stats.Start(model, cfg, bound.String())
 		ready(net.TCPAddrFromAddrPort(bound))
 	})
 	if started {
-		stats.Stop("epoll")
+		stats.Stop(model)
 	}
 	return err
 }
