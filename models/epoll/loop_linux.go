@@ -129,7 +129,6 @@ type loop struct {
 type conn struct {
 	exchange.Conn
 	fd      int    // the connected socket, non-blocking
-	closed  bool   // closed; timers that still point here are stale
 	watched bool   // in epoll's interest list; settle adds it when first needed
 	events  uint32 // the interest epoll has for it, once watched
 }
@@ -226,7 +225,7 @@ func (l *loop) loopRead(c *conn) {
 			return
 		}
 		l.loopWrite(c) // the answers go before the next read: see want
-		if c.closed || c.want() != unix.EPOLLIN {
+		if c.Closed || c.want() != unix.EPOLLIN {
 			return
 		}
 	}
@@ -260,12 +259,12 @@ func (l *loop) begin(c *conn, reply []byte) {
 // that changed. Every handler of a connection ends here, so no path writes,
 // closes after an answer, or changes interest on its own.
 func (l *loop) settle(c *conn) {
-	if c.closed {
+	if c.Closed {
 		return
 	}
 	l.loopWrite(c)
 	switch {
-	case c.closed:
+	case c.Closed:
 		return
 	case c.Closing && c.Sent == len(c.Out):
 		l.loopClose(c, c.After, nil)
@@ -339,10 +338,10 @@ func (l *loop) loopWrite(c *conn) {
 // (EOF, an error, the idle or shutdown timeout). Closing the descriptor
 // also removes it from the epoll interest list.
 func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
-	if c.closed {
+	if c.Closed {
 		return
 	}
-	c.closed = true
+	c.Closed = true
 	delete(l.conns, c.fd)
 	unix.Close(c.fd)
 	l.limit.release()

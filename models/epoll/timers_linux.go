@@ -65,9 +65,7 @@ func (l *loop) ShutdownExpired() { l.closeAll() }
 // WorkDone answers c's request, whose work is over: its sleep timer fired,
 // or a worker of the offload pool has done its cpu work.
 func (l *loop) WorkDone(c *conn) {
-	if c.closed {
-		return
+	if c.Conn.WorkDone(l.cfg, l.draining, func(reply []byte) { l.begin(c, reply) }) {
+		l.settle(c)
 	}
-	c.Conn.WorkDone(l.cfg, l.draining, func(reply []byte) { l.begin(c, reply) })
-	l.settle(c)
 }

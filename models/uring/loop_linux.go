@@ -174,7 +174,7 @@ type loop struct {
 // io_uring's own. Completion handlers change it; settle then derives from
 // it which operations the connection should have in flight, and submits
 // or cancels them: the one place that decides, as the epoll loop's want
-// is.
+// is. A Closed one waits in conns for its last completions (retire).
 type conn struct {
 	exchange.Conn
 	id      uint64 // the loop's number for it, in user_data; never reused
@@ -182,7 +182,6 @@ type conn struct {
 	stash   []byte // received by multishot but not yet taken into In (see take)
 	eof     bool   // multishot receive saw the end of the stream, after stash
 	sending []byte // the bytes of the send in flight; nil with none
-	closed  bool   // closed and logged; waits in conns for its last completions
 	recving bool   // a receive is in flight (armed, if multishot)
 	cancels uint8  // which operations have a cancel in flight (kindRecv, kindSend bits)
 }
@@ -408,7 +407,7 @@ func (l *loop) loopRecv(c *conn, e *cqe) {
 	case res > 0:
 		c.Rec.BytesIn += int64(res)
 		c.Active = l.now
-		if c.closed {
+		if c.Closed {
 			return // what came before the cancel took effect
 		}
 		if e.flags&cqeFBuffer == 0 {
@@ -531,10 +530,10 @@ func (l *loop) begin(c *conn, reply []byte) {
 // is closing and all is written, and keeps a receive in flight exactly
 // while wantRecv says so. Every handler of a connection ends here.
 func (l *loop) settle(c *conn) {
-	if !c.closed {
+	if !c.Closed {
 		l.feed(c)
 	}
-	if c.closed {
+	if c.Closed {
 		l.retire(c)
 		return
 	}
@@ -635,10 +634,10 @@ func (l *loop) send(c *conn) bool {
 // counted now, and its descriptor closed by retire once the kernel has
 // given back its operations.
 func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
-	if c.closed {
+	if c.Closed {
 		return
 	}
-	c.closed = true
+	c.Closed = true
 	if reason != models.ReasonError {
 		err = nil
 	}
@@ -694,7 +693,7 @@ func (l *loop) closeAll() {
 func (l *loop) beginDrain() {
 	l.draining = true // settleListener cancels the accept
 	for _, c := range l.conns {
-		if !c.Asleep && !c.closed {
+		if !c.Asleep && !c.Closed {
 			c.Closing, c.After = true, models.ReasonShutdown
 			l.settle(c)
 		}

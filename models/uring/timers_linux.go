@@ -71,7 +71,7 @@ func (l *loop) runTimers() { deadline.Fire(l, &l.timers, l.cfg, l.now, l.drainin
 // closed connection waiting for its last completions has no deadline left.
 func (l *loop) Sweep() {
 	for _, c := range l.conns {
-		if c.closed {
+		if c.Closed {
 			continue
 		}
 		if reason, late := c.Late(l.cfg, l.now); late {
@@ -90,9 +90,7 @@ func (l *loop) ShutdownExpired() { l.closeAll() }
 
 // WorkDone answers c's request, whose sleep timer fired.
 func (l *loop) WorkDone(c *conn) {
-	if c.closed {
-		return
+	if c.Conn.WorkDone(l.cfg, l.draining, func(reply []byte) { l.begin(c, reply) }) {
+		l.settle(c)
 	}
-	c.Conn.WorkDone(l.cfg, l.draining, func(reply []byte) { l.begin(c, reply) })
-	l.settle(c)
 }

@@ -34,6 +34,7 @@ type Conn struct {
 	Asleep  bool               // that request's work is in progress (a sleep timer, or a worker)
 	Closing bool               // close once Out is written, with reason After
 	After   models.Reason      // why it closes, once Closing
+	Closed  bool               // closed and logged by the loop; timers that still point here are stale
 	Active  time.Time          // last read or write, for the idle timeout
 	// The two deadlines that progress does not push back, set and cleared
 	// by the loop's settle through Clocks, and checked by the sweep (Late).
@@ -110,13 +111,18 @@ func (x *Conn) Finish(cfg *models.Config) {
 
 // WorkDone finishes the request whose work is over (its sleep timer
 // fired, or a worker of the offload pool did its cpu work), and begins the
-// lines that came meanwhile, with begin as in Answer. The loop then
-// settles the connection.
-func (x *Conn) WorkDone(cfg *models.Config, draining bool, begin func(reply []byte)) {
+// lines that came meanwhile, with begin as in Answer. It reports false,
+// and does nothing, if the connection has closed since; else the loop
+// then settles it.
+func (x *Conn) WorkDone(cfg *models.Config, draining bool, begin func(reply []byte)) bool {
+	if x.Closed {
+		return false
+	}
 	x.Finish(cfg)
 	if x.In != nil {
 		x.Answer(draining, begin)
 	}
+	return true
 }
 
 // TakesInput reports whether the connection takes input now: it is not
