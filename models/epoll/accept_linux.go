@@ -9,6 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/internal/deadline"
+	"iolab/models/internal/exchange"
 	"iolab/models/internal/sock"
 )
 
@@ -97,13 +99,11 @@ func (l *loop) loopAccept() {
 		}
 		l.backoff.Reset()
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &conn{fd: fd, rec: l.stats.Open(sock.AddrPort(sa), l.tid), active: l.now}
+		c := &conn{fd: fd, Conn: exchange.New(l.cfg, l.stats.Open(sock.AddrPort(sa), l.tid), l.now)}
 		l.accepted++
 		l.conns[fd] = c
 		if l.cfg.Proto == models.Greeting {
 			l.begin(c, l.cfg.Greeting)
-		} else {
-			c.in = models.NewLineBuffer(l.cfg.MaxLine)
 		}
 		// A greeting that goes out in full closes here, before epoll ever
 		// hears of the connection.
@@ -117,7 +117,7 @@ func (l *loop) pauseAccept(err error) {
 	pause := l.backoff.Next()
 	l.stats.AcceptError(err, pause)
 	l.paused = true
-	l.schedule(l.now.Add(pause), timer{kind: timerResumeAccept})
+	l.schedule(l.now.Add(pause), timer{Kind: deadline.ResumeAccept})
 }
 
 // settleListener makes epoll watch the listener iff the loop is

@@ -7,14 +7,17 @@
 //
 // Read it in this order: poller_linux.go (the five system calls, wrapped),
 // then loop_linux.go (the loop as a state machine: loopEvent, loopRead,
-// begin and finish only change a connection's state; settle then writes,
+// answer and begin only change a connection's state; settle then writes,
 // closes, sets the epoll interest that want derives from the state, and
-// starts or stops the write and request deadlines in clocks), then
+// starts or stops the write and request deadlines), with
+// models/internal/exchange beside it (the request state machine the uring
+// loop shares: Answer, Begin, Finish, Clocks), then
 // accept_linux.go (loopAccept, and settleListener, which keeps the
 // listener in epoll only while accepting says the loop may accept: below
 // the connection limit, not paused after an accept error, not shutting
 // down), then timers_linux.go (the timers that replace sleeping, and the
-// sweep that closes connections past a deadline). The loop's thread
+// sweep that closes connections past a deadline; the heap and what each
+// kind of timer does are in models/internal/deadline). The loop's thread
 // blocks in one place only: epoll_wait(2), in poller.wait.
 //
 // See https://man7.org/linux/man-pages/man7/epoll.7.html.

@@ -13,26 +13,34 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/deadline"
+	"iolab/models/internal/exchange"
 	"iolab/models/internal/sock"
 )
 
 // Serve runs the event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	lfd, bound, err := sock.ListenNonblocking(s.cfg.Addr, s.cfg.Backlog)
+	return ServeAs(ctx, "epoll", &s.cfg, 0, ready)
+}
+
+// ServeAs serves cfg with one event loop, as Serve does, on a listener of
+// its own, logged as the model named model. With workers above 0, cpu work
+// runs on an offload pool of that many threads (the workers model).
+func ServeAs(ctx context.Context, model string, cfg *models.Config, workers int, ready func(net.Addr)) error {
+	lfd, bound, err := sock.ListenNonblocking(cfg.Addr, cfg.Backlog)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(lfd)
-	stats := models.NewStats(&s.cfg)
+	stats := models.NewStats(cfg)
 	started := false
-	err = Run(ctx, &s.cfg, lfd, NewLimit(s.cfg.Limit()), 0, stats, func() {
+	err = Run(ctx, cfg, lfd, NewLimit(cfg.Limit()), workers, stats, func() {
 		started = true
-		stats.Start("epoll", &s.cfg, bound.String())
+		stats.Start(model, cfg, bound.String())
 		ready(net.TCPAddrFromAddrPort(bound))
 	})
 	if started {
-		stats.Stop("epoll")
+		stats.Stop(model)
 	}
 	return err
 }
@@ -59,7 +67,7 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 	defer runtime.UnlockOSThread()
 	l := &loop{cfg: cfg, p: p, lfd: lfd, limit: limit, listening: true,
 		conns: make(map[int]*conn), stats: stats, tid: sock.Tid(), now: time.Now()}
-	l.schedule(l.now.Add(deadline.SweepEvery(cfg)), timer{kind: timerSweep})
+	deadline.StartSweep(&l.timers, cfg, l.now)
 	if workers > 0 {
 		l.off = startOffload(workers, int(limit.max), cfg, p)
 		defer l.off.stop() // before p.close, deferred above: the workers wake it
@@ -84,9 +92,7 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 	stats.LoopDone(l.accepted)
 	close(loopDone)
 	<-watched
-	for _, c := range l.conns { // only after an epoll_wait failure
-		l.loopClose(c, models.ReasonShutdown, nil)
-	}
+	l.closeAll() // only after an epoll_wait failure
 	return err
 }
 
@@ -115,27 +121,16 @@ type loop struct {
 	draining   bool                 // shutdown has begun
 }
 
-// conn is one connection's state. Handlers change it; settle then makes
-// the socket follow: it writes, closes, and sets the epoll interest, which
-// is derived from this state alone (see want).
+// conn is one connection's state: its exchange of requests and answers,
+// the same as the uring loop's (models/internal/exchange), and what is
+// epoll's own. Handlers change it; settle then makes the socket follow:
+// it writes, closes, and sets the epoll interest, which is derived from
+// this state alone (see want).
 type conn struct {
-	fd      int                // the connected socket, non-blocking
-	rec     models.ConnRecord  // the bookkeeping logged when it closes
-	in      *models.LineBuffer // echo input not yet answered; nil for the greeting
-	out     []byte             // answers not yet written, from out[sent:]
-	sent    int                // bytes of out already written
-	reply   []byte             // the answer owed to the request in progress: its line, or the greeting
-	asleep  bool               // that request's sleep timer is pending
-	closing bool               // close once out is written, with reason after
-	after   models.Reason      // why it closes, once closing
-	closed  bool               // closed; timers that still point here are stale
-	watched bool               // in epoll's interest list; settle adds it when first needed
-	events  uint32             // the interest epoll has for it, once watched
-	active  time.Time          // last read or write, for the idle timeout
-	// The two deadlines that progress does not push back, set and cleared
-	// by settle from the state above (see clocks) and checked by the sweep.
-	writing time.Time // since when out has held unsent answers; zero when all is written
-	reading time.Time // since when c has waited for the rest of a line; zero with no part of one
+	exchange.Conn
+	fd      int    // the connected socket, non-blocking
+	watched bool   // in epoll's interest list; settle adds it when first needed
+	events  uint32 // the interest epoll has for it, once watched
 }
 
 // run waits for events and dispatches them until the drain is complete.
@@ -209,7 +204,7 @@ func (l *loop) loopEvent(c *conn, ev uint32) {
 // which reports at once a socket that is still readable.
 func (l *loop) loopRead(c *conn) {
 	for {
-		n, err := unix.Read(c.fd, c.in.Space())
+		n, err := unix.Read(c.fd, c.In.Space())
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -222,92 +217,61 @@ func (l *loop) loopRead(c *conn) {
 			l.loopClose(c, models.ReasonEOF, nil)
 			return
 		}
-		c.in.Commit(n)
-		c.rec.BytesIn += int64(n)
-		c.active = l.now
+		c.In.Commit(n)
+		c.Rec.BytesIn += int64(n)
+		c.Active = l.now
 		l.answer(c)
 		if l.p.edge == 0 {
 			return
 		}
 		l.loopWrite(c) // the answers go before the next read: see want
-		if c.closed || c.want() != unix.EPOLLIN {
+		if c.Closed || c.want() != unix.EPOLLIN {
 			return
 		}
 	}
 }
 
-// answer begins the complete lines in c.in, in order, until none is left
-// or one must sleep.
+// answer begins the complete lines in c.In, in order, until none is left
+// or one must wait.
 func (l *loop) answer(c *conn) {
-	for !c.asleep && !c.closing {
-		line, err := c.in.Next()
-		if err != nil { // models.ErrLineTooLong
-			c.out = append(c.out, models.ErrLineReply...)
-			c.closing, c.after = true, models.ReasonTooLong
-			break
-		}
-		if line == nil {
-			break
-		}
-		c.reading = time.Time{} // the line is complete: its clock stops
-		l.begin(c, line)
-	}
-	if l.draining && !c.asleep && !c.closing {
-		c.closing, c.after = true, models.ReasonShutdown
-	}
+	c.Answer(l.draining, func(reply []byte) { l.begin(c, reply) })
 }
 
-// begin starts a request whose answer is reply: the echoed line, or the
-// greeting. models.BeginWork does the work that does not wait (cpu work
-// spins right here, holding up every other connection of the loop: that
-// is the lesson). A sleep must not block the loop, so it arms a timer, and
-// the request finishes when the timer fires. reply may point into c.in:
-// it stays valid because c does not read while asleep (see want).
+// begin starts a request whose answer is reply. Its work is done right
+// here (exchange.Conn.Begin: cpu work spins, holding up every other
+// connection of the loop), or, with the workers model's pool, handed to a
+// worker thread. A sleep must not block the loop, so it arms a timer, and
+// the request finishes when the timer fires (WorkDone).
 func (l *loop) begin(c *conn, reply []byte) {
-	c.reply = reply
 	if l.off != nil && l.cfg.Work.Kind == models.CPU {
-		c.asleep = true // as for sleep work: the loop goes on with others
+		c.Reply, c.Asleep = reply, true // as for sleep work: the loop goes on with others
 		l.off.jobs <- c
 		return
 	}
-	if sleep := models.BeginWork(l.cfg); sleep > 0 {
-		c.asleep = true
-		l.schedule(l.now.Add(sleep), timer{kind: timerWork, c: c})
-		return
-	}
-	l.finish(c)
-}
-
-// finish queues the answer to c's request, whose work is done. After the
-// greeting the conversation is over: c closes once it is written.
-func (l *loop) finish(c *conn) {
-	c.out = append(c.out, c.reply...)
-	c.reply, c.asleep = nil, false
-	c.rec.Requests++
-	if l.cfg.Proto == models.Greeting {
-		c.closing, c.after = true, models.ReasonDone
+	if sleep := c.Begin(l.cfg, reply); sleep > 0 {
+		l.schedule(l.now.Add(sleep), timer{Kind: deadline.Work, Conn: c})
 	}
 }
 
 // settle makes c's socket follow its state, once a handler has changed
-// it: it writes what the socket takes of c.out, closes c if it is closing
+// it: it writes what the socket takes of c.Out, closes c if it is closing
 // and all is written, and otherwise tells epoll what c now waits for, if
 // that changed. Every handler of a connection ends here, so no path writes,
 // closes after an answer, or changes interest on its own.
 func (l *loop) settle(c *conn) {
-	if c.closed {
+	if c.Closed {
 		return
 	}
 	l.loopWrite(c)
 	switch {
-	case c.closed:
+	case c.Closed:
 		return
-	case c.closing && c.sent == len(c.out):
-		l.loopClose(c, c.after, nil)
+	case c.Closing && c.Sent == len(c.Out):
+		l.loopClose(c, c.After, nil)
 		return
 	}
 	want := c.want()
-	c.clocks(want, l.now)
+	c.Clocks(l.now)
 	var err error
 	switch {
 	case !c.watched:
@@ -339,36 +303,19 @@ func (l *loop) settle(c *conn) {
 // have to be kept per answer; one read, one batch keeps it per batch.
 func (c *conn) want() uint32 {
 	switch {
-	case c.sent < len(c.out):
+	case c.Sent < len(c.Out):
 		return unix.EPOLLOUT // writing: stop reading until the client catches up
-	case c.asleep || c.closing || c.in == nil:
+	case c.Asleep || c.Closing || c.In == nil:
 		return 0 // waiting for a timer: hear only hang-ups
 	}
 	return unix.EPOLLIN
 }
 
-// clocks starts and stops c's two deadlines from its state, as want
-// derives its interest, given what want returned:
-//
-//   - the write clock runs while answers wait in out, from the moment out
-//     stops being empty; a partial write does not restart it, so a client
-//     that reads a trickle is closed as ReasonWriteTimeout IdleTimeout
-//     after the batch was offered (one answer, one deadline);
-//   - the request clock runs while c waits for input and holds part of a
-//     line, from the moment the loop is left with nothing but that part
-//     (answer stops it when the line completes). Time the loop spends on
-//     earlier lines, asleep or writing, is not the client's, so the clock
-//     does not run then.
-func (c *conn) clocks(want uint32, now time.Time) {
-	deadline.Follow(&c.writing, c.sent < len(c.out), now)
-	deadline.Follow(&c.reading, want == unix.EPOLLIN && c.in.Buffered() > 0, now)
-}
-
-// loopWrite writes as much of c.out as the socket takes. What is left
+// loopWrite writes as much of c.Out as the socket takes. What is left
 // waits for EPOLLOUT (see want).
 func (l *loop) loopWrite(c *conn) {
-	for c.sent < len(c.out) {
-		n, err := unix.Write(c.fd, c.out[c.sent:])
+	for c.Sent < len(c.Out) {
+		n, err := unix.Write(c.fd, c.Out[c.Sent:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -379,11 +326,11 @@ func (l *loop) loopWrite(c *conn) {
 			l.loopClose(c, ioReason(err), err)
 			return
 		}
-		c.sent += n
-		c.rec.BytesOut += int64(n)
-		c.active = l.now
+		c.Sent += n
+		c.Rec.BytesOut += int64(n)
+		c.Active = l.now
 	}
-	c.out, c.sent = c.out[:0], 0
+	c.Out, c.Sent = c.Out[:0], 0
 }
 
 // loopClose closes c at once, whatever it still had to write: at the end
@@ -391,17 +338,25 @@ func (l *loop) loopWrite(c *conn) {
 // (EOF, an error, the idle or shutdown timeout). Closing the descriptor
 // also removes it from the epoll interest list.
 func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
-	if c.closed {
+	if c.Closed {
 		return
 	}
-	c.closed = true
+	c.Closed = true
 	delete(l.conns, c.fd)
 	unix.Close(c.fd)
 	l.limit.release()
 	if reason != models.ReasonError {
 		err = nil
 	}
-	l.stats.Close(&c.rec, reason, l.tid, err)
+	l.stats.Close(&c.Rec, reason, l.tid, err)
+}
+
+// closeAll closes every connection at once, when the shutdown timeout
+// expires or the loop fails.
+func (l *loop) closeAll() {
+	for _, c := range l.conns {
+		l.loopClose(c, models.ReasonShutdown, nil)
+	}
 }
 
 // beginDrain starts the graceful shutdown: stop accepting, close every
@@ -411,12 +366,12 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 func (l *loop) beginDrain() {
 	l.draining = true // settleListener stops watching the listener
 	for _, c := range l.conns {
-		if !c.asleep {
-			c.closing, c.after = true, models.ReasonShutdown
+		if !c.Asleep {
+			c.Closing, c.After = true, models.ReasonShutdown
 			l.settle(c)
 		}
 	}
-	l.schedule(l.now.Add(l.cfg.ShutdownTimeout), timer{kind: timerShutdown})
+	l.schedule(l.now.Add(l.cfg.ShutdownTimeout), timer{Kind: deadline.Shutdown})
 }
 
 // ioReason names why a failed read or write ended a connection.

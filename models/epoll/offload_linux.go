@@ -71,8 +71,6 @@ func (o *offload) stop() {
 // runTimers does for sleep work.
 func (l *loop) loopOffloaded() {
 	for _, c := range l.off.take() {
-		if !c.closed {
-			l.workDone(c)
-		}
+		l.WorkDone(c)
 	}
 }

@@ -5,33 +5,23 @@ package epoll
 import (
 	"time"
 
-	"iolab/models"
 	"iolab/models/internal/deadline"
 )
 
 // Timers: instead of sleeping, the loop keeps a heap of deadlines and
 // passes the earliest to epoll_wait as its timeout. A timer fires on the
-// loop's own thread, between two waits, like any other event.
-
-// timerKind says what a timer does when it fires.
-type timerKind uint8
-
-const (
-	timerWork         timerKind = iota // c's sleep work is done
-	timerSweep                         // look for connections past a deadline
-	timerResumeAccept                  // end the pause after an accept error
-	timerShutdown                      // the shutdown timeout expired
-)
+// loop's own thread, between two waits, like any other event. The heap,
+// the kinds of timer and what each does when it fires are the uring
+// loop's too (models/internal/deadline); what is epoll's own is how the
+// earliest bounds the wait (timeout).
 
 // timer is what one deadline in the loop's heap does when it fires.
-type timer struct {
-	kind timerKind // what it does
-	c    *conn     // the connection, for timerWork; it may have closed since
-}
+type timer = deadline.Timer[*conn]
 
-// timerHeap is the loop's pending timers, earliest first; the heap is the
-// one the uring loop keeps too (models/internal/deadline).
+// timerHeap is the loop's pending timers, earliest first.
 type timerHeap = deadline.Heap[timer]
+
+var _ deadline.Loop[*conn] = (*loop)(nil)
 
 // schedule adds a timer that fires at when. Nothing cancels a timer: one
 // whose connection has closed finds it closed when it fires.
@@ -52,53 +42,30 @@ func (l *loop) timeout() int {
 }
 
 // runTimers fires every timer whose deadline has passed.
-func (l *loop) runTimers() {
-	for {
-		t, ok := l.timers.PopDue(l.now)
-		if !ok {
-			return
-		}
-		switch t.kind {
-		case timerWork:
-			if c := t.c; !c.closed {
-				l.workDone(c)
-			}
-		case timerSweep:
-			l.sweep()
-			if !l.draining {
-				l.schedule(l.now.Add(deadline.SweepEvery(l.cfg)), timer{kind: timerSweep})
-			}
-		case timerResumeAccept:
-			l.paused = false // settleListener watches the listener again
-		case timerShutdown:
-			for _, c := range l.conns {
-				l.loopClose(c, models.ReasonShutdown, nil)
-			}
-		}
-	}
-}
+func (l *loop) runTimers() { deadline.Fire(l, &l.timers, l.cfg, l.now, l.draining) }
 
-// sweep closes the connections past one of their deadlines, every
-// deadline.SweepEvery.
-func (l *loop) sweep() {
+// Sweep closes the connections past one of their deadlines, every
+// deadline.SweepEvery until the shutdown (deadline.Fire arms the next).
+func (l *loop) Sweep() {
 	for _, c := range l.conns {
-		if reason, late := l.late(c); late {
+		if reason, late := c.Late(l.cfg, l.now); late {
 			l.loopClose(c, reason, nil)
 		}
 	}
 }
 
-// late reports whether c is past a deadline, and which.
-func (l *loop) late(c *conn) (models.Reason, bool) {
-	return deadline.Late(l.cfg, l.now, c.active, c.writing, c.reading, c.asleep)
-}
+// ResumeAccept ends the pause after an accept error: settleListener
+// watches the listener again.
+func (l *loop) ResumeAccept() { l.paused = false }
 
-// workDone answers c's request, whose work is over: its sleep timer fired,
+// ShutdownExpired closes every connection still open when the shutdown
+// timeout expires.
+func (l *loop) ShutdownExpired() { l.closeAll() }
+
+// WorkDone answers c's request, whose work is over: its sleep timer fired,
 // or a worker of the offload pool has done its cpu work.
-func (l *loop) workDone(c *conn) {
-	l.finish(c)
-	if c.in != nil {
-		l.answer(c) // lines that arrived meanwhile
+func (l *loop) WorkDone(c *conn) {
+	if c.Conn.WorkDone(l.cfg, l.draining, func(reply []byte) { l.begin(c, reply) }) {
+		l.settle(c)
 	}
-	l.settle(c)
 }

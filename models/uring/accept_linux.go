@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/internal/deadline"
+	"iolab/models/internal/exchange"
 	"iolab/models/internal/sock"
 )
 
@@ -138,12 +140,10 @@ func (l *loop) open(fd int) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	l.nextID++
-	c := &conn{id: l.nextID, fd: fd, rec: l.stats.Open(remote, l.tid), active: l.now}
+	c := &conn{id: l.nextID, fd: fd, Conn: exchange.New(l.cfg, l.stats.Open(remote, l.tid), l.now)}
 	l.conns[c.id] = c
 	if l.cfg.Proto == models.Greeting {
 		l.begin(c, l.cfg.Greeting)
-	} else {
-		c.in = models.NewLineBuffer(l.cfg.MaxLine)
 	}
 	l.settle(c)
 }
@@ -154,5 +154,5 @@ func (l *loop) pauseAccept(err error) {
 	pause := l.backoff.Next()
 	l.stats.AcceptError(err, pause)
 	l.paused = true
-	l.schedule(l.now.Add(pause), timer{kind: timerResumeAccept})
+	l.schedule(l.now.Add(pause), timer{Kind: deadline.ResumeAccept})
 }

@@ -17,6 +17,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/deadline"
+	"iolab/models/internal/exchange"
 	"iolab/models/internal/sock"
 )
 
@@ -135,7 +136,7 @@ type loop struct {
 	cfg       *models.Config  // what the server was told to do
 	r         *ring           // the io_uring instance
 	bufs      *bufRing        // provided buffers for multishot receive; nil without
-	multiRecv bool            // receive multishot, into bufs; else single-shot, into c.in
+	multiRecv bool            // receive multishot, into bufs; else single-shot, into c.In
 	features  models.Features // what the kernel offered, for the start event
 	lfd       int             // the listening socket
 	backlog   int             // its accept queue's size, for the multishot accept's margin
@@ -168,32 +169,21 @@ type loop struct {
 	draining     bool                 // shutdown has begun
 }
 
-// conn is one connection's state. Completion handlers change it; settle
-// then derives from it which operations the connection should have in
-// flight, and submits or cancels them: the one place that decides, as the
-// epoll loop's want is.
+// conn is one connection's state: its exchange of requests and answers,
+// the same as the epoll loop's (models/internal/exchange), and what is
+// io_uring's own. Completion handlers change it; settle then derives from
+// it which operations the connection should have in flight, and submits
+// or cancels them: the one place that decides, as the epoll loop's want
+// is. A Closed one waits in conns for its last completions (retire).
 type conn struct {
-	id      uint64             // the loop's number for it, in user_data; never reused
-	fd      int                // the connected socket; -1 once closed
-	rec     models.ConnRecord  // the bookkeeping logged when it closes
-	in      *models.LineBuffer // echo input not yet answered; nil for the greeting
-	stash   []byte             // received by multishot but not yet taken into in (see take)
-	eof     bool               // multishot receive saw the end of the stream, after stash
-	out     []byte             // answers not yet written, from out[sent:]
-	sent    int                // bytes of out already written
-	sending []byte             // the bytes of the send in flight; nil with none
-	reply   []byte             // the answer owed to the request in progress
-	asleep  bool               // that request's sleep timer is pending
-	closing bool               // close once out is written, with reason after
-	after   models.Reason      // why it closes, once closing
-	closed  bool               // closed and logged; waits in conns for its last completions
-	recving bool               // a receive is in flight (armed, if multishot)
-	cancels uint8              // which operations have a cancel in flight (kindRecv, kindSend bits)
-	active  time.Time          // last read or write, for the idle timeout
-	// The deadlines progress does not push back, set and cleared by
-	// settle (see clocks) and checked by the sweep.
-	writing time.Time // since when out has held unsent answers
-	reading time.Time // since when c has waited for the rest of a line
+	exchange.Conn
+	id      uint64 // the loop's number for it, in user_data; never reused
+	fd      int    // the connected socket; -1 once closed
+	stash   []byte // received by multishot but not yet taken into In (see take)
+	eof     bool   // multishot receive saw the end of the stream, after stash
+	sending []byte // the bytes of the send in flight; nil with none
+	recving bool   // a receive is in flight (armed, if multishot)
+	cancels uint8  // which operations have a cancel in flight (kindRecv, kindSend bits)
 }
 
 // newLoop sets up the ring and what the loop keeps in flight on it.
@@ -281,7 +271,7 @@ func (l *loop) wake() {
 // turn, until the drain is complete; then it waits for the kernel to give
 // back every operation still in flight.
 func (l *loop) run() error {
-	l.schedule(l.now.Add(deadline.SweepEvery(l.cfg)), timer{kind: timerSweep})
+	deadline.StartSweep(&l.timers, l.cfg, l.now)
 	for !l.draining || len(l.conns) > 0 {
 		if !l.wakeArmed {
 			l.armWake()
@@ -421,14 +411,14 @@ func (l *loop) loopRecv(c *conn, e *cqe) {
 	defer l.recycle(e)
 	switch res := e.res; {
 	case res > 0:
-		c.rec.BytesIn += int64(res)
-		c.active = l.now
-		if c.closed {
+		c.Rec.BytesIn += int64(res)
+		c.Active = l.now
+		if c.Closed {
 			return // what came before the cancel took effect
 		}
 		if e.flags&cqeFBuffer == 0 {
-			// Single-shot: the kernel read into c.in.Space().
-			c.in.Commit(int(res))
+			// Single-shot: the kernel read into c.In.Space().
+			c.In.Commit(int(res))
 			l.answer(c)
 			return
 		}
@@ -475,14 +465,14 @@ func (l *loop) recycle(e *cqe) {
 	}
 }
 
-// take moves data into c.in and answers its lines for as long as c takes
+// take moves data into c.In and answers its lines for as long as c takes
 // input, one LineBuffer's space at a time, as epoll's loopRead takes one
 // read: the answers to one piece go out before the next piece is taken.
 // It returns what c did not take.
 func (l *loop) take(c *conn, data []byte) []byte {
-	for len(data) > 0 && c.takesInput() {
-		n := copy(c.in.Space(), data)
-		c.in.Commit(n)
+	for len(data) > 0 && c.TakesInput() {
+		n := copy(c.In.Space(), data)
+		c.In.Commit(n)
 		data = data[n:]
 		l.answer(c)
 	}
@@ -497,16 +487,9 @@ func (l *loop) feed(c *conn) {
 			c.stash = nil // let a burst's array go
 		}
 	}
-	if c.eof && len(c.stash) == 0 && c.takesInput() {
+	if c.eof && len(c.stash) == 0 && c.TakesInput() {
 		l.loopClose(c, models.ReasonEOF, nil)
 	}
-}
-
-// takesInput reports whether c takes input now: it is not asleep or
-// closing, and all its answers are written ("one read, one batch", see
-// wantRecv).
-func (c *conn) takesInput() bool {
-	return c.in != nil && !c.asleep && !c.closing && c.sent == len(c.out)
 }
 
 // loopSend handles a send's completion. A short send is not an error: the
@@ -516,11 +499,11 @@ func (l *loop) loopSend(c *conn, e *cqe) {
 	c.cancels &^= 1 << kindSend
 	switch res := e.res; {
 	case res >= 0:
-		c.sent += int(res)
-		c.rec.BytesOut += int64(res)
-		c.active = l.now
-		if c.sent == len(c.out) {
-			c.out, c.sent = c.out[:0], 0
+		c.Sent += int(res)
+		c.Rec.BytesOut += int64(res)
+		c.Active = l.now
+		if c.Sent == len(c.Out) {
+			c.Out, c.Sent = c.Out[:0], 0
 		}
 	case res == -int32(unix.ECANCELED):
 		// Ours: c closed.
@@ -531,52 +514,20 @@ func (l *loop) loopSend(c *conn, e *cqe) {
 	}
 }
 
-// answer begins the complete lines in c.in, in order, until none is left
-// or one must sleep.
+// answer begins the complete lines in c.In, in order, until none is left
+// or one must wait.
 func (l *loop) answer(c *conn) {
-	for !c.asleep && !c.closing {
-		line, err := c.in.Next()
-		if err != nil { // models.ErrLineTooLong
-			c.out = append(c.out, models.ErrLineReply...)
-			c.closing, c.after = true, models.ReasonTooLong
-			break
-		}
-		if line == nil {
-			break
-		}
-		c.reading = time.Time{} // the line is complete: its clock stops
-		l.begin(c, line)
-	}
-	if l.draining && !c.asleep && !c.closing {
-		c.closing, c.after = true, models.ReasonShutdown
-	}
+	c.Answer(l.draining, func(reply []byte) { l.begin(c, reply) })
 }
 
 // begin starts a request whose answer is reply, as the epoll loop does:
-// cpu work spins right here, holding up every other connection of the
-// loop; a sleep arms a timer, and the request finishes when it fires.
-// reply may point into c.in: it stays valid because c takes no input
-// while asleep (takesInput).
+// cpu work spins right here (exchange.Conn.Begin), holding up every other
+// connection of the loop; a sleep arms a timer, and the request finishes
+// when it fires (WorkDone). Out may grow while a send is in flight; that
+// send reads the bytes c.sending keeps, which appending does not touch.
 func (l *loop) begin(c *conn, reply []byte) {
-	c.reply = reply
-	if sleep := models.BeginWork(l.cfg); sleep > 0 {
-		c.asleep = true
-		l.schedule(l.now.Add(sleep), timer{kind: timerWork, c: c})
-		return
-	}
-	l.finish(c)
-}
-
-// finish queues the answer to c's request, whose work is done. After the
-// greeting the conversation is over: c closes once it is written. Out may
-// grow while a send is in flight; that send reads the bytes c.sending
-// keeps, which appending does not touch.
-func (l *loop) finish(c *conn) {
-	c.out = append(c.out, c.reply...)
-	c.reply, c.asleep = nil, false
-	c.rec.Requests++
-	if l.cfg.Proto == models.Greeting {
-		c.closing, c.after = true, models.ReasonDone
+	if sleep := c.Begin(l.cfg, reply); sleep > 0 {
+		l.schedule(l.now.Add(sleep), timer{Kind: deadline.Work, Conn: c})
 	}
 }
 
@@ -585,21 +536,21 @@ func (l *loop) finish(c *conn) {
 // is closing and all is written, and keeps a receive in flight exactly
 // while wantRecv says so. Every handler of a connection ends here.
 func (l *loop) settle(c *conn) {
-	if !c.closed {
+	if !c.Closed {
 		l.feed(c)
 	}
-	if c.closed {
+	if c.Closed {
 		l.retire(c)
 		return
 	}
-	if c.sending == nil && c.sent < len(c.out) {
+	if c.sending == nil && c.Sent < len(c.Out) {
 		if !l.send(c) {
 			l.loopClose(c, models.ReasonError, errSQFull)
 			return
 		}
 	}
-	if c.closing && c.sent == len(c.out) {
-		l.loopClose(c, c.after, nil)
+	if c.Closing && c.Sent == len(c.Out) {
+		l.loopClose(c, c.After, nil)
 		return
 	}
 	want := l.wantRecv(c)
@@ -614,7 +565,7 @@ func (l *loop) settle(c *conn) {
 			c.cancels |= 1 << kindRecv
 		}
 	}
-	c.clocks(l.now)
+	c.Clocks(l.now)
 }
 
 // errSQFull is why a connection closes when not even its operation fits
@@ -625,7 +576,7 @@ var errSQFull = errors.New("uring: submission queue full")
 // is decided.
 //
 // Single-shot, it is epoll's want: receive only when everything is
-// written and nothing waits (takesInput), so that out holds the answers
+// written and nothing waits (TakesInput), so that out holds the answers
 // to one LineBuffer's worth of lines at most, within cfg.OutputCap(), as
 // in epoll.
 //
@@ -642,16 +593,16 @@ var errSQFull = errors.New("uring: submission queue full")
 // buffers than the ring has before the loop copies them out.
 func (l *loop) wantRecv(c *conn) bool {
 	switch {
-	case c.in == nil || c.closing || c.eof:
+	case c.In == nil || c.Closing || c.eof:
 		return false
 	case l.multiRecv:
 		return len(c.stash) < l.cfg.MaxLine
 	}
-	return c.takesInput()
+	return c.TakesInput()
 }
 
 // recv submits c's receive: multishot into the provided buffers, or one
-// receive into c.in's free space.
+// receive into c.In's free space.
 func (l *loop) recv(c *conn) bool {
 	e := l.prep(opRecv, c.fd, kindRecv, c.id)
 	if e == nil {
@@ -662,7 +613,7 @@ func (l *loop) recv(c *conn) bool {
 		e.flags = sqeBufferSelect
 		e.bufGroup = l.bufs.group
 	} else {
-		space := c.in.Space() // untouched until the completion: c takes no input meanwhile
+		space := c.In.Space() // untouched until the completion: c takes no input meanwhile
 		e.addr = uint64(uintptr(unsafe.Pointer(&space[0])))
 		e.len = uint32(len(space))
 	}
@@ -670,7 +621,7 @@ func (l *loop) recv(c *conn) bool {
 	return true
 }
 
-// send submits the unsent part of c.out, which c.sending keeps alive
+// send submits the unsent part of c.Out, which c.sending keeps alive
 // until the completion. MSG_NOSIGNAL: a client that has gone makes the
 // send fail with EPIPE, not raise SIGPIPE.
 func (l *loop) send(c *conn) bool {
@@ -678,33 +629,25 @@ func (l *loop) send(c *conn) bool {
 	if e == nil {
 		return false
 	}
-	c.sending = c.out[c.sent:len(c.out):len(c.out)]
+	c.sending = c.Out[c.Sent:len(c.Out):len(c.Out)]
 	e.addr = uint64(uintptr(unsafe.Pointer(&c.sending[0])))
 	e.len = uint32(len(c.sending))
 	e.opFlags = msgNoSignal
 	return true
 }
 
-// clocks starts and stops c's write and request deadlines from its state,
-// as the epoll loop's do: the write clock runs while answers wait
-// unsent, the request clock while c takes input and holds part of a line.
-func (c *conn) clocks(now time.Time) {
-	deadline.Follow(&c.writing, c.sent < len(c.out), now)
-	deadline.Follow(&c.reading, c.takesInput() && c.in.Buffered() > 0, now)
-}
-
 // loopClose closes c, whatever it still had to write: it is logged and
 // counted now, and its descriptor closed by retire once the kernel has
 // given back its operations.
 func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
-	if c.closed {
+	if c.Closed {
 		return
 	}
-	c.closed = true
+	c.Closed = true
 	if reason != models.ReasonError {
 		err = nil
 	}
-	l.stats.Close(&c.rec, reason, l.tid, err)
+	l.stats.Close(&c.Rec, reason, l.tid, err)
 	l.retire(c)
 }
 
@@ -741,6 +684,14 @@ func (l *loop) retire(c *conn) {
 	l.slots.Release()
 }
 
+// closeAll closes every connection at once, when the shutdown timeout
+// expires.
+func (l *loop) closeAll() {
+	for _, c := range l.conns {
+		l.loopClose(c, models.ReasonShutdown, nil)
+	}
+}
+
 // beginDrain starts the graceful shutdown, as the epoll loop does: stop
 // accepting, close every connection not in the middle of a request once
 // its answers are written, and arm the timer that closes the rest when
@@ -748,12 +699,12 @@ func (l *loop) retire(c *conn) {
 func (l *loop) beginDrain() {
 	l.draining = true // settleListener cancels the accept
 	for _, c := range l.conns {
-		if !c.asleep && !c.closed {
-			c.closing, c.after = true, models.ReasonShutdown
+		if !c.Asleep && !c.Closed {
+			c.Closing, c.After = true, models.ReasonShutdown
 			l.settle(c)
 		}
 	}
-	l.schedule(l.now.Add(l.cfg.ShutdownTimeout), timer{kind: timerShutdown})
+	l.schedule(l.now.Add(l.cfg.ShutdownTimeout), timer{Kind: deadline.Shutdown})
 }
 
 // ioReason names why a failed receive or send ended a connection.

@@ -6,7 +6,6 @@ import (
 	"time"
 	"unsafe"
 
-	"iolab/models"
 	"iolab/models/internal/deadline"
 )
 
@@ -25,21 +24,10 @@ import (
 // cancelled before the shutdown; one that turns out useless (its timer's
 // request finished otherwise) only wakes the loop once for nothing.
 
-// timerKind says what a timer does when it fires.
-type timerKind uint8
-
-const (
-	timerWork         timerKind = iota // c's sleep work is done
-	timerSweep                         // look for connections past a deadline
-	timerResumeAccept                  // end the pause after an accept error
-	timerShutdown                      // the shutdown timeout expired
-)
-
 // timer is what one deadline in the heap does when it fires.
-type timer struct {
-	kind timerKind // what it does
-	c    *conn     // the connection, for timerWork; it may have closed since
-}
+type timer = deadline.Timer[*conn]
+
+var _ deadline.Loop[*conn] = (*loop)(nil)
 
 // schedule adds a timer that fires at when.
 func (l *loop) schedule(when time.Time, t timer) { l.timers.Schedule(when, t) }
@@ -76,50 +64,33 @@ func (l *loop) armTimer() {
 func (l *loop) loopTimer(seq uint64) { delete(l.ringTimers, seq) }
 
 // runTimers fires every timer whose deadline has passed.
-func (l *loop) runTimers() {
-	for {
-		t, ok := l.timers.PopDue(l.now)
-		if !ok {
-			return
-		}
-		switch t.kind {
-		case timerWork:
-			if c := t.c; !c.closed {
-				l.workDone(c)
-			}
-		case timerSweep:
-			l.sweep()
-			if !l.draining {
-				l.schedule(l.now.Add(deadline.SweepEvery(l.cfg)), timer{kind: timerSweep})
-			}
-		case timerResumeAccept:
-			l.paused = false // settleListener arms the accept again
-		case timerShutdown:
-			for _, c := range l.conns {
-				l.loopClose(c, models.ReasonShutdown, nil)
-			}
-		}
-	}
-}
+func (l *loop) runTimers() { deadline.Fire(l, &l.timers, l.cfg, l.now, l.draining) }
 
-// sweep closes the connections past one of their deadlines, every
-// deadline.SweepEvery.
-func (l *loop) sweep() {
+// Sweep closes the connections past one of their deadlines, every
+// deadline.SweepEvery until the shutdown (deadline.Fire arms the next). A
+// closed connection waiting for its last completions has no deadline left.
+func (l *loop) Sweep() {
 	for _, c := range l.conns {
-		if c.closed {
+		if c.Closed {
 			continue
 		}
-		if reason, late := deadline.Late(l.cfg, l.now, c.active, c.writing, c.reading, c.asleep); late {
+		if reason, late := c.Late(l.cfg, l.now); late {
 			l.loopClose(c, reason, nil)
 		}
 	}
 }
 
-// workDone answers c's request, whose sleep timer fired.
-func (l *loop) workDone(c *conn) {
-	l.finish(c)
-	if c.in != nil {
-		l.answer(c) // lines that came meanwhile
+// ResumeAccept ends the pause after an accept error: settleListener arms
+// the accept again.
+func (l *loop) ResumeAccept() { l.paused = false }
+
+// ShutdownExpired closes every connection still open when the shutdown
+// timeout expires.
+func (l *loop) ShutdownExpired() { l.closeAll() }
+
+// WorkDone answers c's request, whose sleep timer fired.
+func (l *loop) WorkDone(c *conn) {
+	if c.Conn.WorkDone(l.cfg, l.draining, func(reply []byte) { l.begin(c, reply) }) {
+		l.settle(c)
 	}
-	l.settle(c)
 }

@@ -15,7 +15,8 @@
 // completions and hands each to the handler of its kind, loopRecv or
 // loopSend; settle then derives from a connection's state which
 // operations it should have in flight, as the epoll loop's want derives
-// its interest, and submits or cancels them), then
+// its interest, and submits or cancels them; a connection's requests
+// and answers are the epoll loop's, models/internal/exchange), then
 // accept_linux.go (loopAccept and settleListener: multishot or single
 // accept, cancelled at the connection limit), then timers_linux.go (the
 // heap of deadlines, shared with epoll, and the one ring timeout that

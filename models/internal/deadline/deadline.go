@@ -1,6 +1,7 @@
 // Package deadline holds what the event loops (models/epoll,
 // models/uring) keep instead of sleeping: a heap of timers, earliest
-// first, whose head bounds the loop's one wait; and a connection's three
+// first, whose head bounds the loop's one wait, and what each kind of
+// timer does when it fires (Fire); and a connection's three
 // clocks (idle, write, request), which a periodic sweep compares with the
 // timeouts of Config. One copy, so that the loops differ only in how they
 // wait, not in when they give up on a client.
@@ -60,6 +61,64 @@ func (h *Heap[T]) PopDue(now time.Time) (T, bool) {
 		return zero, false
 	}
 	return heap.Pop(&h.h).(item[T]).v, true
+}
+
+// Kind says what a timer of an event loop does when it fires.
+type Kind uint8
+
+const (
+	Work         Kind = iota // a connection's sleep work is done
+	Sweep                    // look for connections past a deadline
+	ResumeAccept             // end the pause after an accept error
+	Shutdown                 // the shutdown timeout expired
+)
+
+// Timer is what one deadline in an event loop's heap does when it fires;
+// C is the loop's connection type.
+type Timer[C any] struct {
+	Kind Kind // what it does
+	Conn C    // the connection, for Work; it may have closed since
+}
+
+// Loop is what a loop's timers act on when they fire: the same actions in
+// every event loop, whatever it waits in.
+type Loop[C any] interface {
+	WorkDone(c C)     // c's sleep is over: answer it, unless c has closed since
+	Sweep()           // close the connections past a deadline
+	ResumeAccept()    // the pause after an accept error is over
+	ShutdownExpired() // the shutdown timeout expired: close every connection now
+}
+
+// StartSweep arms a loop's first sweep, one period after now; Fire arms
+// each next one, until the shutdown.
+func StartSweep[C any](h *Heap[Timer[C]], cfg *models.Config, now time.Time) {
+	h.Schedule(now.Add(SweepEvery(cfg)), Timer[C]{Kind: Sweep})
+}
+
+// Fire runs every timer in h that is due at now, on l, earliest first. A
+// loop calls it once per wake-up, on its own thread, so that a timer
+// fires between two waits like any other event. Once draining, the loop
+// sweeps no more: the shutdown timer ends what is left.
+func Fire[C any](l Loop[C], h *Heap[Timer[C]], cfg *models.Config, now time.Time, draining bool) {
+	for {
+		t, ok := h.PopDue(now)
+		if !ok {
+			return
+		}
+		switch t.Kind {
+		case Work:
+			l.WorkDone(t.Conn)
+		case Sweep:
+			l.Sweep()
+			if !draining {
+				StartSweep(h, cfg, now)
+			}
+		case ResumeAccept:
+			l.ResumeAccept()
+		case Shutdown:
+			l.ShutdownExpired()
+		}
+	}
 }
 
 // Follow starts or stops one of a connection's clocks: it reads zero while
