@@ -425,3 +425,77 @@ func TestUnavailableModel(t *testing.T) {
 		t.Errorf("notes %q, want one that uring is unavailable, with the reason", notes)
 	}
 }
+
+// TestExternalServers measures servers given by their command lines
+// (-server) beside a model: one that works (iolab serve itself, told its
+// port by {port}), one on a fixed port, which serves every level from one
+// start, one that never listens, and one that exits at once. The last two
+// must give a clear line, not a hang, and leave the others measured.
+func TestExternalServers(t *testing.T) {
+	bin := iolabBinary(t)
+	fixed, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := bin + " serve -model sequential -log-level warn"
+	specs := []string{
+		"works=" + serve + " -addr 127.0.0.1:{port}",
+		fmt.Sprintf("fixed:%d=%s -addr 127.0.0.1:%d", fixed, serve, fixed),
+		"silent=sleep 30",
+		"dies=echo 'no such port' >&2; exit 3",
+	}
+	var exts []External
+	for _, spec := range specs {
+		e, err := ParseExternal(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exts = append(exts, e)
+	}
+	sc, _ := LookupScenario("seed")
+	out := t.TempDir()
+	res, err := Run(context.Background(), Config{Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"sequential"}, Clients: []int{1, 2},
+		Externals: exts, ExternalStart: time.Second,
+		Duration: 200 * time.Millisecond, Timeout: time.Second, NoPin: true, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &res.Scenarios[0]
+	if want := []string{"sequential", "works", "fixed", "silent", "dies"}; !slices.Equal(s.Models, want) {
+		t.Errorf("rows %v, want %v", s.Models, want)
+	}
+	for _, n := range []int{1, 2} {
+		for _, name := range []string{"works", "fixed"} {
+			r := s.run(name, n)
+			if r == nil || r.Error != "" || r.Load.Requests == 0 || r.Load.ErrorsTotal != 0 || !r.External || r.Server.RSSPeak == 0 {
+				t.Errorf("%s at %d clients: %+v", name, n, r)
+				continue
+			}
+			if r.StartedOnce != (name == "fixed") {
+				t.Errorf("%s at %d clients: started once %v", name, n, r.StartedOnce)
+			}
+			if _, ok := s.value(groups[1].metrics[3], name, n); !ok {
+				t.Errorf("%s at %d clients: no CPU per request", name, n)
+			}
+		}
+		if r := s.run("silent", n); r == nil || !strings.Contains(r.Error, "did not listen on port") {
+			t.Errorf("silent at %d clients: %+v; want that it did not listen", n, r)
+		}
+		if r := s.run("dies", n); r == nil || !strings.Contains(r.Error, "exited before it listened") || !strings.Contains(r.Error, "no such port") {
+			t.Errorf("dies at %d clients: %+v; want that it exited, with its last line", n, r)
+		}
+	}
+	// The fixed-port server was started once, and its one log says so.
+	if _, err := os.Stat(filepath.Join(out, "logs", "seed-fixed.log")); err != nil {
+		t.Error(err)
+	}
+	notes := strings.Join(s.notes(), "\n")
+	for _, want := range []string{"works is not a model: `" + serve, "fixed is not a model", "TIME_WAIT", "silent at 1 clients failed"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes have no %q:\n%s", want, notes)
+		}
+	}
+	if listening(fixed) {
+		t.Errorf("port %d still listens after the bench", fixed)
+	}
+}

@@ -59,7 +59,7 @@ var groups = []Group{
 			},
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"cpu", "server CPU time per request, µs (user+sys)", false,
-			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.Life.Requests > 0 },
+			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.CPUPerRequestUs > 0 },
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"switches", "server context switches per request (voluntary+involuntary)", false,
 			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 },
@@ -423,6 +423,16 @@ func (s *ScenarioResult) cpusText(r *Results) string {
 // client-bound levels, and error kinds.
 func (s *ScenarioResult) notes() []string {
 	var out []string
+	for _, e := range s.Externals {
+		line := fmt.Sprintf("%s is not a model: `%s` (iolab bench -server)", e.Name, e.Command)
+		for _, run := range s.Runs {
+			if run.Model == e.Name && run.StartedOnce {
+				line += "; " + fixedPortNote
+				break
+			}
+		}
+		out = append(out, line)
+	}
 	unavailable := map[string]bool{} // said once per series
 	for _, run := range s.Runs {
 		switch {
@@ -433,6 +443,8 @@ func (s *ScenarioResult) notes() []string {
 			}
 		case run.Error != "":
 			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Series, run.Clients, run.Error))
+		case run.External && run.Load.Requests == 0 && run.Load.ErrorsTotal > 0:
+			out = append(out, fmt.Sprintf("%s answered no request correctly at %d clients: does it speak %s?", run.Series, run.Clients, s.Proto))
 		case run.Load.ClientBound:
 			out = append(out, fmt.Sprintf("%s at %d clients was client-bound: the load generator used %.0f%% of its CPU; the server may be faster than shown",
 				run.Series, run.Clients, run.Load.ClientCPU.Percent))
