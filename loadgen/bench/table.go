@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"iolab/loadgen"
+	"iolab/models"
 )
 
 // metric is one headline number of a run.
@@ -76,6 +77,45 @@ var groups = []Group{
 	}},
 }
 
+// acceptQueue is the greeting's own group: each connection is a request,
+// so the listening socket's accept queue is on every request's path. A
+// full queue shows in connect (a dropped SYN, retransmitted after 1 s,
+// then 3 s) or in first byte (a dropped final ACK: the client believes it
+// is connected, and waits for the server's retransmitted SYN-ACK), and in
+// the kernel's counters.
+var acceptQueue = Group{"The accept queue (greeting: each request a connection; kernel counters for the whole machine)", []metric{
+	{"answered", "requests answered in the measured interval (higher is better)", true,
+		func(r *Measurement) (float64, bool) { return float64(r.Load.Requests), r.Load.Seconds > 0 },
+		func(v float64) string { return loadgen.Rate(v) }, false},
+	{"connect-p50", "connect(2) time, p50 (a SYN retransmission adds about 1 s)", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.P50 }), durFormat, false},
+	{"connect-p99", "connect(2) time, p99", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
+	{"connect-max", "connect(2) time, max", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.Max }), durFormat, false},
+	{"firstbyte-p99", "time from connected to the greeting's first byte, p99 (a dropped final ACK adds about 1 s here)", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.FirstByte }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
+	{"overflows", "TcpExtListenOverflows in the interval: final ACKs dropped, the accept queue full", false,
+		func(r *Measurement) (float64, bool) { return float64(r.Kernel.ListenOverflows), r.Load.Seconds > 0 },
+		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
+	{"drops", "TcpExtListenDrops in the interval: handshakes dropped at a listener, overflows included", false,
+		func(r *Measurement) (float64, bool) { return float64(r.Kernel.ListenDrops), r.Load.Seconds > 0 },
+		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
+}}
+
+func durFormat(v float64) string { return loadgen.Dur(int64(v)) }
+
+// phase reads a percentile of one of the greeting's phases, if measured.
+func phase(get func(*loadgen.Level) *loadgen.Summary, pct func(*loadgen.Summary) int64) func(*Measurement) (float64, bool) {
+	return func(r *Measurement) (float64, bool) {
+		s := get(&r.Load)
+		if s == nil || s.Count == 0 {
+			return 0, false
+		}
+		return float64(pct(s)), true
+	}
+}
+
 // overhead compares each container run with the same model native.
 var overhead = Group{"Container overhead (each value divided by the same model's native run)", []metric{
 	{"overhead-throughput", "requests per second, relative to native (1.00 = no overhead; lower is slower)", true,
@@ -109,10 +149,14 @@ func (s *ScenarioResult) Groups() []Group {
 		native = native || e == Native
 		other = other || e != Native
 	}
-	if native && other {
-		return append(append([]Group(nil), groups...), overhead)
+	out := append([]Group(nil), groups...)
+	if s.Proto == models.Greeting.String() {
+		out = append(out, acceptQueue)
 	}
-	return groups
+	if native && other {
+		out = append(out, overhead)
+	}
+	return out
 }
 
 // Tables returns the tables of s, group by group.
@@ -202,6 +246,8 @@ func (s *ScenarioResult) verdict(m metric) string {
 		return "No failed requests at any level."
 	case m.key == "procs" && s.allEqual(m, 1):
 		return "Every model is one process at every level."
+	case (m.key == "overflows" || m.key == "drops") && s.allEqual(m, 0):
+		return "The kernel counted none: no handshake found the accept queue full."
 	}
 	for i := len(s.Clients) - 1; i >= 0; i-- {
 		n := s.Clients[i]
