@@ -47,6 +47,9 @@ type Scenario struct {
 	// Backlogs, if set, runs each model once per listen(2) backlog (0:
 	// the system's default), each a row of its own.
 	Backlogs []int
+	// Timeout, if longer than the bench's, bounds each request phase
+	// instead: long enough to see a SYN retransmitted (1 s, then 3 s).
+	Timeout time.Duration
 }
 
 // Scenarios are the named workloads, in the order they run.
@@ -62,6 +65,11 @@ var Scenarios = []Scenario{
 		About: "Echo with no work: how many small requests the server turns around."},
 	{Name: "churn", Proto: models.Greeting, Clients: []int{1, 10, 100},
 		About: "A new connection per request, at higher concurrency: how fast each model accepts and closes."},
+	{Name: "backlog", Proto: models.Greeting, Work: models.Work{Kind: models.CPU, D: time.Millisecond}, Clients: []int{1, 2, 5, 10},
+		Models: []string{"sequential"}, Backlogs: []int{1, 5, 0}, Timeout: 5 * time.Second,
+		About: "The tutorial's listen(1), measured: the sequential server with 1 ms of work per greeting, at the backlogs of the tutorial's two servers " +
+			"(1 and 5) and the system's default. Past the accept queue (backlog + 1 connections), the kernel drops handshakes: " +
+			"watch connect and first byte, and the kernel's own counters."},
 	{Name: "cores", Proto: models.Echo, Clients: []int{10, 100, 1000}, AllCPUs: true,
 		Models: []string{"goroutine", "epoll", "reuseport", "gnet"},
 		About: "Echo with no work, the server on every CPU: do event loops spread over cores? The load generator shares the CPUs, " +
@@ -270,7 +278,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for _, sc := range cfg.Scenarios {
 		sc = cfg.apply(sc)
 		sr := ScenarioResult{Name: sc.Name, About: sc.About, Proto: sc.Proto.String(), Work: sc.Work.String(),
-			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight, Externals: cfg.Externals}
+			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight, Externals: cfg.Externals, Backlogs: sc.Backlogs}
+		if t := cfg.timeout(sc); t != cfg.Timeout {
+			sr.Timeout = t.String()
+		}
 		if sc.AllCPUs && !cfg.NoPin {
 			sr.ServerCPUs = cfg.serverCPUs(sc)
 		}
@@ -380,6 +391,9 @@ func (cfg *Config) serverCPUs(sc Scenario) []int {
 	return cfg.ServerCPUs
 }
 
+// timeout returns the bound on each request phase in sc.
+func (cfg *Config) timeout(sc Scenario) time.Duration { return max(cfg.Timeout, sc.Timeout) }
+
 // apply returns sc with cfg's overrides.
 func (cfg *Config) apply(sc Scenario) Scenario {
 	sc.Clients = cfg.levels(sc)
@@ -445,7 +459,7 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	var kernelBefore, kernelAfter proc.TCPCounters
 	lcfg := loadgen.DefaultConfig()
 	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
-	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.Timeout
+	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.timeout(sc)
 	lcfg.Progress = progress
 	lcfg.Mark = func(measuring bool) {
 		sampler.measuring(measuring)

@@ -127,8 +127,8 @@ func TestVerdicts(t *testing.T) {
 func TestCoresScenario(t *testing.T) {
 	r := fixture()
 	s := &r.Scenarios[1]
-	if got, want := s.cpusText(r), "The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."; got != want {
-		t.Errorf("cpusText = %q, want %q", got, want)
+	if got, want := s.headerLines(r), []string{"The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."}; !slices.Equal(got, want) {
+		t.Errorf("headerLines = %q, want %q", got, want)
 	}
 	lt, ok := s.LoopsTable()
 	if !ok {
@@ -505,5 +505,30 @@ func TestExternalServers(t *testing.T) {
 	}
 	if listening(fixed) {
 		t.Errorf("port %d still listens after the bench", fixed)
+	}
+}
+
+// TestBacklogRows checks the rows of a scenario with backlogs of its own,
+// and that -backlog applies elsewhere.
+func TestBacklogRows(t *testing.T) {
+	sc, err := LookupScenario("backlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Envs: []string{Native}, Backlog: 7}
+	var rows []string
+	for _, e := range cfg.entries(sc) {
+		rows = append(rows, fmt.Sprintf("%s/%d", e.series, e.backlog))
+	}
+	if want := []string{"sequential backlog=1/1", "sequential backlog=5/5", "sequential backlog=default/0"}; !slices.Equal(rows, want) {
+		t.Errorf("backlog rows %v, want %v", rows, want)
+	}
+	if got := cfg.timeout(sc); got != 5*time.Second {
+		t.Errorf("backlog timeout %v, want 5s", got)
+	}
+	seed, _ := LookupScenario("seed")
+	cfg.Models = []string{"epoll"}
+	if es := cfg.entries(seed); len(es) != 1 || es[0].series != "epoll" || es[0].backlog != 7 {
+		t.Errorf("seed with -backlog 7: %+v", es)
 	}
 }

@@ -67,6 +67,12 @@ type ScenarioResult struct {
 	Spotlight []string `json:"spotlight,omitempty"`
 	// Externals are the servers measured beside the models (-server).
 	Externals []External `json:"externals,omitempty"`
+	// Backlogs are the listen(2) backlogs each model ran at, a row each
+	// (0: the system's default); empty for one run at -backlog.
+	Backlogs []int `json:"backlogs,omitempty"`
+	// Timeout, if set, is this scenario's bound on each request phase,
+	// longer than the bench's (Scenario.Timeout).
+	Timeout string `json:"timeout,omitempty"`
 	// Models are the table rows: each model, or "model (env)" when more
 	// than one environment ran (see Measurement.Series).
 	Models []string      `json:"models"`

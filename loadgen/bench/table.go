@@ -317,6 +317,39 @@ func (s *ScenarioResult) spotlight(m metric, n int) string {
 	return fmt.Sprintf(" Side by side: %s.", strings.Join(parts, ", "))
 }
 
+// ErrorKindsTable returns the failed requests of each row and level by
+// kind (loadgen's error kinds), if any request failed in s.
+func (s *ScenarioResult) ErrorKindsTable() (Table, bool) {
+	t := Table{Title: "failed requests by kind (connect_timeout: no SYN-ACK in time; read_timeout: connected, no answer in time)",
+		Key: "error-kinds", Clients: s.Clients, Models: s.Models}
+	failed := false
+	for _, series := range s.Models {
+		var row []string
+		for _, n := range s.Clients {
+			run := s.run(series, n)
+			switch {
+			case run == nil || run.Error != "" || run.Unavailable != "":
+				row = append(row, "-")
+				continue
+			case run.Load.ErrorsTotal == 0:
+				row = append(row, "0")
+				continue
+			}
+			failed = true
+			var kinds []string
+			for _, k := range loadgen.ErrKinds() {
+				if c := run.Load.Errors[k.String()]; c > 0 {
+					kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
+				}
+			}
+			row = append(row, strings.Join(kinds, " "))
+		}
+		t.Cells = append(t.Cells, row)
+	}
+	t.Verdict = "Each failure counted once, by the phase in which it failed."
+	return t, failed
+}
+
 // LoopsTable returns the connections each event loop accepted, for the
 // models of several loops in s (reuseport), and whether there are any.
 // Each cell lists the loops' counts over the server's whole life (the
@@ -409,8 +442,8 @@ func WriteText(w io.Writer, r *Results) error {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)
-		if c := s.cpusText(r); c != "" {
-			fmt.Fprintln(w, c)
+		for _, line := range s.headerLines(r) {
+			fmt.Fprintln(w, line)
 		}
 		gs := s.Groups()
 		for gi, ts := range Tables(s) {
@@ -421,9 +454,11 @@ func WriteText(w io.Writer, r *Results) error {
 				}
 			}
 		}
-		if t, ok := s.LoopsTable(); ok {
-			if err := textTable(w, t); err != nil {
-				return err
+		for _, extra := range []func() (Table, bool){s.ErrorKindsTable, s.LoopsTable} {
+			if t, ok := extra(); ok {
+				if err := textTable(w, t); err != nil {
+					return err
+				}
 			}
 		}
 		if notes := s.notes(); len(notes) > 0 {
@@ -455,14 +490,19 @@ func textTable(w io.Writer, t Table) error {
 	return nil
 }
 
-// cpusText says where the scenario's servers ran when it was not on the
-// bench's server CPUs, or "".
-func (s *ScenarioResult) cpusText(r *Results) string {
-	if len(s.ServerCPUs) == 0 {
-		return ""
+// headerLines say what differs in this scenario from the bench's header:
+// where its servers ran, and its longer timeout.
+func (s *ScenarioResult) headerLines(r *Results) []string {
+	var out []string
+	if len(s.ServerCPUs) > 0 {
+		out = append(out, fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
+			joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs)))
 	}
-	return fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
-		joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs))
+	if s.Timeout != "" {
+		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted after 1 s and 3 s.",
+			s.Timeout, r.Timeout))
+	}
+	return out
 }
 
 // notes lists what a reader must know to trust the tables: failed runs,
