@@ -290,7 +290,6 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			sr.Models = append(sr.Models, e.series)
 		}
 		for _, e := range entries {
-			var shared *server // a fixed-port external server, for every level
 			for _, n := range sc.Clients {
 				if runErr = ctx.Err(); runErr != nil {
 					break
@@ -307,22 +306,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 				}
 				var srv *server
 				var err error
-				switch {
-				case e.ext == nil:
+				if e.ext == nil {
 					srv, err = startServer(ctx, &cfg, sc, e, n)
-				case e.ext.Port == 0:
+				} else {
 					srv, err = startExternal(ctx, &cfg, sc, *e.ext, n)
-				case shared == nil:
-					if shared, err = startExternal(ctx, &cfg, sc, *e.ext, n); err == nil {
-						shared.shared, srv = true, shared
-					}
-				default:
-					srv = shared
 				}
-				last := n == sc.Clients[len(sc.Clients)-1]
 				run := Measurement{Model: e.model, Env: e.env, Series: e.series, Clients: n, Backlog: e.backlog, External: e.ext != nil}
 				if err == nil {
-					run, err = cfg.runOne(ctx, sc, srv, run, progress, shared == nil || last || ctx.Err() != nil)
+					run, err = cfg.runOne(ctx, sc, srv, run, progress)
 				}
 				var unavailable *UnavailableError
 				switch {
@@ -334,9 +325,6 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 				if ctx.Err() == nil {
 					sr.Runs = append(sr.Runs, run)
 				}
-			}
-			if shared != nil && runErr != nil {
-				_, _ = shared.stopExternal()
 			}
 		}
 		if len(sr.Runs) > 0 {
@@ -450,9 +438,8 @@ func backlogName(b int) string {
 }
 
 // runOne measures the server srv, started for run, at one level, and
-// stops it if stop is set (a fixed-port external server serves every
-// level of its scenario, and stops after the last).
-func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Measurement, progress func(loadgen.Progress), stop bool) (Measurement, error) {
+// stops it.
+func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Measurement, progress func(loadgen.Progress)) (Measurement, error) {
 	run.Workers = srv.workers
 	sampler := startSampler(srv.pid)
 	var start, end proc.Sample
@@ -480,11 +467,10 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	samples := sampler.stop()
 	var life Lifetime
 	var stopErr error
-	switch {
-	case !stop:
-	case srv.external:
+	if srv.external {
 		life, stopErr = srv.stopExternal()
-	default:
+		life.Requests = externalRequests(res) // it logs no stop event
+	} else {
 		life, stopErr = srv.stop()
 		run.Loops = srv.loops // from the stop event, once the server has stopped
 	}
@@ -493,18 +479,6 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	}
 	run.Load = res.Levels[0]
 	run.Kernel = kernelAfter.Sub(kernelBefore)
-	if srv.external {
-		if srv.shared {
-			life = Lifetime{} // its life spans every level: per level, nothing is known
-		} else {
-			life.Requests = externalRequests(&run) // it logs no stop event
-		}
-	}
 	run.Server = summarizeServer(samples, start, end, run.Load.Seconds, life)
-	if srv.shared && run.Load.Requests > 0 {
-		// Per level, only the interval's CPU from /proc is known.
-		run.StartedOnce = true
-		run.Server.CPUPerRequestUs = (run.Server.UserSeconds + run.Server.SysSeconds) * 1e6 / float64(run.Load.Requests)
-	}
 	return run, stopErr
 }

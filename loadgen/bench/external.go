@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"iolab/loadgen"
 	"iolab/loadgen/proc"
 	"iolab/models"
 )
@@ -33,8 +34,7 @@ type External struct {
 	// port to listen on, which the environment also gives as PORT.
 	Command string `json:"command"`
 	// Port, if set, is the one port the server can listen on (the
-	// tutorial's hard-coded 8000): NAME:PORT=COMMAND. Such a server is
-	// started once per scenario, not once per level; see fixedPortNote.
+	// tutorial's hard-coded 8000): NAME:PORT=COMMAND.
 	Port int `json:"port,omitempty"`
 }
 
@@ -61,12 +61,6 @@ func ParseExternal(spec string) (External, error) {
 	return e, nil
 }
 
-// fixedPortNote says why a server on a fixed port is started once for a
-// whole scenario.
-const fixedPortNote = "it listens on a fixed port, and a server that closes its connections first (as the greeting does) leaves them in TIME_WAIT " +
-	"for 60 s, during which a fresh server without SO_REUSEADDR cannot bind that port again: it was started once, for every level of the scenario, " +
-	"so its CPU and context switches per request (from its exit) are not known per level"
-
 // externalStartTimeout is Config.ExternalStart's default.
 const externalStartTimeout = 10 * time.Second
 
@@ -88,9 +82,6 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 		return nil, err
 	}
 	name := fmt.Sprintf("%s-%s-%d.log", sc.Name, e.Name, clients)
-	if e.Port != 0 {
-		name = fmt.Sprintf("%s-%s.log", sc.Name, e.Name)
-	}
 	logFile, err := os.Create(filepath.Join(logDir, name))
 	if err != nil {
 		return nil, err
@@ -116,7 +107,7 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	// inherit the mask.
 	if cpus := cfg.serverCPUs(sc); !cfg.NoPin && len(cpus) > 0 {
 		if err := proc.PinPid(s.pid, cpus); err != nil {
-			_, _ = s.stop()
+			_, _ = s.stopExternal()
 			return nil, err
 		}
 	}
@@ -131,10 +122,18 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	for !listening(port) {
 		select {
 		case <-s.exited:
-			_, err := s.stop()
-			return nil, fmt.Errorf("bench: %s exited before it listened on port %d (%v): %s", e.Name, port, err, lastLine(logFile.Name()))
+			_, err := s.stopExternal()
+			why := lastLine(logFile.Name())
+			if strings.Contains(why, "ddress already in use") {
+				// iolab load resets its connections, but another client
+				// (the tutorial's own) leaves them in TIME_WAIT on the
+				// server's side for 60 s, and a server that does not set
+				// SO_REUSEADDR cannot bind the port meanwhile.
+				why += fmt.Sprintf("; connections in TIME_WAIT on port %d (ss -tan state time-wait) keep a server without SO_REUSEADDR from binding it for 60 s", port)
+			}
+			return nil, fmt.Errorf("bench: %s exited before it listened on port %d (%v): %s", e.Name, port, err, why)
 		case <-deadline.C:
-			_, _ = s.stop()
+			_, _ = s.stopExternal()
 			return nil, fmt.Errorf("bench: %s did not listen on port %d within %v (does it take its port from {port} or $PORT?)",
 				e.Name, port, wait)
 		case <-tick.C:
@@ -220,7 +219,12 @@ func lastLine(path string) string {
 // externalRequests is what an external server answered over its life, as
 // the load generator counts it (it logs no stop event): the warm-up's
 // requests and the measured ones.
-func externalRequests(l *Measurement) int64 { return l.Load.Requests + l.Load.Warmup.Requests }
+func externalRequests(res *loadgen.Result) int64 {
+	if res == nil || len(res.Levels) == 0 {
+		return 0
+	}
+	return res.Levels[0].Requests + res.Levels[0].Warmup.Requests
+}
 
 // checkExternals reports the first thing wrong with cfg.Externals.
 func (cfg *Config) checkExternals() error {

@@ -99,10 +99,8 @@ type Measurement struct {
 	// Backlog is the -backlog the server was given (0: the system's).
 	Backlog int `json:"backlog,omitempty"`
 	// External is set for a server that is not a model (iolab bench
-	// -server): its row is named after it. StartedOnce is set when it
-	// served every level of the scenario from one start (fixedPortNote).
-	External    bool `json:"external,omitempty"`
-	StartedOnce bool `json:"started_once,omitempty"`
+	// -server): its row is named after it.
+	External bool `json:"external,omitempty"`
 	// Kernel is the change in the kernel's TCP counters over the measured
 	// interval, for the whole machine (/proc/net/netstat).
 	Kernel proc.TCPCounters `json:"kernel"`

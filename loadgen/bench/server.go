@@ -40,9 +40,8 @@ type server struct {
 	exited      chan struct{} // closed when the log stream ends (external: when it has exited)
 	log         *os.File
 	// external is set for a server that is not a model (External): it
-	// logs nothing the bench reads, and stops with stopExternal. shared
-	// is set for one that serves every level of its scenario.
-	external, shared bool
+	// logs nothing the bench reads, and stops with stopExternal.
+	external bool
 }
 
 // Lifetime is what a server used over its whole life, from getrusage(2)

@@ -510,14 +510,8 @@ func (s *ScenarioResult) headerLines(r *Results) []string {
 func (s *ScenarioResult) notes() []string {
 	var out []string
 	for _, e := range s.Externals {
-		line := fmt.Sprintf("%s is not a model: `%s` (iolab bench -server)", e.Name, e.Command)
-		for _, run := range s.Runs {
-			if run.Model == e.Name && run.StartedOnce {
-				line += "; " + fixedPortNote
-				break
-			}
-		}
-		out = append(out, line)
+		out = append(out, fmt.Sprintf("%s is not a model: `%s` (iolab bench -server); its CPU and context switches per request are its own and "+
+			"its reaped children's (wait4), over the requests iolab load counted", e.Name, e.Command))
 	}
 	unavailable := map[string]bool{} // said once per series
 	for _, run := range s.Runs {
