@@ -3,7 +3,8 @@
 #   PROTO=echo WORK=sleep:10ms make run-epoll
 #   make load                           measure it: 1, 2, 5 and 10 clients
 #   make bench                          every model side by side, about 3 minutes (the main job)
-#   make bench-full                     every scenario, longer runs, about 13 minutes
+#   make bench-tutorial                 the tutorial's own Python servers beside the Go models (needs python3)
+#   make bench-full                     every scenario, longer runs, about 15 minutes
 #   make test                           everything CI runs (the reliability suite's short form among it)
 #   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
 GO      ?= go
@@ -24,7 +25,7 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: build test reliability lint vet fmt-check cross-vet clean load logs-demo bench bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+.PHONY: build test reliability lint vet fmt-check cross-vet clean load logs-demo bench bench-tutorial bench-full bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
 
 # A static binary (no cgo): it runs on any Linux, and alone in a FROM
 # scratch container image.
@@ -87,6 +88,23 @@ logs-demo: build
 BENCH_FLAGS ?=
 bench: build
 	./$(BIN) bench -scenario seed,io-bound,cpu-bound -duration 1500ms -warmup 500ms $(BENCH_FLAGS)
+
+# The tutorial's own Python servers (notes/tutorial, as the tutorial writes
+# them: port 8000, listen(1) and listen(5)) beside the Go models that
+# re-create them, on the tutorial's load (seed: 1, 2, 5, 10 clients); then
+# the tutorial's client itself, 1, 2, 5 and 10 at once, against iolab's
+# sequential model on :8000. Needs Python 3, standard library only.
+TUTORIAL := notes/tutorial
+bench-tutorial: build
+	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
+		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' \
+		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' \
+		-duration 1500ms -warmup 500ms -out results/tutorial $(BENCH_FLAGS)
+	@echo; echo "The tutorial's client (notes/tutorial/cliente.py), as written, against iolab's sequential model on 127.0.0.1:8000:"
+	@./$(BIN) serve -model sequential -addr 127.0.0.1:8000 -log-level warn & srv=$$!; \
+		for i in $$(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000)).close()' 2>/dev/null && break; sleep 0.1; done; \
+		sh $(TUTORIAL)/experimento1.sh; status=$$?; kill $$srv; wait $$srv; exit $$status
 
 bench-full: build
 	./$(BIN) bench -scenario all -duration 5s -warmup 1s $(BENCH_FLAGS)

@@ -17,7 +17,8 @@ import (
 // benchFlags is what `iolab bench` is told, before it is checked.
 type benchFlags struct {
 	scenarios, models, clients, work, envs, image string
-	workers                                       int
+	workers, backlog                              int
+	servers                                       serverList
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
 	noPin                                         bool
@@ -31,6 +32,9 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+" (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D or cpu:D (default: each scenario's own)")
+	fs.Var(&f.servers, "server", "NAME=COMMAND, or NAME:PORT=COMMAND for a server that can only listen on PORT: a server that is not a model, measured beside them "+
+		"(repeatable; {port} in COMMAND, and $PORT, give it its port)")
+	fs.IntVar(&f.backlog, "backlog", 0, "passed to every model's server as -backlog, in every scenario but backlog (0: the system's default)")
 	fs.IntVar(&f.workers, "workers", 0, "passed to every server as -workers: the size of the pool of the models that start one (0: not passed, each model's default)")
 	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "warm-up of each level, left out of the results")
@@ -83,6 +87,16 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	}
 }
 
+// serverList collects the -server flags.
+type serverList []string
+
+func (l *serverList) String() string { return strings.Join(*l, " ") }
+
+func (l *serverList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
 // scenarioNames returns the names of bench's scenarios, in order.
 func scenarioNames() []string {
 	var names []string
@@ -99,7 +113,14 @@ func scenarioNames() []string {
 // stderr.
 func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 	cfg := bench.Config{Duration: f.duration, Warmup: f.warmup, Timeout: f.timeout, NoPin: f.noPin,
-		Image: f.image, OutDir: f.out, Workers: f.workers}
+		Image: f.image, OutDir: f.out, Workers: f.workers, Backlog: f.backlog}
+	for _, spec := range f.servers {
+		e, err := bench.ParseExternal(spec)
+		if err != nil {
+			return cfg, badUsage("-server: %v", err)
+		}
+		cfg.Externals = append(cfg.Externals, e)
+	}
 	scenarios := f.scenarios
 	if scenarios == "all" {
 		scenarios = strings.Join(scenarioNames(), ",")

@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,12 @@ type Scenario struct {
 	// Spotlight names models whose p50 and p99 the latency verdicts quote
 	// side by side, at the largest level, whatever the ranking.
 	Spotlight []string
+	// Backlogs, if set, runs each model once per listen(2) backlog (0:
+	// the system's default), each a row of its own.
+	Backlogs []int
+	// Timeout, if longer than the bench's, bounds each request phase
+	// instead: long enough to see a SYN retransmitted (1 s, then 3 s).
+	Timeout time.Duration
 }
 
 // Scenarios are the named workloads, in the order they run.
@@ -58,6 +65,11 @@ var Scenarios = []Scenario{
 		About: "Echo with no work: how many small requests the server turns around."},
 	{Name: "churn", Proto: models.Greeting, Clients: []int{1, 10, 100},
 		About: "A new connection per request, at higher concurrency: how fast each model accepts and closes."},
+	{Name: "backlog", Proto: models.Greeting, Work: models.Work{Kind: models.CPU, D: time.Millisecond}, Clients: []int{1, 2, 5, 10},
+		Models: []string{"sequential"}, Backlogs: []int{1, 5, 0}, Timeout: 5 * time.Second,
+		About: "The tutorial's listen(1), measured: the sequential server with 1 ms of work per greeting, at the backlogs of the tutorial's two servers " +
+			"(1 and 5) and the system's default. Past the accept queue (backlog + 1 connections), the kernel drops handshakes: " +
+			"watch connect and first byte, and the kernel's own counters."},
 	{Name: "cores", Proto: models.Echo, Clients: []int{10, 100, 1000}, AllCPUs: true,
 		Models: []string{"goroutine", "epoll", "reuseport", "gnet"},
 		About: "Echo with no work, the server on every CPU: do event loops spread over cores? The load generator shares the CPUs, " +
@@ -104,6 +116,15 @@ type Config struct {
 	// size of the pool of the models that start one at boot. 0 leaves
 	// each model's default.
 	Workers int
+	// Backlog, if positive, is passed to every model's server as
+	// -backlog, in the scenarios without backlogs of their own; 0 leaves
+	// the system's default.
+	Backlog int
+	// Externals are servers that are not models, measured beside them.
+	Externals []External
+	// ExternalStart bounds how long an external server may take to listen;
+	// 0 means 10 s.
+	ExternalStart time.Duration
 	// Duration and Warmup of each level; Timeout of each request phase.
 	Duration, Warmup, Timeout time.Duration
 	// ServerCPUs and LoadCPUs pin the server and the load generator. With
@@ -159,6 +180,8 @@ func (cfg *Config) Validate() error {
 		return fmt.Errorf("bench: timeout %v is not positive", cfg.Timeout)
 	case cfg.Workers < 0:
 		return fmt.Errorf("bench: workers %d is negative", cfg.Workers)
+	case cfg.Backlog < 0:
+		return fmt.Errorf("bench: backlog %d is negative", cfg.Backlog)
 	case cfg.OutDir == "":
 		return errors.New("bench: no results folder")
 	}
@@ -168,6 +191,9 @@ func (cfg *Config) Validate() error {
 				return err // already says "models: unknown model"
 			}
 		}
+	}
+	if err := cfg.checkExternals(); err != nil {
+		return err
 	}
 	native, docker := len(cfg.Envs) == 0, false
 	for _, e := range cfg.Envs {
@@ -244,7 +270,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	runs := 0
 	for _, sc := range cfg.Scenarios {
-		runs += len(cfg.models(sc)) * len(cfg.Envs) * len(cfg.levels(sc))
+		runs += len(cfg.entries(sc)) * len(cfg.levels(sc))
 	}
 	perRun := cfg.Warmup + cfg.Duration + 700*time.Millisecond // start, drain and stop, roughly
 	done := 0
@@ -252,43 +278,52 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for _, sc := range cfg.Scenarios {
 		sc = cfg.apply(sc)
 		sr := ScenarioResult{Name: sc.Name, About: sc.About, Proto: sc.Proto.String(), Work: sc.Work.String(),
-			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight}
+			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight, Externals: cfg.Externals, Backlogs: sc.Backlogs}
+		if t := cfg.timeout(sc); t != cfg.Timeout {
+			sr.Timeout = t.String()
+		}
 		if sc.AllCPUs && !cfg.NoPin {
 			sr.ServerCPUs = cfg.serverCPUs(sc)
 		}
-		for _, model := range cfg.models(sc) {
-			for _, env := range cfg.Envs {
-				sr.Models = append(sr.Models, seriesName(model, env, cfg.Envs))
-			}
+		entries := cfg.entries(sc)
+		for _, e := range entries {
+			sr.Models = append(sr.Models, e.series)
 		}
-		for _, model := range cfg.models(sc) {
-			for _, env := range cfg.Envs {
-				for _, n := range sc.Clients {
-					if runErr = ctx.Err(); runErr != nil {
-						break
+		for _, e := range entries {
+			for _, n := range sc.Clients {
+				if runErr = ctx.Err(); runErr != nil {
+					break
+				}
+				done++
+				progress := func(p loadgen.Progress) {
+					if cfg.Progress == nil {
+						return
 					}
-					done++
-					progress := func(p loadgen.Progress) {
-						if cfg.Progress == nil {
-							return
-						}
-						cfg.Progress(Progress{Scenario: sc.Name, Model: seriesName(model, env, cfg.Envs), Clients: n, Run: done, Runs: runs,
-							Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
-							Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
-							Answered:  p.Requests, Fails: p.Errors})
-					}
-					run, err := cfg.runOne(ctx, sc, model, env, n, progress)
-					run.Env, run.Series = env, seriesName(model, env, cfg.Envs)
-					var unavailable *UnavailableError
-					switch {
-					case errors.As(err, &unavailable):
-						run.Unavailable = unavailable.Reason
-					case err != nil && ctx.Err() == nil:
-						run.Error = err.Error()
-					}
-					if ctx.Err() == nil {
-						sr.Runs = append(sr.Runs, run)
-					}
+					cfg.Progress(Progress{Scenario: sc.Name, Model: e.series, Clients: n, Run: done, Runs: runs,
+						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
+						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
+						Answered:  p.Requests, Fails: p.Errors})
+				}
+				var srv *server
+				var err error
+				if e.ext == nil {
+					srv, err = startServer(ctx, &cfg, sc, e, n)
+				} else {
+					srv, err = startExternal(ctx, &cfg, sc, *e.ext, n)
+				}
+				run := Measurement{Model: e.model, Env: e.env, Series: e.series, Clients: n, Backlog: e.backlog, External: e.ext != nil}
+				if err == nil {
+					run, err = cfg.runOne(ctx, sc, srv, run, progress)
+				}
+				var unavailable *UnavailableError
+				switch {
+				case errors.As(err, &unavailable):
+					run.Unavailable = unavailable.Reason
+				case err != nil && ctx.Err() == nil:
+					run.Error = err.Error()
+				}
+				if ctx.Err() == nil {
+					sr.Runs = append(sr.Runs, run)
 				}
 			}
 		}
@@ -344,6 +379,9 @@ func (cfg *Config) serverCPUs(sc Scenario) []int {
 	return cfg.ServerCPUs
 }
 
+// timeout returns the bound on each request phase in sc.
+func (cfg *Config) timeout(sc Scenario) time.Duration { return max(cfg.Timeout, sc.Timeout) }
+
 // apply returns sc with cfg's overrides.
 func (cfg *Config) apply(sc Scenario) Scenario {
 	sc.Clients = cfg.levels(sc)
@@ -353,44 +391,94 @@ func (cfg *Config) apply(sc Scenario) Scenario {
 	return sc
 }
 
-// runOne measures one model in one environment at one level, on a fresh
-// server.
-func (cfg *Config) runOne(ctx context.Context, sc Scenario, model, env string, clients int, progress func(loadgen.Progress)) (Measurement, error) {
-	run := Measurement{Model: model, Clients: clients}
-	srv, err := startServer(ctx, cfg, sc, model, env, clients)
-	if err != nil {
-		return run, err
+// entry is one row of a scenario's tables: a model in an environment,
+// at a backlog, or an external server.
+type entry struct {
+	model   string    // the model, or the external server's name
+	env     string    // where it runs
+	backlog int       // -backlog given to it; 0: the system's default
+	ext     *External // set for an external server
+	series  string    // its row: see Measurement.Series
+}
+
+// entries returns the rows of sc, in order: each model in each
+// environment (once per backlog of a scenario that has several), then the
+// external servers, which run natively.
+func (cfg *Config) entries(sc Scenario) []entry {
+	backlogs := sc.Backlogs
+	if len(backlogs) == 0 {
+		backlogs = []int{cfg.Backlog}
 	}
+	var out []entry
+	for _, model := range cfg.models(sc) {
+		for _, env := range cfg.Envs {
+			for _, b := range backlogs {
+				name := model
+				if len(sc.Backlogs) > 0 {
+					name = model + " " + backlogName(b)
+				}
+				out = append(out, entry{model: model, env: env, backlog: b, series: seriesName(name, env, cfg.Envs)})
+			}
+		}
+	}
+	for i := range cfg.Externals {
+		e := &cfg.Externals[i]
+		out = append(out, entry{model: e.Name, env: Native, ext: e, series: seriesName(e.Name, Native, cfg.Envs)})
+	}
+	return out
+}
+
+// backlogName names a backlog in a row: "backlog=5", or "backlog=default"
+// for the system's (0: net.core.somaxconn).
+func backlogName(b int) string {
+	if b == 0 {
+		return "backlog=default"
+	}
+	return "backlog=" + strconv.Itoa(b)
+}
+
+// runOne measures the server srv, started for run, at one level, and
+// stops it.
+func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Measurement, progress func(loadgen.Progress)) (Measurement, error) {
 	run.Workers = srv.workers
 	sampler := startSampler(srv.pid)
 	var start, end proc.Sample
+	var kernelBefore, kernelAfter proc.TCPCounters
 	lcfg := loadgen.DefaultConfig()
-	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{clients}
-	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.Timeout
+	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
+	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.timeout(sc)
 	lcfg.Progress = progress
 	lcfg.Mark = func(measuring bool) {
 		sampler.measuring(measuring)
 		ps, _ := proc.ReadTree(srv.pid)
 		if measuring {
-			start = ps
+			start, kernelBefore = ps, proc.ReadTCPCounters()
 		} else {
-			end = ps
+			end, kernelAfter = ps, proc.ReadTCPCounters()
 		}
 	}
 	var res *loadgen.Result
 	var loadErr error
-	if env == DockerInside {
+	if run.Env == DockerInside {
 		res, loadErr = loadInside(ctx, cfg, srv, lcfg)
 	} else {
 		res, loadErr = loadgen.Run(ctx, lcfg)
 	}
 	samples := sampler.stop()
-	life, stopErr := srv.stop()
-	run.Loops = srv.loops // from the stop event, once the server has stopped
+	var life Lifetime
+	var stopErr error
+	if srv.external {
+		life, stopErr = srv.stopExternal()
+		life.Requests = externalRequests(res) // it logs no stop event
+	} else {
+		life, stopErr = srv.stop()
+		run.Loops = srv.loops // from the stop event, once the server has stopped
+	}
 	if loadErr != nil {
 		return run, loadErr
 	}
 	run.Load = res.Levels[0]
+	run.Kernel = kernelAfter.Sub(kernelBefore)
 	run.Server = summarizeServer(samples, start, end, run.Load.Seconds, life)
 	return run, stopErr
 }

@@ -19,6 +19,7 @@ import (
 
 	"iolab/loadgen"
 	"iolab/loadgen/internal/golden"
+	"iolab/loadgen/proc"
 	"iolab/models"
 	_ "iolab/models/all"
 )
@@ -34,6 +35,10 @@ func fixture() *Results {
 			ErrorsTotal: errs}
 		m.Server = ServerStats{ProcsPeak: 1, ThreadsPeak: threads, RSSPeak: int64(rssMiB * (1 << 20)), CPUPerRequestUs: cpuUs, SwitchesPerRequest: sw,
 			Life: Lifetime{Requests: int64(rps * 2.5)}}
+		if clients > 0 { // the greeting's phases, for the accept queue's tables
+			m.Load.Connect = &loadgen.Summary{Count: m.Load.Requests, P50: p50 / 5, P99: p99 / 5, Max: p99}
+			m.Load.FirstByte = &loadgen.Summary{Count: m.Load.Requests, P50: p50 / 2, P99: p99 / 2, Max: p99}
+		}
 		m.Server.UserSeconds = cpuUs * float64(m.Load.Requests) / 1e6 * 0.25
 		m.Server.SysSeconds = cpuUs * float64(m.Load.Requests) / 1e6 * 0.75
 		m.Server.CPUPercent = 100 * (m.Server.UserSeconds + m.Server.SysSeconds) / m.Load.Seconds
@@ -45,6 +50,9 @@ func fixture() *Results {
 	}
 	bound := mk("epoll", 10, 58064, 152_200, 383_500, 0, 7, 16.8, 11.5, 0.41)
 	bound.Load.ClientBound, bound.Load.ClientCPU.Percent = true, 97
+	seq10 := mk("sequential", 10, 59136, 153_200, 363_800, 3, 8, 16.5, 10.9, 0.42)
+	seq10.Kernel = proc.TCPCounters{ListenOverflows: 3, ListenDrops: 3}
+	seq10.Load.Connect.Max = 1_003_100_000 // a SYN retransmitted
 	return &Results{
 		Started:  time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC),
 		Machine:  Machine{CPU: "Test CPU @ 2.0GHz", Cores: 2, Kernel: "Linux 6.18", Go: "go1.26", OS: "linux/amd64"},
@@ -55,7 +63,7 @@ func fixture() *Results {
 			Clients: []int{1, 10}, Envs: []string{Native}, Models: []string{"sequential", "threads", "epoll"},
 			Runs: []Measurement{
 				mk("sequential", 1, 13220, 67_100, 186_400, 0, 7, 15.4, 31.4, 2.10),
-				mk("sequential", 10, 59136, 153_200, 363_800, 3, 8, 16.5, 10.9, 0.42),
+				seq10,
 				mk("threads", 1, 5195, 188_300, 303_600, 0, 7, 17.0, 82.3, 7.27),
 				{Model: "threads", Env: Native, Series: "threads", Clients: 10, Error: "server exited with status 1"},
 				mk("epoll", 1, 14705, 61_800, 143_100, 0, 7, 16.7, 30.3, 1.99),
@@ -119,8 +127,8 @@ func TestVerdicts(t *testing.T) {
 func TestCoresScenario(t *testing.T) {
 	r := fixture()
 	s := &r.Scenarios[1]
-	if got, want := s.cpusText(r), "The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."; got != want {
-		t.Errorf("cpusText = %q, want %q", got, want)
+	if got, want := s.headerLines(r), []string{"The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."}; !slices.Equal(got, want) {
+		t.Errorf("headerLines = %q, want %q", got, want)
 	}
 	lt, ok := s.LoopsTable()
 	if !ok {
@@ -210,10 +218,10 @@ func TestOverhead(t *testing.T) {
 	}
 	s.Runs = runs
 	tables := Tables(s)
-	if len(tables) != 3 {
-		t.Fatalf("%d table groups, want 3 with the overhead", len(tables))
+	if len(tables) != 4 {
+		t.Fatalf("%d table groups, want 4 with the accept queue and the overhead", len(tables))
 	}
-	over := tables[2]
+	over := tables[3]
 	if got := over[0].Models; len(got) != 2 || got[0] != "sequential (docker-bridge)" {
 		t.Errorf("overhead rows %v, want the container runs only", got)
 	}
@@ -423,5 +431,102 @@ func TestUnavailableModel(t *testing.T) {
 	notes := s.notes()
 	if len(notes) != 1 || !strings.Contains(notes[0], "uring is unavailable here") || !strings.Contains(notes[0], "seccomp") {
 		t.Errorf("notes %q, want one that uring is unavailable, with the reason", notes)
+	}
+}
+
+// TestExternalServers measures servers given by their command lines
+// (-server) beside a model: one that works (iolab serve itself, told its
+// port by {port}), one on a fixed port, one that never listens, and one
+// that exits at once. The last two
+// must give a clear line, not a hang, and leave the others measured.
+func TestExternalServers(t *testing.T) {
+	bin := iolabBinary(t)
+	fixed, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := bin + " serve -model sequential -log-level warn"
+	specs := []string{
+		"works=" + serve + " -addr 127.0.0.1:{port}",
+		fmt.Sprintf("fixed:%d=%s -addr 127.0.0.1:%d", fixed, serve, fixed),
+		"silent=sleep 30",
+		"dies=echo 'no such port' >&2; exit 3",
+	}
+	var exts []External
+	for _, spec := range specs {
+		e, err := ParseExternal(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exts = append(exts, e)
+	}
+	sc, _ := LookupScenario("seed")
+	out := t.TempDir()
+	res, err := Run(context.Background(), Config{Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"sequential"}, Clients: []int{1, 2},
+		Externals: exts, ExternalStart: time.Second,
+		Duration: 200 * time.Millisecond, Timeout: time.Second, NoPin: true, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &res.Scenarios[0]
+	if want := []string{"sequential", "works", "fixed", "silent", "dies"}; !slices.Equal(s.Models, want) {
+		t.Errorf("rows %v, want %v", s.Models, want)
+	}
+	for _, n := range []int{1, 2} {
+		for _, name := range []string{"works", "fixed"} {
+			r := s.run(name, n)
+			if r == nil || r.Error != "" || r.Load.Requests == 0 || r.Load.ErrorsTotal != 0 || !r.External || r.Server.RSSPeak == 0 {
+				t.Errorf("%s at %d clients: %+v", name, n, r)
+				continue
+			}
+			if _, ok := s.value(groups[1].metrics[3], name, n); !ok {
+				t.Errorf("%s at %d clients: no CPU per request", name, n)
+			}
+		}
+		if r := s.run("silent", n); r == nil || !strings.Contains(r.Error, "did not listen on port") {
+			t.Errorf("silent at %d clients: %+v; want that it did not listen", n, r)
+		}
+		if r := s.run("dies", n); r == nil || !strings.Contains(r.Error, "exited before it listened") || !strings.Contains(r.Error, "no such port") {
+			t.Errorf("dies at %d clients: %+v; want that it exited, with its last line", n, r)
+		}
+	}
+	// A fresh server each level, on its fixed port too: iolab load resets
+	// its connections, which leaves no TIME_WAIT to keep it from binding.
+	if _, err := os.Stat(filepath.Join(out, "logs", "seed-fixed-2.log")); err != nil {
+		t.Error(err)
+	}
+	notes := strings.Join(s.notes(), "\n")
+	for _, want := range []string{"works is not a model: `" + serve, "fixed is not a model", "silent at 1 clients failed"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes have no %q:\n%s", want, notes)
+		}
+	}
+	if listening(fixed) {
+		t.Errorf("port %d still listens after the bench", fixed)
+	}
+}
+
+// TestBacklogRows checks the rows of a scenario with backlogs of its own,
+// and that -backlog applies elsewhere.
+func TestBacklogRows(t *testing.T) {
+	sc, err := LookupScenario("backlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Envs: []string{Native}, Backlog: 7}
+	var rows []string
+	for _, e := range cfg.entries(sc) {
+		rows = append(rows, fmt.Sprintf("%s/%d", e.series, e.backlog))
+	}
+	if want := []string{"sequential backlog=1/1", "sequential backlog=5/5", "sequential backlog=default/0"}; !slices.Equal(rows, want) {
+		t.Errorf("backlog rows %v, want %v", rows, want)
+	}
+	if got := cfg.timeout(sc); got != 5*time.Second {
+		t.Errorf("backlog timeout %v, want 5s", got)
+	}
+	seed, _ := LookupScenario("seed")
+	cfg.Models = []string{"epoll"}
+	if es := cfg.entries(seed); len(es) != 1 || es[0].series != "epoll" || es[0].backlog != 7 {
+		t.Errorf("seed with -backlog 7: %+v", es)
 	}
 }

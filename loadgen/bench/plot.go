@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"iolab/loadgen"
+	"iolab/models"
 )
 
 // plotSpec is one plot drawn for every scenario.
@@ -78,6 +79,22 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 			}
 			out = append(out, Plot{Scenario: s.Name, Key: spec.key, Title: spec.title, PNG: base + ".png", SVG: base + ".svg"})
 		}
+		if s.Proto != models.Greeting.String() {
+			continue
+		}
+		p, ok, err := s.connectPlot()
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			base := s.Name + "-connect"
+			for _, ext := range []string{"png", "svg"} {
+				if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, base+"."+ext)); err != nil {
+					return out, fmt.Errorf("bench: plot %s: %w", base, err)
+				}
+			}
+			out = append(out, Plot{Scenario: s.Name, Key: "connect", Title: connectTitle, PNG: base + ".png", SVG: base + ".svg"})
+		}
 	}
 	return out, nil
 }
@@ -109,7 +126,7 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 	p.Add(plotter.NewGrid())
 	drawn := false
 	top := 0.0
-	for _, model := range s.Models {
+	for i, model := range s.Models {
 		var xys plotter.XYs
 		for _, n := range s.Clients {
 			v, ok := s.value(m, model, n)
@@ -129,12 +146,15 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		m, env := s.seriesParts(model)
-		st := modelStyle[m]
-		line.Color, points.Color = st.color, st.color
+		m, _ := s.seriesParts(model)
+		c, dashes := s.seriesStyle(i, model)
+		line.Color, points.Color = c, c
 		line.Width = vg.Points(1.5)
-		line.Dashes = envDashes[env]
-		points.Shape, points.Radius = st.shape, vg.Points(3)
+		line.Dashes = dashes
+		points.Shape, points.Radius = modelStyle[m].shape, vg.Points(3)
+		if points.Shape == nil {
+			points.Shape = draw.CircleGlyph{}
+		}
 		p.Add(line, points)
 		p.Legend.Add(model, line, points)
 		drawn = true
@@ -147,6 +167,127 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 	}
 	return p, drawn, nil
 }
+
+// connectTitle is the connect-time plot's title.
+const connectTitle = "connect time: share of connects still waiting after x, at the largest level"
+
+// connectPlot draws, for a greeting scenario at its largest level, the
+// distribution of connect times of every row: the share of connects still
+// waiting after x, both axes on log scales, so that the few slow ones are
+// not lost in the crowd. A full accept queue drops SYNs, which the client
+// sends again after 1 s, then 3 s more: a plateau up to 1 s, then a cliff.
+func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
+	n := s.Clients[len(s.Clients)-1]
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s (%s, work %s), %d clients: %s", s.Name, s.Proto, s.Work, n, "connect time")
+	p.Title.TextStyle.Font.Size = vg.Points(11)
+	p.X.Label.Text = "connect(2) time, ms (log scale)"
+	p.Y.Label.Text = "% still waiting (log scale)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = logTicks{}
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks{}
+	p.Legend.Top, p.Legend.Left = true, false
+	p.Legend.YOffs = -vg.Points(4)
+	p.Add(plotter.NewGrid())
+	lo, hi, floor := math.Inf(1), 0.0, 100.0
+	drawn := false
+	for i, series := range s.Models {
+		run := s.run(series, n)
+		if run == nil || run.Load.Histograms["connect"] == nil {
+			continue
+		}
+		h, err := loadgen.Decode(run.Load.Histograms["connect"])
+		if err != nil {
+			return nil, false, fmt.Errorf("bench: %s at %d clients: connect histogram: %w", series, n, err)
+		}
+		total := h.TotalCount()
+		if total == 0 {
+			continue
+		}
+		// From 100% before the first connect, down a step at each
+		// bucket, to the last connect's share; a log axis has no zero.
+		var xys plotter.XYs
+		left := total
+		for _, b := range h.Distribution() {
+			if b.Count == 0 {
+				continue
+			}
+			if len(xys) == 0 {
+				from := max(float64(b.From), 1) / 1e6 // a log axis has no zero either
+				xys = append(xys, plotter.XY{X: from, Y: 100})
+				lo = min(lo, from)
+			}
+			ms := float64(b.To) / 1e6
+			if left -= b.Count; left == 0 {
+				// The last connect: down to the bottom of the axis.
+				xys = append(xys, plotter.XY{X: ms, Y: 100 / float64(total) / 2})
+				floor = min(floor, 100/float64(total)/2)
+				hi = max(hi, ms)
+				break
+			}
+			xys = append(xys, plotter.XY{X: ms, Y: 100 * float64(left) / float64(total)})
+			floor = min(floor, 100*float64(left)/float64(total))
+			hi = max(hi, ms)
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, false, err
+		}
+		line.StepStyle = plotter.PostStep
+		line.Color, line.Dashes = s.seriesStyle(i, series)
+		line.Width = vg.Points(1.8)
+		p.Add(line)
+		p.Legend.Add(series, line)
+		drawn = true
+	}
+	if !drawn {
+		return nil, false, nil
+	}
+	p.X.Min, p.X.Max = lo*0.8, max(hi*1.5, 10*lo)
+	p.Y.Min, p.Y.Max = floor, 100
+	return p, true, nil
+}
+
+// seriesStyle is the colour and dashes of the i-th row of s: its model's
+// colour, and for the rows of one model at several backlogs, or for a
+// server that is not a model, a colour or dash of its own.
+func (s *ScenarioResult) seriesStyle(i int, series string) (color.Color, []vg.Length) {
+	model, env := s.seriesParts(series)
+	st, known := modelStyle[model]
+	c := color.Color(st.color)
+	if !known {
+		c = palette[i%len(palette)]
+	}
+	dashes := envDashes[env]
+	for j, b := range s.Backlogs {
+		if run := s.findSeries(series); run != nil && run.Backlog == b {
+			c, dashes = palette[j%len(palette)], backlogDashes[j%len(backlogDashes)]
+		}
+	}
+	return c, dashes
+}
+
+// findSeries returns the first run of a row, or nil.
+func (s *ScenarioResult) findSeries(series string) *Measurement {
+	for i := range s.Runs {
+		if s.Runs[i].Series == series {
+			return &s.Runs[i]
+		}
+	}
+	return nil
+}
+
+// palette colours the rows that are not models (iolab bench -server).
+var palette = []color.Color{
+	color.RGBA{R: 0x99, G: 0x00, B: 0x99, A: 0xff},
+	color.RGBA{R: 0x00, G: 0x66, B: 0x99, A: 0xff},
+	color.RGBA{R: 0x99, G: 0x66, B: 0x00, A: 0xff},
+	color.RGBA{R: 0x00, G: 0x99, B: 0x66, A: 0xff},
+}
+
+// backlogDashes tell apart the rows of one model at several backlogs.
+var backlogDashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}}
 
 // linearTicks are gonum's default ticks, labelled like the tables:
 // 50,000 rather than 50000.00.

@@ -26,8 +26,8 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n## %s: %s, work %s\n\n%s\n\n", s.Name, s.Proto, s.Work, s.About)
-		if c := s.cpusText(r); c != "" {
-			fmt.Fprintf(w, "**%s**\n\n", c)
+		for _, line := range s.headerLines(r) {
+			fmt.Fprintf(w, "**%s**\n\n", line)
 		}
 		gs := s.Groups()
 		for gi, ts := range Tables(s) {
@@ -35,6 +35,10 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 			for _, t := range ts {
 				mdTable(w, t)
 			}
+		}
+		if t, ok := s.ErrorKindsTable(); ok {
+			fmt.Fprint(w, "### Failures by kind\n\n")
+			mdTable(w, t)
 		}
 		if t, ok := s.LoopsTable(); ok {
 			fmt.Fprint(w, "### Event loops\n\n")

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/loadgen"
+	"iolab/loadgen/proc"
 )
 
 // Results is everything a bench measured; results.json holds it whole.
@@ -64,6 +65,14 @@ type ScenarioResult struct {
 	ServerCPUs []int `json:"server_cpus,omitempty"`
 	// Spotlight names the models whose p50 and p99 the verdicts quote.
 	Spotlight []string `json:"spotlight,omitempty"`
+	// Externals are the servers measured beside the models (-server).
+	Externals []External `json:"externals,omitempty"`
+	// Backlogs are the listen(2) backlogs each model ran at, a row each
+	// (0: the system's default); empty for one run at -backlog.
+	Backlogs []int `json:"backlogs,omitempty"`
+	// Timeout, if set, is this scenario's bound on each request phase,
+	// longer than the bench's (Scenario.Timeout).
+	Timeout string `json:"timeout,omitempty"`
 	// Models are the table rows: each model, or "model (env)" when more
 	// than one environment ran (see Measurement.Series).
 	Models []string      `json:"models"`
@@ -87,6 +96,14 @@ type Measurement struct {
 	// Unavailable, if set, is why the model could not serve in this
 	// environment (its unavailable event): not a failure of the model.
 	Unavailable string `json:"unavailable,omitempty"`
+	// Backlog is the -backlog the server was given (0: the system's).
+	Backlog int `json:"backlog,omitempty"`
+	// External is set for a server that is not a model (iolab bench
+	// -server): its row is named after it.
+	External bool `json:"external,omitempty"`
+	// Kernel is the change in the kernel's TCP counters over the measured
+	// interval, for the whole machine (/proc/net/netstat).
+	Kernel proc.TCPCounters `json:"kernel"`
 }
 
 // ServerStats is the server's OS footprint over the measured interval:

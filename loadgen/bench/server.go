@@ -37,8 +37,11 @@ type server struct {
 	// Docker's default seccomp profile).
 	unavailable string
 	life        *Lifetime
-	exited      chan struct{} // closed when the log stream ends
+	exited      chan struct{} // closed when the log stream ends (external: when it has exited)
 	log         *os.File
+	// external is set for a server that is not a model (External): it
+	// logs nothing the bench reads, and stops with stopExternal.
+	external bool
 }
 
 // Lifetime is what a server used over its whole life, from getrusage(2)
@@ -70,13 +73,17 @@ const startTimeout = 20 * time.Second
 // startServer starts the server for one run, pinned to the server's CPUs,
 // and waits until it accepts connections. The server's log goes to
 // logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
-func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env string, clients int) (*server, error) {
+func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients int) (*server, error) {
+	model, env := e.model, e.env
 	serve := []string{"-model", model, "-proto", sc.Proto.String(), "-work", sc.Work.String(),
 		"-log-level", "info", "-log-format", "json",
 		// The bench's shutdown waits for answers in flight at most this long.
 		"-shutdown-timeout", "2s"}
 	if cfg.Workers > 0 {
 		serve = append(serve, "-workers", strconv.Itoa(cfg.Workers))
+	}
+	if e.backlog > 0 {
+		serve = append(serve, "-backlog", strconv.Itoa(e.backlog))
 	}
 	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
 	cpus := joinInts(cfg.serverCPUs(sc))
@@ -96,6 +103,9 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, model, env strin
 	name := fmt.Sprintf("%s-%s-%d", sc.Name, model, clients)
 	if len(cfg.Envs) > 1 {
 		name = fmt.Sprintf("%s-%s-%s-%d", sc.Name, model, env, clients)
+	}
+	if len(sc.Backlogs) > 0 {
+		name = fmt.Sprintf("%s-%s-backlog%d-%d", sc.Name, model, e.backlog, clients)
 	}
 	logDir := filepath.Join(cfg.OutDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {

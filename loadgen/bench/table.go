@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"iolab/loadgen"
+	"iolab/models"
 )
 
 // metric is one headline number of a run.
@@ -59,7 +60,7 @@ var groups = []Group{
 			},
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"cpu", "server CPU time per request, µs (user+sys)", false,
-			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.Life.Requests > 0 },
+			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.CPUPerRequestUs > 0 },
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"switches", "server context switches per request (voluntary+involuntary)", false,
 			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 },
@@ -74,6 +75,45 @@ var groups = []Group{
 			},
 			func(v float64) string { return loadgen.Rate(v) }, false},
 	}},
+}
+
+// acceptQueue is the greeting's own group: each connection is a request,
+// so the listening socket's accept queue is on every request's path. A
+// full queue shows in connect (a dropped SYN, retransmitted after 1 s,
+// then 3 s) or in first byte (a dropped final ACK: the client believes it
+// is connected, and waits for the server's retransmitted SYN-ACK), and in
+// the kernel's counters.
+var acceptQueue = Group{"The accept queue (greeting: each request a connection; kernel counters for the whole machine)", []metric{
+	{"answered", "requests answered in the measured interval (higher is better)", true,
+		func(r *Measurement) (float64, bool) { return float64(r.Load.Requests), r.Load.Seconds > 0 },
+		func(v float64) string { return loadgen.Rate(v) }, false},
+	{"connect-p50", "connect(2) time, p50 (a SYN retransmission adds about 1 s)", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.P50 }), durFormat, false},
+	{"connect-p99", "connect(2) time, p99", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
+	{"connect-max", "connect(2) time, max", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.Max }), durFormat, false},
+	{"firstbyte-p99", "time from connected to the greeting's first byte, p99 (a dropped final ACK adds about 1 s here)", false,
+		phase(func(l *loadgen.Level) *loadgen.Summary { return l.FirstByte }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
+	{"overflows", "TcpExtListenOverflows in the interval: final ACKs dropped, the accept queue full", false,
+		func(r *Measurement) (float64, bool) { return float64(r.Kernel.ListenOverflows), r.Load.Seconds > 0 },
+		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
+	{"drops", "TcpExtListenDrops in the interval: handshakes dropped at a listener, overflows included", false,
+		func(r *Measurement) (float64, bool) { return float64(r.Kernel.ListenDrops), r.Load.Seconds > 0 },
+		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
+}}
+
+func durFormat(v float64) string { return loadgen.Dur(int64(v)) }
+
+// phase reads a percentile of one of the greeting's phases, if measured.
+func phase(get func(*loadgen.Level) *loadgen.Summary, pct func(*loadgen.Summary) int64) func(*Measurement) (float64, bool) {
+	return func(r *Measurement) (float64, bool) {
+		s := get(&r.Load)
+		if s == nil || s.Count == 0 {
+			return 0, false
+		}
+		return float64(pct(s)), true
+	}
 }
 
 // overhead compares each container run with the same model native.
@@ -109,10 +149,14 @@ func (s *ScenarioResult) Groups() []Group {
 		native = native || e == Native
 		other = other || e != Native
 	}
-	if native && other {
-		return append(append([]Group(nil), groups...), overhead)
+	out := append([]Group(nil), groups...)
+	if s.Proto == models.Greeting.String() {
+		out = append(out, acceptQueue)
 	}
-	return groups
+	if native && other {
+		out = append(out, overhead)
+	}
+	return out
 }
 
 // Tables returns the tables of s, group by group.
@@ -202,6 +246,8 @@ func (s *ScenarioResult) verdict(m metric) string {
 		return "No failed requests at any level."
 	case m.key == "procs" && s.allEqual(m, 1):
 		return "Every model is one process at every level."
+	case (m.key == "overflows" || m.key == "drops") && s.allEqual(m, 0):
+		return "The kernel counted none: no handshake found the accept queue full."
 	}
 	for i := len(s.Clients) - 1; i >= 0; i-- {
 		n := s.Clients[i]
@@ -269,6 +315,39 @@ func (s *ScenarioResult) spotlight(m metric, n int) string {
 		return ""
 	}
 	return fmt.Sprintf(" Side by side: %s.", strings.Join(parts, ", "))
+}
+
+// ErrorKindsTable returns the failed requests of each row and level by
+// kind (loadgen's error kinds), if any request failed in s.
+func (s *ScenarioResult) ErrorKindsTable() (Table, bool) {
+	t := Table{Title: "failed requests by kind (connect_timeout: no SYN-ACK in time; read_timeout: connected, no answer in time)",
+		Key: "error-kinds", Clients: s.Clients, Models: s.Models}
+	failed := false
+	for _, series := range s.Models {
+		var row []string
+		for _, n := range s.Clients {
+			run := s.run(series, n)
+			switch {
+			case run == nil || run.Error != "" || run.Unavailable != "":
+				row = append(row, "-")
+				continue
+			case run.Load.ErrorsTotal == 0:
+				row = append(row, "0")
+				continue
+			}
+			failed = true
+			var kinds []string
+			for _, k := range loadgen.ErrKinds() {
+				if c := run.Load.Errors[k.String()]; c > 0 {
+					kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
+				}
+			}
+			row = append(row, strings.Join(kinds, " "))
+		}
+		t.Cells = append(t.Cells, row)
+	}
+	t.Verdict = "Each failure counted once, by the phase in which it failed."
+	return t, failed
 }
 
 // LoopsTable returns the connections each event loop accepted, for the
@@ -363,8 +442,8 @@ func WriteText(w io.Writer, r *Results) error {
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)
-		if c := s.cpusText(r); c != "" {
-			fmt.Fprintln(w, c)
+		for _, line := range s.headerLines(r) {
+			fmt.Fprintln(w, line)
 		}
 		gs := s.Groups()
 		for gi, ts := range Tables(s) {
@@ -375,9 +454,11 @@ func WriteText(w io.Writer, r *Results) error {
 				}
 			}
 		}
-		if t, ok := s.LoopsTable(); ok {
-			if err := textTable(w, t); err != nil {
-				return err
+		for _, extra := range []func() (Table, bool){s.ErrorKindsTable, s.LoopsTable} {
+			if t, ok := extra(); ok {
+				if err := textTable(w, t); err != nil {
+					return err
+				}
 			}
 		}
 		if notes := s.notes(); len(notes) > 0 {
@@ -409,20 +490,29 @@ func textTable(w io.Writer, t Table) error {
 	return nil
 }
 
-// cpusText says where the scenario's servers ran when it was not on the
-// bench's server CPUs, or "".
-func (s *ScenarioResult) cpusText(r *Results) string {
-	if len(s.ServerCPUs) == 0 {
-		return ""
+// headerLines say what differs in this scenario from the bench's header:
+// where its servers ran, and its longer timeout.
+func (s *ScenarioResult) headerLines(r *Results) []string {
+	var out []string
+	if len(s.ServerCPUs) > 0 {
+		out = append(out, fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
+			joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs)))
 	}
-	return fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
-		joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs))
+	if s.Timeout != "" {
+		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted after 1 s and 3 s.",
+			s.Timeout, r.Timeout))
+	}
+	return out
 }
 
 // notes lists what a reader must know to trust the tables: failed runs,
 // client-bound levels, and error kinds.
 func (s *ScenarioResult) notes() []string {
 	var out []string
+	for _, e := range s.Externals {
+		out = append(out, fmt.Sprintf("%s is not a model: `%s` (iolab bench -server); its CPU and context switches per request are its own and "+
+			"its reaped children's (wait4), over the requests iolab load counted", e.Name, e.Command))
+	}
 	unavailable := map[string]bool{} // said once per series
 	for _, run := range s.Runs {
 		switch {
@@ -433,6 +523,8 @@ func (s *ScenarioResult) notes() []string {
 			}
 		case run.Error != "":
 			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Series, run.Clients, run.Error))
+		case run.External && run.Load.Requests == 0 && run.Load.ErrorsTotal > 0:
+			out = append(out, fmt.Sprintf("%s answered no request correctly at %d clients: does it speak %s?", run.Series, run.Clients, s.Proto))
 		case run.Load.ClientBound:
 			out = append(out, fmt.Sprintf("%s at %d clients was client-bound: the load generator used %.0f%% of its CPU; the server may be faster than shown",
 				run.Series, run.Clients, run.Load.ClientCPU.Percent))

@@ -52,6 +52,23 @@ func Pin(cpus []int) error {
 	return nil
 }
 
+// PinPid restricts the process pid (its main thread, and the threads it
+// starts from then on) to cpus: a server the bench started, not built with
+// iolab serve -cpus.
+func PinPid(pid int, cpus []int) error {
+	var set unix.CPUSet
+	for _, c := range cpus {
+		if c < 0 || c >= maxCPUs {
+			return fmt.Errorf("proc: CPU %d is out of range", c)
+		}
+		set.Set(c)
+	}
+	if err := unix.SchedSetaffinity(pid, &set); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("proc: pin %d: %w", pid, os.NewSyscallError("sched_setaffinity", err))
+	}
+	return nil
+}
+
 // maxCPUs is how many CPUs a unix.CPUSet can name.
 const maxCPUs = 1024
 

@@ -16,6 +16,11 @@ func Pin(cpus []int) error {
 	return errors.New("proc: pinning to CPUs is implemented for Linux only")
 }
 
+// PinPid is implemented for Linux only.
+func PinPid(pid int, cpus []int) error {
+	return errors.New("proc: pinning to CPUs is implemented for Linux only")
+}
+
 // Allowed returns GOMAXPROCS; the CPU set is known on Linux only.
 func Allowed() ([]int, int) { return nil, runtime.GOMAXPROCS(0) }
 
