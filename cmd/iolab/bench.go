@@ -21,7 +21,7 @@ type benchFlags struct {
 	servers                                       serverList
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
-	noPin                                         bool
+	noPin, syscalls                               bool
 	out                                           string
 }
 
@@ -42,6 +42,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server (default: the last CPU)")
 	fs.StringVar(&f.loadCPUs, "load-cpus", "", "CPUs for the load generator (default: all the others)")
 	fs.BoolVar(&f.noPin, "no-pin", false, "pin neither the server nor the load generator")
+	fs.BoolVar(&f.syscalls, "syscalls", false, "count each server's system calls over the measured interval with perf stat (needs perf and root or CAP_PERFMON; slows the server)")
 	fs.StringVar(&f.out, "out", "", "results folder (default: results/YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.envs, "env", bench.Native, "where servers run, comma-separated: "+strings.Join(bench.Envs, ", ")+" (docker ones need make docker-image)")
 	fs.StringVar(&f.image, "image", bench.DefaultImage, "Docker image for the docker environments")
@@ -113,7 +114,7 @@ func scenarioNames() []string {
 // stderr.
 func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 	cfg := bench.Config{Duration: f.duration, Warmup: f.warmup, Timeout: f.timeout, NoPin: f.noPin,
-		Image: f.image, OutDir: f.out, Workers: f.workers, Backlog: f.backlog}
+		Image: f.image, OutDir: f.out, Workers: f.workers, Backlog: f.backlog, Syscalls: f.syscalls}
 	for _, spec := range f.servers {
 		e, err := bench.ParseExternal(spec)
 		if err != nil {

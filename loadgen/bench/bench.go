@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -125,6 +126,10 @@ type Config struct {
 	// ExternalStart bounds how long an external server may take to listen;
 	// 0 means 10 s.
 	ExternalStart time.Duration
+	// Syscalls counts each server's system calls over the measured
+	// interval with perf stat (-syscalls). Where perf cannot, the bench
+	// says why in its results and runs without.
+	Syscalls bool
 	// Duration and Warmup of each level; Timeout of each request phase.
 	Duration, Warmup, Timeout time.Duration
 	// ServerCPUs and LoadCPUs pin the server and the load generator. With
@@ -261,6 +266,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	res := &Results{Started: time.Now().UTC(), Machine: ReadMachine(),
 		Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Timeout: cfg.Timeout.String(), Workers: cfg.Workers}
+	if cfg.Syscalls {
+		if err := SyscallsUsable(); err != nil {
+			res.SyscallsSkipped, cfg.Syscalls = err.Error(), false
+		}
+		res.Syscalls = cfg.Syscalls
+	}
 	if !cfg.NoPin {
 		if err := proc.Pin(cfg.LoadCPUs); err != nil {
 			return nil, err
@@ -448,13 +459,31 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
 	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.timeout(sc)
 	lcfg.Progress = progress
+	var waitBefore map[int]int64
+	var counter *syscallCounter
+	var kernelErr error
 	lcfg.Mark = func(measuring bool) {
 		sampler.measuring(measuring)
 		ps, _ := proc.ReadTree(srv.pid)
+		kids, _ := proc.Descendants(srv.pid)
+		pids := append([]int{srv.pid}, kids...)
 		if measuring {
 			start, kernelBefore = ps, proc.ReadTCPCounters()
-		} else {
-			end, kernelAfter = ps, proc.ReadTCPCounters()
+			waitBefore = runQueueWait(pids)
+			if cfg.Syscalls {
+				counter, kernelErr = startSyscalls(pids)
+			}
+			return
+		}
+		end, kernelAfter = ps, proc.ReadTCPCounters()
+		run.Server.RunQueueWaitNs = waitDelta(waitBefore, runQueueWait(pids))
+		if counter != nil {
+			run.Syscalls, kernelErr = counter.stop()
+		}
+		if run.Env == Native || run.Env == DockerHost { // ss sees this network namespace only
+			if _, port, err := net.SplitHostPort(srv.addr); err == nil {
+				run.Sockets, _ = readSocketMemory(port)
+			}
 		}
 	}
 	var res *loadgen.Result
@@ -479,6 +508,11 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	}
 	run.Load = res.Levels[0]
 	run.Kernel = kernelAfter.Sub(kernelBefore)
+	wait := run.Server.RunQueueWaitNs
 	run.Server = summarizeServer(samples, start, end, run.Load.Seconds, life)
+	run.Server.RunQueueWaitNs = wait
+	if stopErr == nil && kernelErr != nil {
+		stopErr = kernelErr
+	}
 	return run, stopErr
 }

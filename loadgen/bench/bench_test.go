@@ -217,11 +217,11 @@ func TestOverhead(t *testing.T) {
 		runs = append(runs, d)
 	}
 	s.Runs = runs
-	tables := Tables(s)
-	if len(tables) != 4 {
-		t.Fatalf("%d table groups, want 4 with the accept queue and the overhead", len(tables))
+	tables, gs := Tables(s), s.Groups()
+	if len(tables) != 5 || gs[4].Title != overhead.Title {
+		t.Fatalf("%d table groups, want 5: the clients, the server, the kernel, the accept queue and the overhead", len(tables))
 	}
-	over := tables[3]
+	over := tables[4]
 	if got := over[0].Models; len(got) != 2 || got[0] != "sequential (docker-bridge)" {
 		t.Errorf("overhead rows %v, want the container runs only", got)
 	}
@@ -528,5 +528,40 @@ func TestBacklogRows(t *testing.T) {
 	cfg.Models = []string{"epoll"}
 	if es := cfg.entries(seed); len(es) != 1 || es[0].series != "epoll" || es[0].backlog != 7 {
 		t.Errorf("seed with -backlog 7: %+v", es)
+	}
+}
+
+// TestSyscallsCounted runs one level with -syscalls: where perf may count
+// system calls, the run has them, reads and writes among them; where it
+// may not, the results say why, and the bench runs on without them.
+func TestSyscallsCounted(t *testing.T) {
+	bin := iolabBinary(t)
+	sc, _ := LookupScenario("throughput")
+	res, err := Run(context.Background(), Config{Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"epoll"}, Clients: []int{2},
+		Duration: 300 * time.Millisecond, Timeout: time.Second, NoPin: true, OutDir: t.TempDir(), Syscalls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Scenarios[0].run("epoll", 2)
+	if usable := SyscallsUsable(); usable != nil {
+		t.Logf("perf cannot count here: %v", usable)
+		if res.SyscallsSkipped == "" || r.Syscalls != nil || r.Error != "" {
+			t.Errorf("skipped %q, run %+v: want the reason, and a run without counts", res.SyscallsSkipped, r)
+		}
+		return
+	}
+	if r.Error != "" || r.Syscalls == nil || r.Syscalls.Total < r.Load.Requests {
+		t.Fatalf("run %+v: want at least one system call per request", r)
+	}
+	// The epoll model reads and writes each echo line with read(2) and
+	// write(2), one of each per request at the least.
+	if rd, wr := r.Syscalls.ByName["read"], r.Syscalls.ByName["write"]; rd < r.Load.Requests/2 || wr < r.Load.Requests/2 {
+		t.Errorf("%d requests, %d reads, %d writes", r.Load.Requests, rd, wr)
+	}
+	if _, calls, ok := res.Scenarios[0].SyscallsTable(); !ok || !slices.Contains(calls, "read") {
+		t.Errorf("syscalls table: %v, %v", calls, ok)
+	}
+	if r.Sockets == nil || r.Sockets.Sockets < 2 {
+		t.Errorf("socket memory %+v: want the listener and the clients' connections", r.Sockets)
 	}
 }

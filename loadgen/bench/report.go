@@ -21,6 +21,9 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	fmt.Fprintf(w, "- **Each level:** a fresh server, %s warm-up, %s measured, %s timeout per request phase\n", r.Warmup, r.Duration, r.Timeout)
 	flag, reported := r.workers()
 	fmt.Fprintf(w, "- **Workers:** %s\n", workersText(flag, reported, true))
+	if r.SyscallsSkipped != "" {
+		fmt.Fprintf(w, "- **System calls:** not counted: %s\n", r.SyscallsSkipped)
+	}
 	fmt.Fprintln(w, "- **Files:** `results.json` (everything), `results.csv` (one row per run), `logs/` (each server's JSON log)")
 	fmt.Fprintln(w, "\nThe footprint covers the server's process tree, the server and every process descended from it (found by their parent PIDs in `/proc/*/stat`): processes, threads, memory and descriptors, summed over the tree and sampled every 100 ms during the measured interval (peak shown). Summed RSS counts a page that processes share (the binary, memory not yet copied after `fork`) once in each. CPU time and context switches per request come from `getrusage(2)` as the server exits, its own and that of the children it reaped (`RUSAGE_CHILDREN`, the same as `wait4(2)` reports: exact, and counting threads and processes that have exited), over its whole life, divided by the requests it answered.")
 	for i := range r.Scenarios {
@@ -35,6 +38,10 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 			for _, t := range ts {
 				mdTable(w, t)
 			}
+		}
+		if t, calls, ok := s.SyscallsTable(); ok {
+			fmt.Fprint(w, "### System calls by name\n\n")
+			mdTableCols(w, t, "model", calls)
 		}
 		if t, ok := s.ErrorKindsTable(); ok {
 			fmt.Fprint(w, "### Failures by kind\n\n")

@@ -22,15 +22,19 @@ import (
 
 // Results is everything a bench measured; results.json holds it whole.
 type Results struct {
-	Started   time.Time        `json:"started"`
-	Finished  time.Time        `json:"finished"`
-	Machine   Machine          `json:"machine"`
-	Pinning   Pinning          `json:"pinning"`
-	Duration  string           `json:"duration"`
-	Warmup    string           `json:"warmup"`
-	Timeout   string           `json:"timeout"`
-	Workers   int              `json:"workers"` // -workers passed to every server; 0: none, each model's default
-	Scenarios []ScenarioResult `json:"scenarios"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Machine  Machine   `json:"machine"`
+	Pinning  Pinning   `json:"pinning"`
+	Duration string    `json:"duration"`
+	Warmup   string    `json:"warmup"`
+	Timeout  string    `json:"timeout"`
+	Workers  int       `json:"workers"` // -workers passed to every server; 0: none, each model's default
+	// Syscalls is set when each run's system calls were counted
+	// (-syscalls); SyscallsSkipped says why they were not, when asked.
+	Syscalls        bool             `json:"syscalls,omitempty"`
+	SyscallsSkipped string           `json:"syscalls_skipped,omitempty"`
+	Scenarios       []ScenarioResult `json:"scenarios"`
 }
 
 // Machine describes where the bench ran.
@@ -104,6 +108,12 @@ type Measurement struct {
 	// Kernel is the change in the kernel's TCP counters over the measured
 	// interval, for the whole machine (/proc/net/netstat).
 	Kernel proc.TCPCounters `json:"kernel"`
+	// Syscalls are the server's system calls over the measured interval
+	// (-syscalls), nil when not counted.
+	Syscalls *Syscalls `json:"syscalls,omitempty"`
+	// Sockets is the kernel memory of the server's sockets at the
+	// interval's end (ss -tm), nil where ss cannot see them.
+	Sockets *SocketMemory `json:"sockets,omitempty"`
 }
 
 // ServerStats is the server's OS footprint over the measured interval:
@@ -122,6 +132,10 @@ type ServerStats struct {
 	SysSeconds  float64 `json:"sys_s"`
 	// CPUPercent is user+sys over the interval, in % of one CPU.
 	CPUPercent float64 `json:"cpu_percent"`
+	// RunQueueWaitNs is how long the server's threads were runnable but
+	// not running over the interval, summed (schedstat; a lower bound:
+	// threads that exited took theirs with them).
+	RunQueueWaitNs int64 `json:"runqueue_wait_ns"`
 	// Life is what the server and the children it reaped used over its
 	// whole life (start-up, warm-up, measured interval, drain), from
 	// getrusage(2) at exit.

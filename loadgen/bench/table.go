@@ -105,6 +105,51 @@ var acceptQueue = Group{"The accept queue (greeting: each request a connection; 
 
 func durFormat(v float64) string { return loadgen.Dur(int64(v)) }
 
+// perRequest divides a count of the run by the requests it answered.
+func perRequest(get func(*Measurement) (float64, bool)) func(*Measurement) (float64, bool) {
+	return func(r *Measurement) (float64, bool) {
+		v, ok := get(r)
+		return v / float64(r.Load.Requests), ok && r.Load.Requests > 0
+	}
+}
+
+func twoDecimals(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// syscallsMetric is the system calls per request, in the kernel group
+// when they were counted (-syscalls).
+var syscallsMetric = metric{"syscalls", "system calls per request (perf stat, the server's process tree, the measured interval)", false,
+	perRequest(func(r *Measurement) (float64, bool) {
+		if r.Syscalls == nil {
+			return 0, false
+		}
+		return float64(r.Syscalls.Total), true
+	}), twoDecimals, false}
+
+// kernelGroup is what the kernel says of the server, beyond /proc's
+// footprint: where its threads waited, and what its sockets hold.
+var kernelGroup = Group{"What the kernel saw (schedstat, getrusage, ss)", []metric{
+	{"runqueue", "run-queue wait per request, µs: the server's threads runnable but not running (/proc/*/task/*/schedstat)", false,
+		perRequest(func(r *Measurement) (float64, bool) {
+			return float64(r.Server.RunQueueWaitNs) / 1e3, r.Load.Seconds > 0
+		}),
+		twoDecimals, false},
+	{"voluntary", "voluntary context switches per request: a thread blocked, waiting for I/O or a lock (getrusage)", false,
+		func(r *Measurement) (float64, bool) {
+			return float64(r.Server.Life.Voluntary) / float64(r.Server.Life.Requests), r.Server.Life.Requests > 0
+		}, twoDecimals, false},
+	{"involuntary", "involuntary context switches per request: a thread preempted while it could run (getrusage)", false,
+		func(r *Measurement) (float64, bool) {
+			return float64(r.Server.Life.Involuntary) / float64(r.Server.Life.Requests), r.Server.Life.Requests > 0
+		}, twoDecimals, false},
+	{"sockmem", "kernel memory of the server's sockets at the interval's end, KiB (ss -tm: receive, queued send, reserved)", false,
+		func(r *Measurement) (float64, bool) {
+			if r.Sockets == nil {
+				return 0, false
+			}
+			return float64(r.Sockets.Bytes) / 1024, true
+		}, func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
+}}
+
 // phase reads a percentile of one of the greeting's phases, if measured.
 func phase(get func(*loadgen.Level) *loadgen.Summary, pct func(*loadgen.Summary) int64) func(*Measurement) (float64, bool) {
 	return func(r *Measurement) (float64, bool) {
@@ -150,6 +195,11 @@ func (s *ScenarioResult) Groups() []Group {
 		other = other || e != Native
 	}
 	out := append([]Group(nil), groups...)
+	kernel := kernelGroup
+	if s.counted() {
+		kernel.metrics = append([]metric{syscallsMetric}, kernel.metrics...)
+	}
+	out = append(out, kernel)
 	if s.Proto == models.Greeting.String() {
 		out = append(out, acceptQueue)
 	}
@@ -317,6 +367,61 @@ func (s *ScenarioResult) spotlight(m metric, n int) string {
 	return fmt.Sprintf(" Side by side: %s.", strings.Join(parts, ", "))
 }
 
+// counted reports whether some run of s counted its system calls.
+func (s *ScenarioResult) counted() bool {
+	for _, r := range s.Runs {
+		if r.Syscalls != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// SyscallsTable returns, at the largest level where system calls were
+// counted, each row's calls per request by name: the calls some row made
+// at least once per hundred requests, in syscallNames' order. Its Clients
+// are unused; Calls names the columns.
+func (s *ScenarioResult) SyscallsTable() (t Table, calls []string, ok bool) {
+	for i := len(s.Clients) - 1; i >= 0 && !ok; i-- {
+		n := s.Clients[i]
+		for _, series := range s.Models {
+			if r := s.run(series, n); r != nil && r.Syscalls != nil && r.Load.Requests > 0 {
+				ok = true
+				t.Clients = []int{n}
+			}
+		}
+	}
+	if !ok {
+		return t, nil, false
+	}
+	n := t.Clients[0]
+	for _, name := range syscallNames {
+		for _, series := range s.Models {
+			if r := s.run(series, n); r != nil && r.Syscalls != nil && r.Load.Requests > 0 &&
+				float64(r.Syscalls.ByName[name])/float64(r.Load.Requests) >= 0.01 {
+				calls = append(calls, name)
+				break
+			}
+		}
+	}
+	t.Title = fmt.Sprintf("system calls per request by name, at %d clients (perf stat; the calls some row made at least once per 100 requests)", n)
+	t.Key = "syscalls-by-name"
+	for _, series := range s.Models {
+		r := s.run(series, n)
+		if r == nil || r.Syscalls == nil || r.Load.Requests == 0 {
+			continue
+		}
+		row := []string{twoDecimals(float64(r.Syscalls.Total) / float64(r.Load.Requests))}
+		for _, name := range calls {
+			row = append(row, twoDecimals(float64(r.Syscalls.ByName[name])/float64(r.Load.Requests)))
+		}
+		t.Models = append(t.Models, series)
+		t.Cells = append(t.Cells, row)
+	}
+	t.Verdict = "Read down a column: which model makes which call, and how often, for the same request."
+	return t, append([]string{"all"}, calls...), true
+}
+
 // ErrorKindsTable returns the failed requests of each row and level by
 // kind (loadgen's error kinds), if any request failed in s.
 func (s *ScenarioResult) ErrorKindsTable() (Table, bool) {
@@ -436,6 +541,9 @@ func (s *ScenarioResult) allEqual(m metric, want float64) bool {
 // WriteText writes every scenario's tables for a terminal.
 func WriteText(w io.Writer, r *Results) error {
 	fmt.Fprintf(w, "Machine: %s\n", r.describe())
+	if r.SyscallsSkipped != "" {
+		fmt.Fprintf(w, "System calls: not counted: %s\n", r.SyscallsSkipped)
+	}
 	if flag, reported := r.workers(); flag != "" || reported != "" {
 		fmt.Fprintf(w, "Workers: %s\n", workersText(flag, reported, false))
 	}
@@ -452,6 +560,11 @@ func WriteText(w io.Writer, r *Results) error {
 				if err := textTable(w, t); err != nil {
 					return err
 				}
+			}
+		}
+		if t, calls, ok := s.SyscallsTable(); ok {
+			if err := textTableCols(w, t, "calls", calls); err != nil {
+				return err
 			}
 		}
 		for _, extra := range []func() (Table, bool){s.ErrorKindsTable, s.LoopsTable} {
@@ -473,13 +586,14 @@ func WriteText(w io.Writer, r *Results) error {
 
 // textTable writes t for a terminal, with its verdict.
 func textTable(w io.Writer, t Table) error {
+	return textTableCols(w, t, "clients", levelLabels(t.Clients))
+}
+
+// textTableCols writes t for a terminal with the given column labels.
+func textTableCols(w io.Writer, t Table, corner string, cols []string) error {
 	fmt.Fprintf(w, "\n%s\n", t.Title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "clients\t")
-	for _, n := range t.Clients {
-		fmt.Fprintf(tw, "%d\t", n)
-	}
-	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "%s\t%s\t\n", corner, strings.Join(cols, "\t"))
 	for mi, model := range t.Models {
 		fmt.Fprintf(tw, "%s\t%s\t\n", model, strings.Join(t.Cells[mi], "\t"))
 	}
@@ -497,6 +611,10 @@ func (s *ScenarioResult) headerLines(r *Results) []string {
 	if len(s.ServerCPUs) > 0 {
 		out = append(out, fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
 			joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs)))
+	}
+	if s.counted() {
+		out = append(out, "System calls were counted (perf stat on the syscall tracepoints) throughout: counting slows every call, "+
+			"so this scenario's throughput and latency are not a clean run's; compare them with a run without -syscalls.")
 	}
 	if s.Timeout != "" {
 		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted after 1 s and 3 s.",
@@ -542,14 +660,17 @@ func (s *ScenarioResult) notes() []string {
 	return out
 }
 
-// mdTable renders t as a Markdown table.
-func mdTable(w io.Writer, t Table) {
-	fmt.Fprintf(w, "**%s**\n\n| model |", t.Title)
-	for _, n := range t.Clients {
-		fmt.Fprintf(w, " %d |", n)
+// mdTable renders t as a Markdown table, its columns the client levels.
+func mdTable(w io.Writer, t Table) { mdTableCols(w, t, "model", levelLabels(t.Clients)) }
+
+// mdTableCols renders t as a Markdown table with the given column labels.
+func mdTableCols(w io.Writer, t Table, corner string, cols []string) {
+	fmt.Fprintf(w, "**%s**\n\n| %s |", t.Title, corner)
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c)
 	}
 	fmt.Fprint(w, "\n|---|")
-	for range t.Clients {
+	for range cols {
 		fmt.Fprint(w, "---:|")
 	}
 	fmt.Fprintln(w)
@@ -557,6 +678,14 @@ func mdTable(w io.Writer, t Table) {
 		fmt.Fprintf(w, "| %s | %s |\n", model, strings.Join(t.Cells[mi], " | "))
 	}
 	fmt.Fprintf(w, "\n%s\n\n", t.Verdict)
+}
+
+func levelLabels(clients []int) []string {
+	out := make([]string, len(clients))
+	for i, n := range clients {
+		out[i] = strconv.Itoa(n)
+	}
+	return out
 }
 
 // finite guards plots against NaN and Inf.
