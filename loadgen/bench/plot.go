@@ -73,7 +73,7 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 			}
 			base := fmt.Sprintf("%s-%s", s.Name, spec.key)
 			for _, ext := range []string{"png", "svg"} {
-				if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, base+"."+ext)); err != nil {
+				if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
 					return out, fmt.Errorf("bench: plot %s: %w", base, err)
 				}
 			}
@@ -89,7 +89,7 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 		if ok {
 			base := s.Name + "-connect"
 			for _, ext := range []string{"png", "svg"} {
-				if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, base+"."+ext)); err != nil {
+				if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
 					return out, fmt.Errorf("bench: plot %s: %w", base, err)
 				}
 			}
@@ -99,74 +99,130 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 	return out, nil
 }
 
-// plot draws spec for s: clients on a log axis, one line per model. It
-// reports false if no model has a value to draw.
+// plot draws spec for s: clients on a log axis, one line per model. Its
+// y axis is on a log scale when the spec says so, or when the values span
+// a factor of 30 or more (throughput in io-bound: 96 to 85,107), so that
+// the small ones do not all sit on zero. On a latency plot, a point whose
+// run failed requests is ringed in red: its percentiles leave those out.
+// It reports false if no model has a value to draw.
 func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 	m, ok := findMetric(spec.key)
 	if !ok {
 		return nil, false, fmt.Errorf("bench: no metric %q", spec.key)
 	}
+	type line struct {
+		series string
+		xys    plotter.XYs
+		failed plotter.XYs // points of runs that failed requests
+	}
+	var lines []line
+	lo, top := math.Inf(1), 0.0
+	for _, series := range s.Models {
+		l := line{series: series}
+		for _, n := range s.Clients {
+			v, ok := s.value(m, series, n)
+			if spec.key == "p99" {
+				v /= 1e6 // ns to ms
+			}
+			if !ok || !finite(v) {
+				continue
+			}
+			l.xys = append(l.xys, plotter.XY{X: float64(n), Y: v})
+			if r := s.run(series, n); r != nil && r.Load.ErrorsTotal > 0 {
+				l.failed = append(l.failed, plotter.XY{X: float64(n), Y: v})
+			}
+			top = max(top, v)
+			if v > 0 {
+				lo = min(lo, v)
+			}
+		}
+		if len(l.xys) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return nil, false, nil
+	}
+	logY := spec.logY || (lo > 0 && top/lo >= 30)
+	title := spec.title
+	if logY && !spec.logY {
+		title += " (log scale)"
+	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.Work, spec.title)
-	p.Title.TextStyle.Font.Size = vg.Points(11)
+	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.Work, title)
 	p.X.Label.Text = "simultaneous clients (log scale)"
 	p.Y.Label.Text = spec.yLabel
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = levelTicks(s.Clients)
 	p.X.Min, p.X.Max = float64(s.Clients[0])*0.8, float64(s.Clients[len(s.Clients)-1])*1.25
-	if spec.logY {
+	if logY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
+		p.Y.Min, p.Y.Max = lo/1.5, top*8 // headroom above, for the legend in the top left
 	} else {
-		p.Y.Min = 0
+		p.Y.Min, p.Y.Max = 0, top*1.5
 		p.Y.Tick.Marker = linearTicks{}
 	}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
-	drawn := false
-	top := 0.0
-	for i, model := range s.Models {
-		var xys plotter.XYs
-		for _, n := range s.Clients {
-			v, ok := s.value(m, model, n)
-			if spec.key == "p99" {
-				v /= 1e6 // ns to ms
+	var failedMark plot.Thumbnailer // the legend's entry for the rings, last
+	for i, l := range lines {
+		xys := l.xys
+		if logY { // a log axis has no zero
+			xys = nil
+			for _, xy := range l.xys {
+				if xy.Y > 0 {
+					xys = append(xys, xy)
+				}
 			}
-			if !ok || !finite(v) || (spec.logY && v <= 0) {
+			if len(xys) == 0 {
 				continue
 			}
-			xys = append(xys, plotter.XY{X: float64(n), Y: v})
-			top = max(top, v)
 		}
-		if len(xys) == 0 {
-			continue
-		}
-		line, points, err := plotter.NewLinePoints(xys)
+		ln, points, err := plotter.NewLinePoints(xys)
 		if err != nil {
 			return nil, false, err
 		}
-		m, _ := s.seriesParts(model)
-		c, dashes := s.seriesStyle(i, model)
-		line.Color, points.Color = c, c
-		line.Width = vg.Points(1.5)
-		line.Dashes = dashes
-		points.Shape, points.Radius = modelStyle[m].shape, vg.Points(3)
+		model, _ := s.seriesParts(l.series)
+		c, dashes := s.seriesStyle(i, l.series)
+		ln.Color, points.Color = c, c
+		ln.Width = vg.Points(2)
+		ln.Dashes = dashes
+		points.Shape, points.Radius = modelStyle[model].shape, vg.Points(4)
 		if points.Shape == nil {
 			points.Shape = draw.CircleGlyph{}
 		}
-		p.Add(line, points)
-		p.Legend.Add(model, line, points)
-		drawn = true
+		p.Add(ln, points)
+		p.Legend.Add(l.series, ln, points)
+		if (spec.key == "p99" || spec.key == "p50") && len(l.failed) > 0 {
+			ring, err := plotter.NewScatter(l.failed)
+			if err != nil {
+				return nil, false, err
+			}
+			ring.Shape, ring.Color, ring.Radius = draw.RingGlyph{}, color.RGBA{R: 0xdd, A: 0xff}, vg.Points(8)
+			p.Add(ring)
+			failedMark = ring
+		}
 	}
-	// Headroom above the highest point, for the legend in the top left.
-	if spec.logY {
-		p.Y.Max = top * 6
-	} else {
-		p.Y.Max = top * 1.45
+	if failedMark != nil {
+		p.Legend.Add("failed requests (not in the latency)", failedMark)
 	}
-	return p, drawn, nil
+	projectable(p)
+	return p, true, nil
 }
+
+// projectable sets the plot's text large enough to read on a projector.
+func projectable(p *plot.Plot) {
+	p.Title.TextStyle.Font.Size = vg.Points(14)
+	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(13), vg.Points(13)
+	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(12), vg.Points(12)
+	p.Legend.TextStyle.Font.Size = vg.Points(12)
+}
+
+// plotWidth and plotHeight are the size of every plot: large enough to
+// project, at 96 dots per inch about 900 by 570 pixels.
+const plotWidth, plotHeight = 24 * vg.Centimeter, 15 * vg.Centimeter
 
 // connectTitle is the connect-time plot's title.
 const connectTitle = "connect time: share of connects still waiting after x, at the largest level"
@@ -180,7 +236,6 @@ func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 	n := s.Clients[len(s.Clients)-1]
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s (%s, work %s), %d clients: %s", s.Name, s.Proto, s.Work, n, "connect time")
-	p.Title.TextStyle.Font.Size = vg.Points(11)
 	p.X.Label.Text = "connect(2) time, ms (log scale)"
 	p.Y.Label.Text = "% still waiting (log scale)"
 	p.X.Scale = plot.LogScale{}
@@ -246,6 +301,7 @@ func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 	}
 	p.X.Min, p.X.Max = lo*0.8, max(hi*1.5, 10*lo)
 	p.Y.Min, p.Y.Max = floor, 100
+	projectable(p)
 	return p, true, nil
 }
 
@@ -361,8 +417,18 @@ func (t levelTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
+// findMetricValue is metric key's value for r, if it has one.
+func findMetricValue(key string, r *Measurement) (float64, bool) {
+	m, ok := findMetric(key)
+	if !ok {
+		return 0, false
+	}
+	return m.value(r)
+}
+
 func findMetric(key string) (metric, bool) {
-	for _, g := range groups {
+	all := append(append([]Group(nil), groups...), kernelGroup, acceptQueue, Group{metrics: []metric{syscallsMetric}})
+	for _, g := range all {
 		for _, m := range g.metrics {
 			if m.key == key {
 				return m, true

@@ -220,7 +220,9 @@ var csvHeader = []string{"scenario", "proto", "work", "model", "env", "workers",
 	"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors", "client_bound",
 	"procs_peak", "threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
 	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
-	"life_requests", "life_voluntary_switches", "life_involuntary_switches", "switches_per_req", "error"}
+	"life_requests", "life_voluntary_switches", "life_involuntary_switches", "switches_per_req",
+	"series", "backlog", "req_per_cpu_s", "runqueue_us_per_req", "syscalls_per_req", "sock_kib", "listen_overflows", "listen_drops",
+	"unavailable", "error"}
 
 func writeCSV(r *Results, path string) error {
 	f, err := os.Create(path)
@@ -231,9 +233,24 @@ func writeCSV(r *Results, path string) error {
 	_ = w.Write(csvHeader)
 	num := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
 	mib := func(b float64) string { return num(b/(1<<20), 1) }
+	// optional is a value the run may not have: empty when it has not.
+	type maybe struct {
+		v  float64
+		ok bool
+	}
+	optional := func(m maybe, prec int) string {
+		if !m.ok {
+			return ""
+		}
+		return num(m.v, prec)
+	}
 	for _, s := range r.Scenarios {
 		for _, run := range s.Runs {
 			l, sv := run.Load, run.Server
+			perReq := func(v float64) maybe { return maybe{v / float64(l.Requests), l.Requests > 0} }
+			efficiency := func(r *Measurement) maybe { v, ok := findMetricValue("efficiency", r); return maybe{v, ok} }
+			syscallsPerReq := func(r *Measurement) maybe { v, ok := syscallsMetric.value(r); return maybe{v, ok} }
+			sockKiB := func(r *Measurement) maybe { v, ok := findMetricValue("sockmem", r); return maybe{v, ok} }
 			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, run.Env, strconv.Itoa(run.Workers), strconv.Itoa(run.Clients), num(l.Seconds, 3),
 				strconv.FormatInt(l.Requests, 10), num(l.Throughput, 1),
 				loadgen.Micros(l.Latency.P50), loadgen.Micros(l.Latency.P90), loadgen.Micros(l.Latency.P99),
@@ -243,7 +260,11 @@ func writeCSV(r *Results, path string) error {
 				strconv.Itoa(sv.FDsPeak), num(sv.UserSeconds, 3), num(sv.SysSeconds, 3), num(sv.CPUPercent, 1),
 				num(sv.CPUPerRequestUs, 2), strconv.FormatInt(sv.Life.Requests, 10),
 				strconv.FormatInt(sv.Life.Voluntary, 10), strconv.FormatInt(sv.Life.Involuntary, 10),
-				num(sv.SwitchesPerRequest, 3), run.Error})
+				num(sv.SwitchesPerRequest, 3),
+				run.Series, strconv.Itoa(run.Backlog), optional(efficiency(&run), 0), optional(perReq(float64(sv.RunQueueWaitNs)/1e3), 2),
+				optional(syscallsPerReq(&run), 2), optional(sockKiB(&run), 1),
+				strconv.FormatInt(run.Kernel.ListenOverflows, 10), strconv.FormatInt(run.Kernel.ListenDrops, 10),
+				run.Unavailable, run.Error})
 		}
 	}
 	w.Flush()
