@@ -42,6 +42,15 @@ func fixture() *Results {
 		m.Server.UserSeconds = cpuUs * float64(m.Load.Requests) / 1e6 * 0.25
 		m.Server.SysSeconds = cpuUs * float64(m.Load.Requests) / 1e6 * 0.75
 		m.Server.CPUPercent = 100 * (m.Server.UserSeconds + m.Server.SysSeconds) / m.Load.Seconds
+		// What the kernel saw: a wait of sw/4 µs per request, the switches
+		// split three to one, 16 KiB of socket buffers per client, and
+		// some system calls by name.
+		m.Server.RunQueueWaitNs = int64(sw * 250 * float64(m.Load.Requests))
+		m.Server.Life.Voluntary = int64(sw * 0.75 * float64(m.Server.Life.Requests))
+		m.Server.Life.Involuntary = int64(sw * 0.25 * float64(m.Server.Life.Requests))
+		m.Sockets = &SocketMemory{Sockets: clients + 1, Bytes: int64(clients) * 16 << 10}
+		m.Syscalls = &Syscalls{Total: int64(sw*10) * m.Load.Requests,
+			ByName: map[string]int64{"accept4": m.Load.Requests, "write": m.Load.Requests, "futex": int64(sw * float64(m.Load.Requests))}}
 		return m
 	}
 	loops := func(m Measurement, counts ...int64) Measurement {
@@ -127,7 +136,7 @@ func TestVerdicts(t *testing.T) {
 func TestCoresScenario(t *testing.T) {
 	r := fixture()
 	s := &r.Scenarios[1]
-	if got, want := s.headerLines(r), []string{"The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."}; !slices.Equal(got, want) {
+	if got, want := s.headerLines(r)[0], "The servers ran on every CPU (0,1), the load generator's (0) among them: they compete for CPU 0."; got != want {
 		t.Errorf("headerLines = %q, want %q", got, want)
 	}
 	lt, ok := s.LoopsTable()
