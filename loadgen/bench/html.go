@@ -59,8 +59,10 @@ func WriteHTMLReport(w io.Writer, r *Results, plots []Plot, dir string) error {
 	if err := t.Execute(&b, page); err != nil {
 		return fmt.Errorf("bench: report.html: %w", err)
 	}
-	_, err = w.Write(b.Bytes())
-	return err
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("bench: report.html: %w", err)
+	}
+	return nil
 }
 
 // inlineSVG reads an SVG file for a page: its <svg> element only, since
