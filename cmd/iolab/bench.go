@@ -81,7 +81,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 				if err := bench.WriteText(stdout, res); err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "\nResults in %s: report.md, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
+				fmt.Fprintf(stdout, "\nResults in %s: report.md, report.html, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
 				return nil
 			},
 			"what was measured is in "+cfg.OutDir)

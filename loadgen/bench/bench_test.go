@@ -304,6 +304,10 @@ func TestTinyBench(t *testing.T) {
 	if err != nil || !bytes.Contains(report, []byte("## io-bound")) || !bytes.Contains(report, []byte("io-bound-threads.png")) {
 		t.Fatalf("report.md: %v\n%s", err, report)
 	}
+	// report.html inlines the plots WritePlots drew, the real SVG.
+	if page, err := os.ReadFile(filepath.Join(out, "report.html")); err != nil || bytes.Count(page, []byte("<svg")) != len(plotSpecs) {
+		t.Errorf("report.html: %v, %d inline plots, want %d", err, bytes.Count(page, []byte("<svg")), len(plotSpecs))
+	}
 	for _, spec := range plotSpecs {
 		for _, ext := range []string{"png", "svg"} {
 			st, err := os.Stat(filepath.Join(out, "io-bound-"+spec.key+"."+ext))

@@ -194,7 +194,8 @@ func ReadMachine() Machine {
 	return m
 }
 
-// Write writes results.json, results.csv, report.md and the plots into dir.
+// Write writes results.json, results.csv, report.md, report.html and the
+// plots into dir.
 func Write(r *Results, dir string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -212,7 +213,14 @@ func Write(r *Results, dir string) error {
 	}
 	var md bytes.Buffer
 	WriteReport(&md, r, plots)
-	return os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	var page bytes.Buffer
+	if err := WriteHTMLReport(&page, r, plots, dir); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "report.html"), page.Bytes(), 0o644)
 }
 
 // csvHeader names the columns of results.csv.

@@ -660,9 +660,6 @@ func (s *ScenarioResult) notes() []string {
 	return out
 }
 
-// mdTable renders t as a Markdown table, its columns the client levels.
-func mdTable(w io.Writer, t Table) { mdTableCols(w, t, "model", levelLabels(t.Clients)) }
-
 // mdTableCols renders t as a Markdown table with the given column labels.
 func mdTableCols(w io.Writer, t Table, corner string, cols []string) {
 	fmt.Fprintf(w, "**%s**\n\n| %s |", t.Title, corner)
