@@ -465,19 +465,29 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	lcfg.Mark = func(measuring bool) {
 		sampler.measuring(measuring)
 		ps, _ := proc.ReadTree(srv.pid)
-		kids, _ := proc.Descendants(srv.pid)
-		pids := append([]int{srv.pid}, kids...)
+		tree := func() []int {
+			kids, _ := proc.Descendants(srv.pid)
+			return append([]int{srv.pid}, kids...)
+		}
 		if measuring {
 			start, kernelBefore = ps, proc.ReadTCPCounters()
-			waitBefore = runQueueWait(pids)
-			if cfg.Syscalls {
-				counter, kernelErr = startSyscalls(pids)
+			waitBefore = runQueueWait(tree())
+			switch {
+			case srv.perf != nil:
+				kernelErr = srv.perf.command("enable")
+			case cfg.Syscalls: // in a container: attach to it
+				counter, kernelErr = startSyscalls(tree)
 			}
 			return
 		}
 		end, kernelAfter = ps, proc.ReadTCPCounters()
-		run.Server.RunQueueWaitNs = waitDelta(waitBefore, runQueueWait(pids))
-		if counter != nil {
+		run.Server.RunQueueWaitNs = waitDelta(waitBefore, runQueueWait(tree()))
+		switch {
+		case srv.perf != nil:
+			if err := srv.perf.command("disable"); err != nil && kernelErr == nil {
+				kernelErr = err
+			}
+		case counter != nil:
 			run.Syscalls, kernelErr = counter.stop()
 		}
 		if run.Env == Native || run.Env == DockerHost { // ss sees this network namespace only
@@ -502,6 +512,13 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	} else {
 		life, stopErr = srv.stop()
 		run.Loops = srv.loops // from the stop event, once the server has stopped
+		if srv.perf != nil {  // perf wrote its counts as it exited, after the server
+			var err error
+			if run.Syscalls, err = srv.perf.counts(); err != nil && kernelErr == nil {
+				kernelErr = err
+			}
+			srv.perf.close()
+		}
 	}
 	if loadErr != nil {
 		return run, loadErr

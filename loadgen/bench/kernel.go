@@ -60,42 +60,66 @@ func firstLine(b []byte) string {
 // set of processes, their threads, and the threads and processes they
 // start (perf stat inherits its counters to them).
 type syscallCounter struct {
-	cmd *exec.Cmd
-	out bytes.Buffer
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan error // cmd.Wait's result
 }
 
-// startSyscalls starts counting the system calls of pids.
-func startSyscalls(pids []int) (*syscallCounter, error) {
+// startSyscalls starts counting the system calls of the processes that
+// pids lists (each call gives the current list). perf stat attaches to
+// every thread of each, and gives up if one exits while it does, as the
+// threads of the threads model and the children of the fork model come
+// and go all the time; so a perf that exits at once is started again, on
+// a fresh list, a few times.
+func startSyscalls(pids func() []int) (*syscallCounter, error) {
 	events := []string{"raw_syscalls:sys_enter"}
 	for _, name := range syscallNames {
 		if _, err := os.Stat(tracingDir + "/sys_enter_" + name); err == nil {
 			events = append(events, "syscalls:sys_enter_"+name)
 		}
 	}
+	var last error
+	for range 8 {
+		c, err := attachSyscalls(events, pids())
+		if err == nil {
+			return c, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+// attachSyscalls starts one perf stat on pids, and waits a moment for it
+// to fail to attach.
+func attachSyscalls(events []string, pids []int) (*syscallCounter, error) {
 	ps := make([]string, len(pids))
 	for i, p := range pids {
 		ps[i] = strconv.Itoa(p)
 	}
-	c := &syscallCounter{}
+	c := &syscallCounter{done: make(chan error, 1)}
 	c.cmd = exec.Command("perf", "stat", "-x,", "-e", strings.Join(events, ","), "-p", strings.Join(ps, ","))
 	c.cmd.Stderr = &c.out // perf stat writes its counts on stderr
 	c.cmd.SysProcAttr = orphanSignal()
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: perf stat: %w", err)
 	}
-	return c, nil
+	go func() { c.done <- c.cmd.Wait() }()
+	select {
+	case err := <-c.done:
+		return nil, fmt.Errorf("bench: perf stat could not attach (%v): %s", err, firstLine(c.out.Bytes()))
+	case <-time.After(20 * time.Millisecond):
+		return c, nil // attached: perf says at once when it cannot
+	}
 }
 
 // stop ends the count (SIGINT, as Ctrl-C would) and reads it.
 func (c *syscallCounter) stop() (*Syscalls, error) {
 	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
 	select {
-	case <-done:
+	case <-c.done:
 	case <-time.After(5 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-done
+		<-c.done
 		return nil, errors.New("bench: perf stat did not stop")
 	}
 	return parsePerfStat(c.out.Bytes())
@@ -209,4 +233,103 @@ func parseSS(b []byte) *SocketMemory {
 		}
 	}
 	return m
+}
+
+// perfStat runs a server under perf stat from its first instruction, its
+// counters disabled (-D -1), and switches them on and off through perf's
+// control FIFO at the measured interval's start and end. Counters are
+// inherited by every thread and process the server starts, and a thread's
+// or child's count is folded into its parent's when it exits: no thread is
+// missed, however briefly it lived. (Attaching perf stat -p to a running
+// server instead races with its threads: the threads model's come and go
+// by the thousand, and perf gives up on a thread that exits while it
+// attaches, or reads "<not counted>".)
+type perfStat struct {
+	dir      string   // holds the FIFOs and the counts
+	ctl, ack *os.File // perf's control FIFO, and its acknowledgements
+	outPath  string   // perf stat -o: the counts, once perf has exited
+}
+
+// underPerf returns argv run under perf stat, and the perfStat that
+// controls it.
+func underPerf(argv []string) (*perfStat, []string, error) {
+	dir, err := os.MkdirTemp("", "iolab-perf-")
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &perfStat{dir: dir, outPath: dir + "/counts"}
+	for _, f := range []string{"ctl", "ack"} {
+		if err := syscall.Mkfifo(dir+"/"+f, 0o600); err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, fmt.Errorf("bench: mkfifo: %w", err)
+		}
+	}
+	// O_RDWR: opening a FIFO for reading or writing alone would wait for
+	// the other end, perf, which opens them only once it has started.
+	if p.ctl, err = os.OpenFile(dir+"/ctl", os.O_RDWR, 0); err == nil {
+		p.ack, err = os.OpenFile(dir+"/ack", os.O_RDWR, 0)
+	}
+	if err != nil {
+		p.close()
+		return nil, nil, err
+	}
+	events := []string{"raw_syscalls:sys_enter"}
+	for _, name := range syscallNames {
+		if _, err := os.Stat(tracingDir + "/sys_enter_" + name); err == nil {
+			events = append(events, "syscalls:sys_enter_"+name)
+		}
+	}
+	wrapped := append([]string{"perf", "stat", "-x,", "-o", p.outPath, "-e", strings.Join(events, ","),
+		"--control", "fifo:" + dir + "/ctl," + dir + "/ack", "-D", "-1", "--"}, argv...)
+	return p, wrapped, nil
+}
+
+// workload returns the server's pid: perf's child, once it has one.
+func (p *perfStat) workload(perfPid int, exited <-chan struct{}) (int, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", perfPid, perfPid))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			return strconv.Atoi(f[0])
+		}
+		select {
+		case <-exited:
+			return 0, errors.New("bench: perf stat exited before it started the server")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return 0, errors.New("bench: perf stat did not start the server")
+}
+
+// command sends perf a control command ("enable", "disable") and waits for
+// its acknowledgement.
+func (p *perfStat) command(cmd string) error {
+	if _, err := p.ctl.WriteString(cmd + "\n"); err != nil {
+		return err
+	}
+	_ = p.ack.SetReadDeadline(time.Now().Add(2 * time.Second)) // a FIFO opened by os.OpenFile is pollable
+	buf := make([]byte, 16)
+	if _, err := p.ack.Read(buf); err != nil {
+		return fmt.Errorf("bench: perf stat did not acknowledge %q: %w", cmd, err)
+	}
+	return nil
+}
+
+// counts reads what perf wrote as it exited.
+func (p *perfStat) counts() (*Syscalls, error) {
+	b, err := os.ReadFile(p.outPath)
+	if err != nil {
+		return nil, err
+	}
+	return parsePerfStat(b)
+}
+
+// close releases the FIFOs and the folder.
+func (p *perfStat) close() {
+	for _, f := range []*os.File{p.ctl, p.ack} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	os.RemoveAll(p.dir)
 }

@@ -42,6 +42,9 @@ type server struct {
 	// external is set for a server that is not a model (External): it
 	// logs nothing the bench reads, and stops with stopExternal.
 	external bool
+	// perf, with -syscalls, is the perf stat that runs the server as its
+	// workload and counts its system calls while the bench enables it.
+	perf *perfStat
 }
 
 // Lifetime is what a server used over its whole life, from getrusage(2)
@@ -95,6 +98,12 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 		if pin {
 			argv = append(argv, "-cpus", cpus)
 		}
+		if cfg.Syscalls {
+			var err error
+			if s.perf, argv, err = underPerf(argv); err != nil {
+				return nil, err
+			}
+		}
 	default:
 		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%d", os.Getpid(), model, env, clients)
 		argv, serve = dockerRun(cfg, env, s.container, pin, cpus, serve)
@@ -135,6 +144,19 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 	s.cmd, s.pid = cmd, cmd.Process.Pid
 	addrs := make(chan string, 1)
 	go s.readLog(stderr, addrs)
+	if s.perf != nil {
+		// perf stat is the child; the server is perf's. A server that
+		// does not start has its perf's files removed with it.
+		defer func() {
+			if s.addr == "" {
+				s.perf.close()
+			}
+		}()
+		if s.pid, err = s.perf.workload(s.pid, s.exited); err != nil {
+			_, _ = s.stop()
+			return nil, err
+		}
+	}
 
 	select {
 	case s.addr = <-addrs:
@@ -223,8 +245,19 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 // it used over its life. A server that does not stop within 5 s is killed.
 func (s *server) stop() (Lifetime, error) {
 	defer s.log.Close()
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	timer := time.AfterFunc(5*time.Second, func() { _ = s.cmd.Process.Kill() })
+	if s.perf != nil && s.pid != s.cmd.Process.Pid {
+		// The server, not perf: perf writes its counts and exits, with
+		// the server's status, when the server has exited.
+		_ = syscall.Kill(s.pid, syscall.SIGTERM)
+	} else {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	timer := time.AfterFunc(5*time.Second, func() {
+		if s.perf != nil {
+			_ = syscall.Kill(s.pid, syscall.SIGKILL)
+		}
+		_ = s.cmd.Process.Kill()
+	})
 	defer timer.Stop()
 	// Read the log to its end before Wait, which closes the pipe: the last
 	// lines, the stop and usage events among them, would be lost otherwise.
