@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -146,7 +147,11 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 	logY := spec.logY || (lo > 0 && top/lo >= 30)
 	title := spec.title
 	if logY && !spec.logY {
-		title += " (log scale)"
+		if strings.HasSuffix(title, ")") { // "(higher is better)" becomes "(higher is better; log scale)"
+			title = strings.TrimSuffix(title, ")") + "; log scale)"
+		} else {
+			title += " (log scale)"
+		}
 	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.Work, title)
