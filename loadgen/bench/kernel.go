@@ -35,6 +35,18 @@ var syscallNames = []string{"read", "write", "readv", "writev", "recvfrom", "sen
 // tracingDir holds the kernel's tracepoints (tracefs).
 const tracingDir = "/sys/kernel/tracing/events/syscalls"
 
+// syscallEvents lists the tracepoints to count: every system call, and
+// those of syscallNames that this kernel traces.
+func syscallEvents() []string {
+	events := []string{"raw_syscalls:sys_enter"}
+	for _, name := range syscallNames {
+		if _, err := os.Stat(tracingDir + "/sys_enter_" + name); err == nil {
+			events = append(events, "syscalls:sys_enter_"+name)
+		}
+	}
+	return events
+}
+
 // SyscallsUsable reports whether perf can count this machine's system
 // calls: perf is installed, and this user may read tracepoints
 // (root, CAP_PERFMON, or kernel.perf_event_paranoid at -1).
@@ -72,12 +84,7 @@ type syscallCounter struct {
 // and go all the time; so a perf that exits at once is started again, on
 // a fresh list, a few times.
 func startSyscalls(pids func() []int) (*syscallCounter, error) {
-	events := []string{"raw_syscalls:sys_enter"}
-	for _, name := range syscallNames {
-		if _, err := os.Stat(tracingDir + "/sys_enter_" + name); err == nil {
-			events = append(events, "syscalls:sys_enter_"+name)
-		}
-	}
+	events := syscallEvents()
 	var last error
 	for range 8 {
 		c, err := attachSyscalls(events, pids())
@@ -273,12 +280,7 @@ func underPerf(argv []string) (*perfStat, []string, error) {
 		p.close()
 		return nil, nil, err
 	}
-	events := []string{"raw_syscalls:sys_enter"}
-	for _, name := range syscallNames {
-		if _, err := os.Stat(tracingDir + "/sys_enter_" + name); err == nil {
-			events = append(events, "syscalls:sys_enter_"+name)
-		}
-	}
+	events := syscallEvents()
 	wrapped := append([]string{"perf", "stat", "-x,", "-o", p.outPath, "-e", strings.Join(events, ","),
 		"--control", "fifo:" + dir + "/ctl," + dir + "/ack", "-D", "-1", "--"}, argv...)
 	return p, wrapped, nil
