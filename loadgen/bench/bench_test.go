@@ -48,7 +48,7 @@ func fixture() *Results {
 		m.Server.RunQueueWaitNs = int64(sw * 250 * float64(m.Load.Requests))
 		m.Server.Life.Voluntary = int64(sw * 0.75 * float64(m.Server.Life.Requests))
 		m.Server.Life.Involuntary = int64(sw * 0.25 * float64(m.Server.Life.Requests))
-		m.Sockets = &SocketMemory{Sockets: clients + 1, Bytes: int64(clients) * 16 << 10}
+		m.Sockets = &SocketMemory{Sockets: clients + 1, Listeners: 1, Bytes: int64(clients) * 16 << 10}
 		m.Syscalls = &Syscalls{Total: int64(sw*10) * m.Load.Requests,
 			ByName: map[string]int64{"accept4": m.Load.Requests, "write": m.Load.Requests, "futex": int64(sw * float64(m.Load.Requests))}}
 		return m

@@ -202,12 +202,21 @@ func waitDelta(start, end map[int]int64) int64 {
 // SocketMemory is what the server's TCP sockets hold in the kernel, from
 // ss -tmn (the skmem of each socket whose local port is the server's).
 type SocketMemory struct {
-	// Sockets is how many there were, listeners included.
-	Sockets int `json:"sockets"`
+	// Sockets is how many there were, Listeners among them.
+	Sockets   int `json:"sockets"`
+	Listeners int `json:"listeners"`
 	// Bytes is the sum of their receive memory (r), queued send memory (w)
 	// and forward allocation (f): the socket buffers the kernel charges
 	// to them.
 	Bytes int64 `json:"bytes"`
+}
+
+// PerConnection is the bytes per connected socket, if there is one.
+func (m *SocketMemory) PerConnection() (float64, bool) {
+	if m == nil || m.Sockets <= m.Listeners {
+		return 0, false
+	}
+	return float64(m.Bytes) / float64(m.Sockets-m.Listeners), true
 }
 
 // readSocketMemory runs ss for the sockets on port.
@@ -222,13 +231,20 @@ func readSocketMemory(port string) (*SocketMemory, error) {
 // parseSS sums the skmem fields of ss -tm output.
 func parseSS(b []byte) *SocketMemory {
 	m := &SocketMemory{}
+	state := "" // a socket's line, then its skmem on the next (or the same)
 	for _, line := range strings.Split(string(b), "\n") {
-		_, skmem, ok := strings.Cut(line, "skmem:(")
+		head, skmem, ok := strings.Cut(line, "skmem:(")
+		if f := strings.Fields(head); len(f) > 0 {
+			state = f[0]
+		}
 		if !ok {
 			continue
 		}
 		skmem, _, _ = strings.Cut(skmem, ")")
 		m.Sockets++
+		if state == "LISTEN" {
+			m.Listeners++
+		}
 		for _, kv := range strings.Split(skmem, ",") {
 			for _, key := range []string{"r", "w", "f"} {
 				if rest, ok := strings.CutPrefix(kv, key); ok {

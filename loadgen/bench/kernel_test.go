@@ -21,8 +21,11 @@ func TestParseSS(t *testing.T) {
 	out := []byte("ESTAB 0 0 127.0.0.1:8000 127.0.0.1:40000\n\t skmem:(r768,rb131072,t0,tb2626560,f3328,w0,o0,bl0,d0)\n" +
 		"LISTEN 0 4096 127.0.0.1:8000 0.0.0.0:*\n\t skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0)\n")
 	m := parseSS(out)
-	if m.Sockets != 2 || m.Bytes != 768+3328 {
-		t.Errorf("got %+v, want 2 sockets and %d bytes", m, 768+3328)
+	if m.Sockets != 2 || m.Listeners != 1 || m.Bytes != 768+3328 {
+		t.Errorf("got %+v, want 2 sockets, 1 listener and %d bytes", m, 768+3328)
+	}
+	if v, ok := m.PerConnection(); !ok || v != 768+3328 {
+		t.Errorf("per connection %v, %v", v, ok)
 	}
 }
 

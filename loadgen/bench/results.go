@@ -229,7 +229,7 @@ var csvHeader = []string{"scenario", "proto", "work", "model", "env", "workers",
 	"procs_peak", "threads_peak", "threads_mean", "rss_peak_mib", "rss_mean_mib", "fds_peak",
 	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
 	"life_requests", "life_voluntary_switches", "life_involuntary_switches", "switches_per_req",
-	"series", "backlog", "req_per_cpu_s", "runqueue_us_per_req", "syscalls_per_req", "sock_kib", "listen_overflows", "listen_drops",
+	"series", "backlog", "req_per_cpu_s", "runqueue_us_per_req", "syscalls_per_req", "sock_bytes_per_conn", "listen_overflows", "listen_drops",
 	"unavailable", "error"}
 
 func writeCSV(r *Results, path string) error {
@@ -258,7 +258,7 @@ func writeCSV(r *Results, path string) error {
 			perReq := func(v float64) maybe { return maybe{v / float64(l.Requests), l.Requests > 0} }
 			efficiency := func(r *Measurement) maybe { v, ok := findMetricValue("efficiency", r); return maybe{v, ok} }
 			syscallsPerReq := func(r *Measurement) maybe { v, ok := syscallsMetric.value(r); return maybe{v, ok} }
-			sockKiB := func(r *Measurement) maybe { v, ok := findMetricValue("sockmem", r); return maybe{v, ok} }
+			sockPerConn := func(r *Measurement) maybe { v, ok := r.Sockets.PerConnection(); return maybe{v, ok} }
 			_ = w.Write([]string{s.Name, s.Proto, s.Work, run.Model, run.Env, strconv.Itoa(run.Workers), strconv.Itoa(run.Clients), num(l.Seconds, 3),
 				strconv.FormatInt(l.Requests, 10), num(l.Throughput, 1),
 				loadgen.Micros(l.Latency.P50), loadgen.Micros(l.Latency.P90), loadgen.Micros(l.Latency.P99),
@@ -270,7 +270,7 @@ func writeCSV(r *Results, path string) error {
 				strconv.FormatInt(sv.Life.Voluntary, 10), strconv.FormatInt(sv.Life.Involuntary, 10),
 				num(sv.SwitchesPerRequest, 3),
 				run.Series, strconv.Itoa(run.Backlog), optional(efficiency(&run), 0), optional(perReq(float64(sv.RunQueueWaitNs)/1e3), 2),
-				optional(syscallsPerReq(&run), 2), optional(sockKiB(&run), 1),
+				optional(syscallsPerReq(&run), 2), optional(sockPerConn(&run), 0),
 				strconv.FormatInt(run.Kernel.ListenOverflows, 10), strconv.FormatInt(run.Kernel.ListenDrops, 10),
 				run.Unavailable, run.Error})
 		}

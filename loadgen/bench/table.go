@@ -141,13 +141,9 @@ var kernelGroup = Group{"What the kernel saw (schedstat, getrusage, ss)", []metr
 		func(r *Measurement) (float64, bool) {
 			return float64(r.Server.Life.Involuntary) / float64(r.Server.Life.Requests), r.Server.Life.Requests > 0
 		}, twoDecimals, false},
-	{"sockmem", "kernel memory of the server's sockets at the interval's end, KiB (ss -tm: receive, queued send, reserved)", false,
-		func(r *Measurement) (float64, bool) {
-			if r.Sockets == nil {
-				return 0, false
-			}
-			return float64(r.Sockets.Bytes) / 1024, true
-		}, func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
+	{"sockmem", "kernel memory per connection, bytes: the server's connected sockets at the interval's end (ss -tm: receive, queued send, reserved); read it beside RSS", false,
+		func(r *Measurement) (float64, bool) { return r.Sockets.PerConnection() },
+		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
 }}
 
 // phase reads a percentile of one of the greeting's phases, if measured.
