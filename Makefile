@@ -2,7 +2,7 @@
 #   make run-epoll                      serve the epoll model on :8000, console logs at debug level
 #   PROTO=echo WORK=sleep:10ms make run-epoll
 #   make load                           measure it: 1, 2, 5 and 10 clients
-#   make bench                          every model side by side, about 3 minutes (the main job)
+#   make bench                          every model side by side, about 7 minutes (the main job)
 #   make bench-tutorial                 the tutorial's own Python servers beside the Go models (needs python3)
 #   make bench-full                     every scenario, longer runs, about 15 minutes
 #   make test                           everything CI runs (the reliability suite's short form among it)

@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"load":   {"measure a running server: latency percentiles, throughput, errors", loadCommand},
 	"bench":  {"run every model side by side: tables, plots and a report (the main job)", benchCommand},
 	"logs":   {"analyse the JSON logs of iolab serve: connections per thread, concurrency, close reasons", logsCommand},
+	"merge":  {"merge the -json results of load generators that ran at once, histograms added exactly", mergeCommand},
 }
 
 // usageError is an error in how a command was called: it prints the

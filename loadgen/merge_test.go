@@ -1,0 +1,65 @@
+package loadgen
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestMergeIsExact records the same requests twice: split between two runs,
+// and all together in one histogram. Merging the two runs must give the
+// one histogram, percentile for percentile.
+func TestMergeIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b, all := newHist(), newHist(), newHist()
+	for i := range 200_000 {
+		// Two different distributions: fast requests, and a slow tail.
+		v := int64(20_000 + rng.ExpFloat64()*80_000)
+		if i%97 == 0 {
+			v = int64(1e6 + rng.Float64()*1e9)
+		}
+		h := a
+		if i%3 == 0 {
+			h = b
+		}
+		_ = h.RecordValue(v)
+		_ = all.RecordValue(v)
+	}
+	run := func(clients int, h interface{ TotalCount() int64 }, enc []byte) *Result {
+		n := h.TotalCount()
+		return &Result{Config: ConfigSummary{Addr: "127.0.0.1:8000", Proto: "echo", Clients: []int{clients}, Duration: "5s", Warmup: "1s", Timeout: "2s", Size: 64},
+			Levels: []Level{{Clients: clients, Seconds: 5, Requests: n, Throughput: float64(n) / 5,
+				Errors: map[string]int64{"read_timeout": 1}, ErrorsTotal: 1,
+				Histograms: map[string][]byte{"latency": enc}}}}
+	}
+	merged, err := Merge(run(10, a, encode(a)), run(10, b, encode(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := merged.Levels[0]
+	if l.Clients != 20 || l.Requests != all.TotalCount() || l.ErrorsTotal != 2 || l.Errors["read_timeout"] != 2 {
+		t.Errorf("merged level: %d clients, %d requests, %d errors; want 20, %d, 2", l.Clients, l.Requests, l.ErrorsTotal, all.TotalCount())
+	}
+	h, err := Decode(l.Histograms["latency"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q := 0.0; q <= 100; q += 0.1 {
+		if got, want := h.ValueAtQuantile(q), all.ValueAtQuantile(q); got != want {
+			t.Fatalf("p%.1f: merged %d, recorded together %d", q, got, want)
+		}
+	}
+	if got, want := l.Latency, summary(all); got != want {
+		t.Errorf("summary %+v, want %+v", got, want)
+	}
+	if got, want := l.Throughput, float64(a.TotalCount()+b.TotalCount())/5; got != want {
+		t.Errorf("throughput %v, want %v", got, want)
+	}
+
+	// Runs that measured different things do not merge.
+	other := run(10, b, encode(b))
+	other.Config.Size = 128
+	if _, err := Merge(run(10, a, encode(a)), other); err == nil || !strings.Contains(err.Error(), "size 128 against 64") {
+		t.Errorf("merging different line sizes: %v", err)
+	}
+}
