@@ -19,8 +19,9 @@ import (
 // sum.
 //
 // Runs merge only if they measured the same thing: the same protocol,
-// client levels, interval, warm-up, timeout, rate, line size, pipeline
-// and expected greeting. Merge says which field differs otherwise.
+// number of client levels (their clients may differ: each agent drives
+// its share), interval, warm-up, timeout, rate, line size, pipeline and
+// expected greeting. Merge says which field differs otherwise.
 func Merge(runs ...*Result) (*Result, error) {
 	if len(runs) == 0 {
 		return nil, errors.New("loadgen: nothing to merge")
@@ -68,8 +69,8 @@ func sameConfig(a, b *ConfigSummary) error {
 	switch {
 	case a.Proto != b.Proto:
 		return diff("protocol", a.Proto, b.Proto)
-	case !slices.Equal(a.Clients, b.Clients):
-		return diff("clients", a.Clients, b.Clients)
+	case len(a.Clients) != len(b.Clients):
+		return diff("client levels", a.Clients, b.Clients)
 	case a.Duration != b.Duration:
 		return diff("duration", a.Duration, b.Duration)
 	case a.Requests != b.Requests:

@@ -21,7 +21,7 @@ type loadFlags struct {
 	rate                         float64
 	requests                     int64
 	duration, warmup, timeout    time.Duration
-	size, pipeline               int
+	size, pipeline, procs        int
 	cpus                         string
 	jsonFile, csvFile            string
 }
@@ -42,6 +42,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs.IntVar(&f.pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
 	fs.StringVar(&f.expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
+	fs.IntVar(&f.procs, "procs", 1, "run this many load-generator processes, each with its share of the clients (and of -rate and -cpus), and merge their results exactly (iolab merge)")
 	fs.StringVar(&f.jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
 	fs.StringVar(&f.csvFile, "csv", "", "write one row per level to this CSV file")
 	fs.Usage = func() {
@@ -55,6 +56,16 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		cfg, err := f.config()
 		if err != nil {
 			return err
+		}
+		if f.procs < 1 {
+			return badUsage("-procs %d: want 1 or more", f.procs)
+		}
+		if f.procs > 1 {
+			return measure(stderr,
+				func(ctx context.Context, _ bool) (*loadgen.Result, error) { return f.runProcs(ctx, cfg) },
+				func(res *loadgen.Result) bool { return res != nil && len(res.Levels) > 0 },
+				func(res *loadgen.Result) error { return writeLoadResults(stdout, res, f.jsonFile, f.csvFile) },
+				"the levels above were complete")
 		}
 		if err := pinTo(f.cpus); err != nil {
 			return err
