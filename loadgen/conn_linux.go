@@ -3,6 +3,7 @@
 package loadgen
 
 import (
+	"net/netip"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -91,6 +92,10 @@ func (l *loop) connect(c *conn, due int64) {
 	// Requests are small and answered at once: Nagle's algorithm would
 	// hold an echo line back until the previous one is acknowledged.
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err := l.bindSource(fd, c); err != nil {
+		l.fail(c, errKind(err, false))
+		return
+	}
 	err = unix.Connect(fd, l.sa)
 	switch err {
 	case nil: // the handshake finished within the call
@@ -104,6 +109,22 @@ func (l *loop) connect(c *conn, due int64) {
 	c.state = stConnecting
 	c.deadline = l.now + l.timeout
 	l.interest(c, unix.EPOLLOUT)
+}
+
+// bindSource binds fd to the client's source address, if -source gave
+// some: client id modulo their number, so that each client keeps its own.
+// IP_BIND_ADDRESS_NO_PORT lets connect(2) pick the port, as it does for
+// an unbound socket: bind alone would pick one unique to the address, and
+// run out of them as soon as without -source.
+func (l *loop) bindSource(fd int, c *conn) error {
+	srcs := l.lv.cfg.Sources
+	if len(srcs) == 0 {
+		return nil
+	}
+	src := srcs[int(c.id)%len(srcs)]
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	sa, _ := sockaddr(netip.AddrPortFrom(src, 0))
+	return unix.Bind(fd, sa)
 }
 
 // handshake finishes a connect(2) that epoll reported writable: SO_ERROR

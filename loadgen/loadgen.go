@@ -23,6 +23,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -62,6 +63,13 @@ type Config struct {
 	// Expect, if set, is the exact greeting; otherwise any non-empty
 	// greeting is right.
 	Expect []byte
+	// Sources, if set, are the local addresses client sockets bind to,
+	// each client its own in turn (-source). One source address and one
+	// server address and port leave about 28,000 ephemeral ports
+	// (net.ipv4.ip_local_port_range), and so as many connections; on
+	// loopback every 127.x.y.z is local, so a range of them lifts that
+	// limit. They must be of the server's family.
+	Sources []netip.Addr
 	// Progress, if set, is called about five times a second while a level
 	// runs, from a goroutine of its own.
 	Progress func(Progress)
@@ -112,6 +120,11 @@ func (c *Config) Validate() error {
 	for _, n := range c.Clients {
 		if n < 1 || n > maxClients {
 			return fmt.Errorf("loadgen: %d clients is not within 1 and %d", n, maxClients)
+		}
+	}
+	for _, a := range c.Sources {
+		if !a.IsValid() || a.Is4() != c.Sources[0].Is4() {
+			return fmt.Errorf("loadgen: source address %v: want addresses of one family", a)
 		}
 	}
 	return nil
@@ -195,6 +208,8 @@ type ConfigSummary struct {
 	Expect   string  `json:"expect,omitempty"`
 	CPUs     []int   `json:"cpus,omitempty"`
 	Procs    int     `json:"gomaxprocs"`
+	// Sources says which local addresses the clients bound to (-source).
+	Sources string `json:"sources,omitempty"`
 }
 
 // Level is the measurement of one number of clients.
@@ -292,6 +307,9 @@ func summarize(c *Config) ConfigSummary {
 		s.Size, s.Pipeline = c.Size, c.Pipeline
 	} else {
 		s.Expect = string(c.Expect)
+	}
+	if n := len(c.Sources); n > 0 {
+		s.Sources = fmt.Sprintf("%d addresses, %v to %v", n, c.Sources[0], c.Sources[n-1])
 	}
 	s.CPUs, s.Procs = proc.Allowed()
 	sort.Ints(s.CPUs)

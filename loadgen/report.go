@@ -31,7 +31,11 @@ func WriteTable(w io.Writer, r *Result) error {
 	var notes []string
 	for _, l := range r.Levels {
 		if l.ErrorsTotal > 0 {
-			notes = append(notes, fmt.Sprintf("errors at %d clients: %s", l.Clients, errorList(l.Errors)))
+			note := fmt.Sprintf("errors at %d clients: %s", l.Clients, errorList(l.Errors))
+			if l.Errors[ErrAddrUnavailable.String()] > 0 {
+				note += " (addr_unavailable: no local port left for one source address; -source 127.0.0.2-127.0.0.50 spreads clients over more)"
+			}
+			notes = append(notes, note)
 		}
 		if l.Uncorrected != nil {
 			notes = append(notes, fmt.Sprintf("open loop at %d clients: latency from each request's due time; from the actual send p50 %s p99 %s; %d sent late, %d never sent",

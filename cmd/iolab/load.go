@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ type loadFlags struct {
 	requests                     int64
 	duration, warmup, timeout    time.Duration
 	size, pipeline, procs        int
-	cpus                         string
+	cpus, sources                string
 	jsonFile, csvFile            string
 }
 
@@ -42,6 +43,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs.IntVar(&f.pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
 	fs.StringVar(&f.expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
+	fs.StringVar(&f.sources, "source", "", "local addresses to bind client sockets to, each client its own in turn: a range 127.0.0.2-127.0.0.50 or a comma-separated list; on loopback this lifts the limit of ~28,000 ephemeral ports per source address")
 	fs.IntVar(&f.procs, "procs", 1, "run this many load-generator processes, each with its share of the clients (and of -rate and -cpus), and merge their results exactly (iolab merge)")
 	fs.StringVar(&f.jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
 	fs.StringVar(&f.csvFile, "csv", "", "write one row per level to this CSV file")
@@ -100,10 +102,48 @@ func (f *loadFlags) config() (loadgen.Config, error) {
 	if cfg.Clients, err = parseInts(f.clients); err != nil {
 		return cfg, badUsage("-clients: %v", err)
 	}
+	if cfg.Sources, err = parseSources(f.sources); err != nil {
+		return cfg, badUsage("-source: %v", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, badUsage("%v", err)
 	}
 	return cfg, nil
+}
+
+// parseSources parses -source: "A-B", a range of IPv4 or IPv6 addresses,
+// or a comma-separated list of them; at most 65,536.
+func parseSources(s string) ([]netip.Addr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []netip.Addr
+	for _, part := range strings.Split(s, ",") {
+		from, to, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := netip.ParseAddr(from)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if isRange {
+			if b, err = netip.ParseAddr(to); err != nil {
+				return nil, err
+			}
+			if b.Less(a) || a.Is4() != b.Is4() {
+				return nil, fmt.Errorf("%s: not a range", part)
+			}
+		}
+		for x := a; ; x = x.Next() {
+			out = append(out, x)
+			if len(out) > 1<<16 {
+				return nil, fmt.Errorf("more than %d addresses", 1<<16)
+			}
+			if x == b {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // writeLoadResults writes the table, and the JSON and CSV files if asked.

@@ -55,6 +55,9 @@ func (f *loadFlags) runProcs(ctx context.Context, cfg loadgen.Config) (*loadgen.
 		if f.expect != "" {
 			argv = append(argv, "-expect", f.expect)
 		}
+		if f.sources != "" {
+			argv = append(argv, "-source", f.sources)
+		}
 		if len(cpus) > 0 { // its share of the CPUs, or one of them if they are fewer
 			var mine []string
 			for j, c := range cpus {
