@@ -82,18 +82,23 @@ type LineBuffer struct {
 }
 
 // lineBufferStart is the first size of a LineBuffer: big enough for a burst
-// of small pipelined lines, small enough for 10,000 idle connections.
+// of small pipelined lines.
 const lineBufferStart = 4 << 10
 
 // NewLineBuffer returns an empty buffer for lines of at most maxLine bytes.
+// It holds no memory until the first read (Space): a connection that never
+// sends costs no input buffer.
 func NewLineBuffer(maxLine int) *LineBuffer {
-	return &LineBuffer{buf: make([]byte, min(lineBufferStart, maxLine)), maxLine: maxLine}
+	return &LineBuffer{maxLine: maxLine}
 }
 
 // Space returns the free tail to read into. It first moves unconsumed
 // input to the front, and grows the buffer (up to the line limit) only when
 // one incomplete line fills it all; so it always returns at least one byte.
 func (b *LineBuffer) Space() []byte {
+	if b.buf == nil {
+		b.buf = make([]byte, min(lineBufferStart, b.maxLine))
+	}
 	if b.w == len(b.buf) {
 		if b.r > 0 {
 			b.w = copy(b.buf, b.buf[b.r:b.w])
@@ -130,3 +135,12 @@ func (b *LineBuffer) Next() ([]byte, error) {
 
 // Buffered reports how many bytes have been read but not consumed.
 func (b *LineBuffer) Buffered() int { return b.w - b.r }
+
+// Release lets the buffer's memory go if it holds no input, as gnet and
+// nbio do for an idle connection: the next Space allocates again. A line
+// that Next returned must no longer be in use.
+func (b *LineBuffer) Release() {
+	if b.r == b.w {
+		b.buf, b.r, b.w = nil, 0, 0
+	}
+}

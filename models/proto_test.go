@@ -173,3 +173,30 @@ func threadCPUOf(t *testing.T) (time.Duration, bool) {
 	}
 	return d, ok
 }
+
+// TestLineBufferLazy checks that a LineBuffer holds no memory until the
+// first read, and can let it go when it holds no input.
+func TestLineBufferLazy(t *testing.T) {
+	b := NewLineBuffer(DefaultMaxLine)
+	if b.buf != nil {
+		t.Fatal("a new LineBuffer holds memory")
+	}
+	n := copy(b.Space(), "hel")
+	b.Commit(n)
+	b.Release() // holds "hel": kept
+	if b.buf == nil || b.Buffered() != 3 {
+		t.Fatalf("released with %d bytes buffered", b.Buffered())
+	}
+	b.Commit(copy(b.Space(), "lo\n"))
+	if line, err := b.Next(); err != nil || string(line) != "hello\n" {
+		t.Fatalf("Next = %q, %v", line, err)
+	}
+	b.Release()
+	if b.buf != nil || b.Buffered() != 0 {
+		t.Fatal("an empty LineBuffer kept its memory")
+	}
+	b.Commit(copy(b.Space(), "again\n"))
+	if line, _ := b.Next(); string(line) != "again\n" {
+		t.Fatalf("after Release: %q", line)
+	}
+}
