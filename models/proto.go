@@ -76,9 +76,10 @@ func ScanLine(buf []byte, maxLine int) (int, error) {
 // buffer and calls ScanLine directly). A LineBuffer never holds more than
 // one incomplete line, so its size is bounded by the line limit.
 type LineBuffer struct {
-	buf     []byte // read into buf[w:]; unconsumed input is buf[r:w]
-	r, w    int    // read and write offsets into buf
-	maxLine int    // longest line accepted, newline included
+	buf     []byte      // read into buf[w:]; unconsumed input is buf[r:w]
+	r, w    int         // read and write offsets into buf
+	maxLine int         // longest line accepted, newline included
+	pool    *BufferPool // where buf comes from and goes back to; nil: the heap
 }
 
 // lineBufferStart is the first size of a LineBuffer: big enough for a burst
@@ -92,12 +93,25 @@ func NewLineBuffer(maxLine int) *LineBuffer {
 	return &LineBuffer{maxLine: maxLine}
 }
 
+// NewPooledLineBuffer returns an empty buffer, as NewLineBuffer does,
+// whose memory comes from pool when it reads and goes back to it when
+// Release finds it drained. An event loop gives all its connections one
+// pool: then only the connections with input in hand hold a buffer, and
+// thousands of idle ones hold none.
+func NewPooledLineBuffer(maxLine int, pool *BufferPool) *LineBuffer {
+	return &LineBuffer{maxLine: maxLine, pool: pool}
+}
+
 // Space returns the free tail to read into. It first moves unconsumed
 // input to the front, and grows the buffer (up to the line limit) only when
 // one incomplete line fills it all; so it always returns at least one byte.
 func (b *LineBuffer) Space() []byte {
 	if b.buf == nil {
-		b.buf = make([]byte, min(lineBufferStart, b.maxLine))
+		if b.pool != nil && b.maxLine >= lineBufferStart {
+			b.buf = b.pool.get()
+		} else {
+			b.buf = make([]byte, min(lineBufferStart, b.maxLine))
+		}
 	}
 	if b.w == len(b.buf) {
 		if b.r > 0 {
@@ -140,7 +154,40 @@ func (b *LineBuffer) Buffered() int { return b.w - b.r }
 // nbio do for an idle connection: the next Space allocates again. A line
 // that Next returned must no longer be in use.
 func (b *LineBuffer) Release() {
-	if b.r == b.w {
+	if b.r == b.w && b.buf != nil {
+		if b.pool != nil {
+			b.pool.put(b.buf)
+		}
 		b.buf, b.r, b.w = nil, 0, 0
+	}
+}
+
+// BufferPool keeps the input buffers that an event loop's connections
+// have given back, for the next connection that reads: the memory a loop
+// holds for input follows the connections that are mid-request, not all
+// it has open (gnet and nbio work the same way). It belongs to one loop
+// and is not safe for concurrent use.
+type BufferPool struct {
+	free [][]byte // buffers given back, lineBufferStart bytes each
+}
+
+// poolKeep bounds what a pool keeps: past it, buffers given back go to
+// the garbage collector, so a burst of busy connections does not leave
+// its peak of memory held for good.
+const poolKeep = 256
+
+func (p *BufferPool) get() []byte {
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return b
+	}
+	return make([]byte, lineBufferStart)
+}
+
+func (p *BufferPool) put(b []byte) {
+	if len(b) == lineBufferStart && len(p.free) < poolKeep {
+		p.free = append(p.free, b)
 	}
 }

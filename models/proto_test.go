@@ -200,3 +200,26 @@ func TestLineBufferLazy(t *testing.T) {
 		t.Fatalf("after Release: %q", line)
 	}
 }
+
+// TestBufferPool checks that pooled LineBuffers lend their memory to each
+// other: a buffer drained and released is the next one's to read into.
+func TestBufferPool(t *testing.T) {
+	var pool BufferPool
+	a := NewPooledLineBuffer(DefaultMaxLine, &pool)
+	b := NewPooledLineBuffer(DefaultMaxLine, &pool)
+	a.Commit(copy(a.Space(), "hi\n"))
+	first := &a.buf[0]
+	if line, _ := a.Next(); string(line) != "hi\n" {
+		t.Fatalf("Next = %q", line)
+	}
+	a.Release()
+	if a.buf != nil || len(pool.free) != 1 {
+		t.Fatalf("released: buf %v, pool holds %d", a.buf != nil, len(pool.free))
+	}
+	if space := b.Space(); &space[0] != first {
+		t.Error("the next buffer did not come from the pool")
+	}
+	if len(pool.free) != 0 {
+		t.Errorf("pool still holds %d after lending", len(pool.free))
+	}
+}

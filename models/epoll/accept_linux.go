@@ -99,7 +99,7 @@ func (l *loop) loopAccept() {
 		}
 		l.backoff.Reset()
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &conn{fd: fd, Conn: exchange.New(l.cfg, l.stats.Open(sock.AddrPort(sa), l.tid), l.now)}
+		c := &conn{fd: fd, Conn: exchange.New(l.cfg, &l.pool, l.stats.Open(sock.AddrPort(sa), l.tid), l.now)}
 		l.accepted++
 		l.conns[fd] = c
 		if l.cfg.Proto == models.Greeting {

@@ -110,7 +110,8 @@ type loop struct {
 	accepted int64          // connections this loop accepted, for Stats.LoopDone
 	now      time.Time      // read once per wake-up; precise enough for timeouts
 
-	timers timerHeap // pending timers, earliest first (timers_linux.go)
+	timers timerHeap         // pending timers, earliest first (timers_linux.go)
+	pool   models.BufferPool // input buffers of the connections with nothing in hand
 
 	acceptable bool                 // the listener was reported readable in this batch
 	listening  bool                 // the listener is in epoll's interest list
@@ -270,6 +271,7 @@ func (l *loop) settle(c *conn) {
 		l.loopClose(c, c.After, nil)
 		return
 	}
+	c.Rest() // an idle connection holds no input buffer
 	want := c.want()
 	c.Clocks(l.now)
 	var err error

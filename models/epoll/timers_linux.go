@@ -47,18 +47,10 @@ func (l *loop) runTimers() { deadline.Fire(l, &l.timers, l.cfg, l.now, l.drainin
 // Sweep closes the connections past one of their deadlines, every
 // deadline.SweepEvery until the shutdown (deadline.Fire arms the next).
 func (l *loop) Sweep() {
-	idle := deadline.SweepEvery(l.cfg)
 	for _, c := range l.conns {
 		if reason, late := c.Late(l.cfg, l.now); late {
 			l.loopClose(c, reason, nil)
 			continue
-		}
-		// A connection quiet since the last sweep gives its input buffer
-		// back (4 KiB; it takes another when data comes): 10,000 idle
-		// clients then cost the loop a few hundred bytes each. Not while
-		// its request is in progress, whose Reply may point into In.
-		if c.In != nil && !c.Asleep && l.now.Sub(c.Active) >= idle {
-			c.In.Release()
 		}
 	}
 }

@@ -142,12 +142,13 @@ type loop struct {
 	backlog   int             // its accept queue's size, for the multishot accept's margin
 	slots     *models.Slots   // the connection limit
 	conns     map[uint64]*conn
-	nextID    uint64        // the id of the last connection opened
-	stats     *models.Stats // the counters and log events of this Serve call
-	tid       int           // the loop's OS thread, logged with every connection
-	now       time.Time     // read once per wake-up; precise enough for timeouts
-	inflight  int           // submissions whose last completion has not come yet
-	cqes      []cqe         // the completions of one turn, reaped
+	nextID    uint64            // the id of the last connection opened
+	stats     *models.Stats     // the counters and log events of this Serve call
+	tid       int               // the loop's OS thread, logged with every connection
+	now       time.Time         // read once per wake-up; precise enough for timeouts
+	inflight  int               // submissions whose last completion has not come yet
+	cqes      []cqe             // the completions of one turn, reaped
+	pool      models.BufferPool // input buffers of the connections with nothing in hand
 
 	wakefd    int     // eventfd(2) the watcher writes to stop the loop
 	wakeBuf   [8]byte // where the kernel reads the eventfd's counter into
@@ -552,6 +553,12 @@ func (l *loop) settle(c *conn) {
 	if c.Closing && c.Sent == len(c.Out) {
 		l.loopClose(c, c.After, nil)
 		return
+	}
+	if l.multiRecv {
+		// The kernel reads into the provided buffers, not into In: a
+		// connection with nothing in hand gives In back. (Single-shot,
+		// a receive in flight reads into In's space: it keeps it.)
+		c.Rest()
 	}
 	want := l.wantRecv(c)
 	switch {

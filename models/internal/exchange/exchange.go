@@ -45,12 +45,25 @@ type Conn struct {
 // New returns the exchange of a connection opened at now, logged as rec.
 // An echo connection gets its LineBuffer; a greeting connection has no
 // input, and the loop begins its one request, the greeting, at once.
-func New(cfg *models.Config, rec models.ConnRecord, now time.Time) Conn {
+//
+// The LineBuffer's memory comes from the loop's pool, and goes back to it
+// when the connection rests (Rest).
+func New(cfg *models.Config, pool *models.BufferPool, rec models.ConnRecord, now time.Time) Conn {
 	x := Conn{Rec: rec, Active: now}
 	if cfg.Proto != models.Greeting {
-		x.In = models.NewLineBuffer(cfg.MaxLine)
+		x.In = models.NewPooledLineBuffer(cfg.MaxLine, pool)
 	}
 	return x
+}
+
+// Rest gives the input buffer back to the loop's pool if the connection
+// has nothing in hand: no input unanswered and no request in progress (a
+// reply may point into In until it finishes). A loop calls it once it has
+// settled a connection, so an idle connection holds no buffer.
+func (x *Conn) Rest() {
+	if x.In != nil && !x.Asleep {
+		x.In.Release()
+	}
 }
 
 // Answer begins the complete lines in In, in order, with begin, until none
