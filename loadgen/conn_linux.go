@@ -74,6 +74,8 @@ type conn struct {
 	// inflight counts echo lines sent and not answered; a greeting's one
 	// request shows in state instead.
 	inflight int
+	// up is set while the socket is connected, for loop.open.
+	up bool
 
 	greetingConn
 	echoConn
@@ -99,7 +101,7 @@ func (l *loop) connect(c *conn, due int64) {
 	err = unix.Connect(fd, l.sa)
 	switch err {
 	case nil: // the handshake finished within the call
-		l.proto.connected(c)
+		l.established(c)
 		return
 	case unix.EINPROGRESS:
 	default:
@@ -137,6 +139,18 @@ func (l *loop) handshake(c *conn) {
 	if err != nil {
 		l.fail(c, errKind(err, true))
 		return
+	}
+	l.established(c)
+}
+
+// established counts c's socket as connected, and notes when every client
+// of the loop was connected at once for the first time (Level.Setup), then
+// hands c to its workload.
+func (l *loop) established(c *conn) {
+	c.up = true
+	l.open++
+	if l.open == len(l.conns) && l.allUpAt == 0 {
+		l.allUpAt = l.now
 	}
 	l.proto.connected(c)
 }
@@ -186,6 +200,10 @@ func (l *loop) hangUp(c *conn) {
 func (l *loop) closeConn(c *conn) {
 	if c.fd >= 0 {
 		unix.Close(c.fd)
+	}
+	if c.up {
+		c.up = false
+		l.open--
 	}
 	c.fd, c.events, c.deadline = -1, 0, 0
 }

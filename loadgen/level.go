@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/loadgen/proc"
+	"iolab/models"
 )
 
 // This file is the coordinator: it runs the levels one after the other,
@@ -128,6 +129,8 @@ type tally struct {
 	failures atomic.Int64 // requests failed so far, warm-up included
 	rec      *recorder    // everything the loop measured
 	lastDone int64        // when its last measured request was answered, in ns after the epoch
+	held     int          // its connections open when the measured interval ended (Level.Held)
+	allUpAt  int64        // when all its clients were first connected at once, in ns after the epoch; 0: never
 }
 
 // runLevel runs one level: warm-up, then the measured interval.
@@ -221,11 +224,15 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 	report()
 
 	rec := newRecorder()
-	var lastDone int64
+	var lastDone, allUp int64
+	held, allUpEvery := 0, true
 	for _, l := range loops {
 		l.rec.finish()
 		rec.merge(l.rec)
 		lastDone = max(lastDone, l.lastDone)
+		held += l.held
+		allUp = max(allUp, l.allUpAt)
+		allUpEvery = allUpEvery && l.allUpAt > 0
 		l.close()
 	}
 	seconds := float64(cfg.Duration) / 1e9
@@ -233,7 +240,15 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 		seconds = max(float64(lastDone-lv.sched.warmEnd), 1) / 1e9
 	}
 	user, sys, wall := cpu.use()
-	return lv.result(rec, nloops, seconds, user, sys, wall), nil
+	out := lv.result(rec, nloops, seconds, user, sys, wall)
+	if cfg.Proto == models.Echo {
+		out.Held = held
+		if allUpEvery {
+			setup := float64(allUp) / 1e9
+			out.Setup = &setup
+		}
+	}
+	return out, nil
 }
 
 // result turns the merged recorder into a Level.

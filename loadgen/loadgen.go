@@ -241,6 +241,13 @@ type Level struct {
 	// they were due; Unsent, those due in the interval and never sent.
 	Late   int64 `json:"late,omitempty"`
 	Unsent int64 `json:"unsent,omitempty"`
+	// Held is, for echo, how many connections were open when the measured
+	// interval ended: the connections a server held at once (c100k).
+	Held int `json:"held,omitempty"`
+	// Setup is, for echo, how long after the level began every client was
+	// connected at once for the first time, in seconds; nil if that never
+	// happened (a server at its limit).
+	Setup *float64 `json:"setup_s,omitempty"`
 	// Warmup is the warm-up's own count, left out of everything above.
 	Warmup WarmupSummary `json:"warmup"`
 	// ClientCPU is the load generator's own CPU use in the interval.

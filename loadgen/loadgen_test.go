@@ -110,6 +110,9 @@ func TestWorkloads(t *testing.T) {
 				if _, err := loadgen.Decode(l.Histograms["latency"]); err != nil {
 					t.Errorf("%d clients: encoded histogram: %v", l.Clients, err)
 				}
+				if echo := cfg.Proto == models.Echo; echo && (l.Held != l.Clients || l.Setup == nil) || !echo && (l.Held != 0 || l.Setup != nil) {
+					t.Errorf("%d clients: held %d, setup %v", l.Clients, l.Held, l.Setup)
+				}
 			}
 		})
 	}

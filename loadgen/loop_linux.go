@@ -94,6 +94,8 @@ type loop struct {
 	stopAt int64
 	// nextSweep is when sweep next looks for deadlines passed.
 	nextSweep int64
+	// open counts the clients whose socket is connected.
+	open int
 }
 
 // newLoop makes loop index of nloops, with every nloops-th client of the
@@ -262,6 +264,7 @@ func (l *loop) sweep() {
 // counted as unsent.
 func (l *loop) beginStop() {
 	l.stopping, l.stopAt = true, l.now
+	l.held = l.open
 	for _, c := range l.conns {
 		l.rec.unsent += l.sched.unsent(c.nextDue, l.now)
 	}

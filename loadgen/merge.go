@@ -95,8 +95,16 @@ func sameConfig(a, b *ConfigSummary) error {
 func mergeLevel(ls []*Level) (Level, error) {
 	out := Level{Errors: map[string]int64{}, Histograms: map[string][]byte{}}
 	var cpu CPUUse
+	allUp := true // every run got all its clients connected: Setup is the latest of theirs
+	var setup float64
 	for _, l := range ls {
 		out.Clients += l.Clients
+		out.Held += l.Held
+		if l.Setup == nil {
+			allUp = false
+		} else {
+			setup = max(setup, *l.Setup)
+		}
 		out.Loops += l.Loops
 		out.Seconds = max(out.Seconds, l.Seconds)
 		out.Requests += l.Requests
@@ -129,6 +137,9 @@ func mergeLevel(ls []*Level) (Level, error) {
 		cpu.Percent = 100 * (cpu.User + cpu.System) / (out.Seconds * float64(cpu.Allowed))
 	}
 	out.ClientCPU = cpu
+	if allUp && ls[0].Setup != nil {
+		out.Setup = &setup
+	}
 	for _, name := range []string{"latency", "uncorrected", "connect", "first_byte"} {
 		h, ok, err := mergeHistograms(ls, name)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"iolab/loadgen"
 	"iolab/loadgen/bench"
 	"iolab/models"
 )
@@ -28,7 +29,7 @@ type benchFlags struct {
 func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var f benchFlags
-	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all")
+	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all (every one but "+explicitNames()+", which run only when named)")
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+" (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D or cpu:D (default: each scenario's own)")
@@ -55,6 +56,12 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			}
 			if len(s.Models) > 0 {
 				fmt.Fprintf(fs.Output(), ", models %s", strings.Join(s.Models, ","))
+			}
+			if s.Rate > 0 {
+				fmt.Fprintf(fs.Output(), ", open loop at %s lines/s in all", loadgen.Rate(s.Rate))
+			}
+			if s.Explicit {
+				fmt.Fprint(fs.Output(), " (only when named)")
 			}
 			fmt.Fprintln(fs.Output())
 		}
@@ -107,6 +114,17 @@ func scenarioNames() []string {
 	return names
 }
 
+// explicitNames lists the scenarios that "all" leaves out.
+func explicitNames() string {
+	var names []string
+	for _, s := range bench.Scenarios {
+		if s.Explicit {
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // config checks the flags and turns them into the bench's Config, with
 // bench.Config.Validate. Its errors are usage errors, except if this
 // program cannot find its own executable, which the bench starts servers
@@ -124,7 +142,7 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 	}
 	scenarios := f.scenarios
 	if scenarios == "all" {
-		scenarios = strings.Join(scenarioNames(), ",")
+		scenarios = strings.Join(bench.AllScenarios(), ",")
 	}
 	for _, name := range strings.Split(scenarios, ",") {
 		s, err := bench.LookupScenario(strings.TrimSpace(name))

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -102,48 +101,13 @@ func (f *loadFlags) config() (loadgen.Config, error) {
 	if cfg.Clients, err = parseInts(f.clients); err != nil {
 		return cfg, badUsage("-clients: %v", err)
 	}
-	if cfg.Sources, err = parseSources(f.sources); err != nil {
+	if cfg.Sources, err = loadgen.ParseSources(f.sources); err != nil {
 		return cfg, badUsage("-source: %v", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, badUsage("%v", err)
 	}
 	return cfg, nil
-}
-
-// parseSources parses -source: "A-B", a range of IPv4 or IPv6 addresses,
-// or a comma-separated list of them; at most 65,536.
-func parseSources(s string) ([]netip.Addr, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []netip.Addr
-	for _, part := range strings.Split(s, ",") {
-		from, to, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := netip.ParseAddr(from)
-		if err != nil {
-			return nil, err
-		}
-		b := a
-		if isRange {
-			if b, err = netip.ParseAddr(to); err != nil {
-				return nil, err
-			}
-			if b.Less(a) || a.Is4() != b.Is4() {
-				return nil, fmt.Errorf("%s: not a range", part)
-			}
-		}
-		for x := a; ; x = x.Next() {
-			out = append(out, x)
-			if len(out) > 1<<16 {
-				return nil, fmt.Errorf("more than %d addresses", 1<<16)
-			}
-			if x == b {
-				break
-			}
-		}
-	}
-	return out, nil
 }
 
 // writeLoadResults writes the table, and the JSON and CSV files if asked.

@@ -76,13 +76,13 @@ func TestLoadProcs(t *testing.T) {
 }
 
 func TestParseSources(t *testing.T) {
-	got, err := parseSources("127.0.0.2-127.0.0.4, ::1")
+	got, err := loadgen.ParseSources("127.0.0.2-127.0.0.4, ::1")
 	if err != nil || len(got) != 4 || got[0].String() != "127.0.0.2" || got[2].String() != "127.0.0.4" || got[3].String() != "::1" {
-		t.Errorf("parseSources: %v, %v", got, err)
+		t.Errorf("ParseSources: %v, %v", got, err)
 	}
 	for _, bad := range []string{"127.0.0.4-127.0.0.2", "127.0.0.1-::1", "localhost", "10.0.0.0-10.1.0.1"} {
-		if _, err := parseSources(bad); err == nil {
-			t.Errorf("parseSources(%q) succeeded", bad)
+		if _, err := loadgen.ParseSources(bad); err == nil {
+			t.Errorf("loadgen.ParseSources(%q) succeeded", bad)
 		}
 	}
 }

@@ -51,6 +51,29 @@ type Scenario struct {
 	// Timeout, if longer than the bench's, bounds each request phase
 	// instead: long enough to see a SYN retransmitted (1 s, then 3 s).
 	Timeout time.Duration
+	// Explicit scenarios run only when named, not with "all": c100k
+	// takes minutes and most of the machine's memory.
+	Explicit bool
+	// Rate, if positive, makes the load open loop: this many requests per
+	// second in total, spread over the clients.
+	Rate float64
+	// Warmup, if longer than the bench's, is each level's warm-up
+	// instead: long enough for every client to connect.
+	Warmup time.Duration
+	// PerLoadProcess, if positive, runs the load in one `iolab load`
+	// process per this many clients (loadgen.RunProcs), each under its
+	// own limit of open files, their results merged exactly.
+	PerLoadProcess int
+	// Sources are the local addresses the clients bind to (iolab load
+	// -source), past the ephemeral ports of one.
+	Sources string
+	// Serve adds flags to a model's server, by model: what it needs to
+	// hold this scenario's load, where it can.
+	Serve map[string][]string
+	// Held measures the memory each held connection costs: the server's
+	// RSS and the kernel's, before the first client and at the end of the
+	// measured interval (Measurement.Memory).
+	Held bool
 }
 
 // Scenarios are the named workloads, in the order they run.
@@ -75,10 +98,32 @@ var Scenarios = []Scenario{
 		Models: []string{"goroutine", "epoll", "reuseport", "gnet"},
 		About: "Echo with no work, the server on every CPU: do event loops spread over cores? The load generator shares the CPUs, " +
 			"so compare requests per server CPU-second as well as requests per second."},
+	{Name: "c100k", Proto: models.Echo, Clients: []int{10000, 100000}, Explicit: true,
+		Rate: 10000, Warmup: 15 * time.Second, Timeout: 5 * time.Second, PerLoadProcess: 15000,
+		Sources: "127.0.0.2-127.0.0.21", Held: true,
+		Serve: map[string][]string{"reuseport": {"-procs", "-workers", "7", "-max-conns", "120000"}},
+		About: "Kegel's C10K, ten times over: 10,000 then 100,000 echo connections held open at once, mostly idle " +
+			"(10,000 lines a second in all: each connection sends one line every second at 10,000, every 10 s at 100,000). " +
+			"One process may open 20,000 files here, so the load runs in several processes, bound to 20 source addresses " +
+			"(127.0.0.2-21, past the ephemeral ports of one), and reuseport runs 7 loop processes (-procs -workers 7). " +
+			"A model of one process stops at its open-file limit, and clients past it wait or time out: that is its result. " +
+			"Read the memory each connection costs, in the server (RSS) and in the kernel."},
 }
 
 // QuickScenarios are what `make bench` runs.
 var QuickScenarios = []string{"seed", "io-bound", "cpu-bound"}
+
+// AllScenarios returns the names of the scenarios "all" runs: every one
+// but those run only when named (Explicit).
+func AllScenarios() []string {
+	var out []string
+	for _, s := range Scenarios {
+		if !s.Explicit {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
 
 // LookupScenario returns the scenario called name.
 func LookupScenario(name string) (Scenario, error) {
@@ -195,6 +240,9 @@ func (cfg *Config) Validate() error {
 			if _, err := models.Lookup(m); err != nil {
 				return err // already says "models: unknown model"
 			}
+		}
+		if _, err := loadgen.ParseSources(sc.Sources); err != nil {
+			return fmt.Errorf("bench: scenario %s: sources: %w", sc.Name, err)
 		}
 	}
 	if err := cfg.checkExternals(); err != nil {
@@ -457,8 +505,18 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	var kernelBefore, kernelAfter proc.TCPCounters
 	lcfg := loadgen.DefaultConfig()
 	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
-	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, cfg.Warmup, cfg.timeout(sc)
+	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, max(cfg.Warmup, sc.Warmup), cfg.timeout(sc)
+	lcfg.Rate = sc.Rate
 	lcfg.Progress = progress
+	lcfg.Sources, _ = loadgen.ParseSources(sc.Sources) // Validate has parsed them
+	var memBefore proc.KernelMemory
+	var rssBefore int64
+	if sc.Held { // before the first client
+		memBefore = proc.ReadKernelMemory()
+		if ps, err := proc.ReadTree(srv.pid); err == nil {
+			rssBefore = ps.RSS
+		}
+	}
 	var waitBefore map[int]int64
 	var counter *syscallCounter
 	var kernelErr error
@@ -481,6 +539,10 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 			return
 		}
 		end, kernelAfter = ps, proc.ReadTCPCounters()
+		if sc.Held {
+			run.Memory = &ConnMemory{RSSBefore: rssBefore, RSSHeld: ps.RSS,
+				KernelBefore: memBefore, KernelHeld: proc.ReadKernelMemory()}
+		}
 		run.Server.RunQueueWaitNs = waitDelta(waitBefore, runQueueWait(tree()))
 		switch {
 		case srv.perf != nil:
@@ -498,9 +560,12 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	}
 	var res *loadgen.Result
 	var loadErr error
-	if run.Env == DockerInside {
+	switch {
+	case run.Env == DockerInside:
 		res, loadErr = loadInside(ctx, cfg, srv, lcfg)
-	} else {
+	case sc.PerLoadProcess > 0:
+		res, loadErr = cfg.loadProcs(ctx, lcfg, (run.Clients+sc.PerLoadProcess-1)/sc.PerLoadProcess)
+	default:
 		res, loadErr = loadgen.Run(ctx, lcfg)
 	}
 	samples := sampler.stop()
@@ -512,7 +577,8 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	} else {
 		life, stopErr = srv.stop()
 		run.Loops = srv.loops // from the stop event, once the server has stopped
-		if srv.perf != nil {  // perf wrote its counts as it exited, after the server
+		run.LimitAt = srv.limitAt
+		if srv.perf != nil { // perf wrote its counts as it exited, after the server
 			var err error
 			if run.Syscalls, err = srv.perf.counts(); err != nil && kernelErr == nil {
 				kernelErr = err
@@ -532,4 +598,33 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 		stopErr = kernelErr
 	}
 	return run, stopErr
+}
+
+// loadProcs runs the load of lcfg in n `iolab load` processes
+// (loadgen.RunProcs), pinned to the load generator's CPUs. They have no
+// Mark to call, so the measured interval is marked by the clock: it
+// begins one warm-up after they start, and ends one duration later, or
+// when they are done.
+func (cfg *Config) loadProcs(ctx context.Context, lcfg loadgen.Config, n int) (*loadgen.Result, error) {
+	mark := lcfg.Mark
+	lcfg.Mark, lcfg.Progress = nil, nil
+	done, marked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(marked)
+		select {
+		case <-time.After(lcfg.Warmup):
+		case <-done:
+			return
+		}
+		mark(true)
+		select {
+		case <-time.After(lcfg.Duration):
+		case <-done:
+		}
+		mark(false)
+	}()
+	res, err := loadgen.RunProcs(ctx, cfg.Binary, lcfg, n, cfg.LoadCPUs)
+	close(done)
+	<-marked
+	return res, err
 }

@@ -578,3 +578,48 @@ func TestSyscallsCounted(t *testing.T) {
 		t.Errorf("socket memory %+v: want the listener and the clients' connections", r.Sockets)
 	}
 }
+
+// TestHeldBench runs c100k in miniature: 20 echo clients in two load
+// processes (loadgen.RunProcs), from two source addresses, against
+// reuseport as two processes. It checks that every connection is held,
+// that the memory per connection is measured, and that the held group
+// comes out in the tables; "all" does not run c100k.
+func TestHeldBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds iolab and runs servers")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the load generator needs Linux")
+	}
+	if slices.Contains(AllScenarios(), "c100k") {
+		t.Error(`"all" runs c100k, which runs only when named`)
+	}
+	sc, err := LookupScenario("c100k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Warmup, sc.Rate, sc.PerLoadProcess, sc.Sources = 0, 200, 10, "127.0.0.2-127.0.0.3"
+	sc.Serve = map[string][]string{"reuseport": {"-procs", "-workers", "2"}}
+	res, err := Run(context.Background(), Config{
+		Binary: iolabBinary(t), Scenarios: []Scenario{sc}, Models: []string{"reuseport"}, Clients: []int{20},
+		Duration: time.Second, Warmup: 500 * time.Millisecond, Timeout: time.Second,
+		NoPin: true, OutDir: filepath.Join(t.TempDir(), "results"),
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	s := &res.Scenarios[0]
+	run := s.Runs[0]
+	if run.Load.Held != 20 || run.Load.Setup == nil || run.Load.ErrorsTotal != 0 || run.Load.Requests == 0 {
+		t.Errorf("%s: held %d of 20, setup %v, errors %v, requests %d", run.Error, run.Load.Held, run.Load.Setup, run.Load.Errors, run.Load.Requests)
+	}
+	if run.Server.ProcsPeak != 3 {
+		t.Errorf("reuseport -procs -workers 2: %d processes, want 3 (the parent and two loops)", run.Server.ProcsPeak)
+	}
+	if run.Memory == nil || run.Memory.RSSBefore <= 0 || run.Memory.RSSHeld <= 0 {
+		t.Fatalf("memory not measured: %+v", run.Memory)
+	}
+	if !s.held() || Tables(s)[1][0].Key != "held" {
+		t.Error("no held group after the clients'")
+	}
+}

@@ -92,7 +92,7 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = orphanSignal()
+	cmd.SysProcAttr = proc.OrphanSignal()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("bench: start %s: %w", e.Name, err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"iolab/loadgen/proc"
 )
 
 // What the kernel sees of a server, beyond /proc's footprint: its system
@@ -106,7 +108,7 @@ func attachSyscalls(events []string, pids []int) (*syscallCounter, error) {
 	c := &syscallCounter{done: make(chan error, 1)}
 	c.cmd = exec.Command("perf", "stat", "-x,", "-e", strings.Join(events, ","), "-p", strings.Join(ps, ","))
 	c.cmd.Stderr = &c.out // perf stat writes its counts on stderr
-	c.cmd.SysProcAttr = orphanSignal()
+	c.cmd.SysProcAttr = proc.OrphanSignal()
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: perf stat: %w", err)
 	}

@@ -114,6 +114,44 @@ type Measurement struct {
 	// Sockets is the kernel memory of the server's sockets at the
 	// interval's end (ss -tm), nil where ss cannot see them.
 	Sockets *SocketMemory `json:"sockets,omitempty"`
+	// Memory is, in a scenario that holds many connections (c100k), the
+	// memory they cost: read before the first client and at the end of
+	// the measured interval.
+	Memory *ConnMemory `json:"memory,omitempty"`
+	// LimitAt is how many connections the server (or one process of it)
+	// had open when it logged max_conns_reached; 0 if it never did.
+	LimitAt int `json:"limit_at,omitempty"`
+}
+
+// ConnMemory is what the connections held cost in memory: the server's
+// RSS (its whole process tree) and the kernel's, before the first client
+// connected and at the end of the measured interval, with Load.Held
+// connections open.
+type ConnMemory struct {
+	RSSBefore    int64             `json:"rss_before_bytes"`
+	RSSHeld      int64             `json:"rss_held_bytes"`
+	KernelBefore proc.KernelMemory `json:"kernel_before"`
+	KernelHeld   proc.KernelMemory `json:"kernel_held"`
+}
+
+// UserPerConn is the server's RSS growth per connection held, in bytes.
+func (m *ConnMemory) UserPerConn(held int) (float64, bool) {
+	if m == nil || held <= 0 {
+		return 0, false
+	}
+	return float64(m.RSSHeld-m.RSSBefore) / float64(held), true
+}
+
+// KernelPerConn is the kernel's memory growth per connection held, in
+// bytes: slab caches and TCP buffers. Both ends of each connection are on
+// this machine (the client's socket too), and so are the load
+// generator's own structures: about half of it is the server's.
+func (m *ConnMemory) KernelPerConn(held int) (float64, bool) {
+	if m == nil || held <= 0 {
+		return 0, false
+	}
+	grown := m.KernelHeld.Slab - m.KernelBefore.Slab + m.KernelHeld.TCPBuffers - m.KernelBefore.TCPBuffers
+	return float64(grown) / float64(held), true
 }
 
 // ServerStats is the server's OS footprint over the measured interval:

@@ -32,6 +32,7 @@ type server struct {
 	workers   int     // from the server's start event
 	requests  int64   // from the server's stop event
 	loops     []int64 // from the server's stop event
+	limitAt   int     // connections open when it logged max_conns_reached first; 0: never
 	// unavailable is why the model cannot serve on this system, from its
 	// unavailable event (uring where io_uring is not allowed, as under
 	// Docker's default seccomp profile).
@@ -88,6 +89,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 	if e.backlog > 0 {
 		serve = append(serve, "-backlog", strconv.Itoa(e.backlog))
 	}
+	serve = append(serve, sc.Serve[model]...)
 	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
 	cpus := joinInts(cfg.serverCPUs(sc))
 	s := &server{exited: make(chan struct{})}
@@ -131,7 +133,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 	// sends the server SIGTERM (Pdeathsig): no server is left behind.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = orphanSignal()
+	cmd.SysProcAttr = proc.OrphanSignal()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		logFile.Close()
@@ -215,6 +217,10 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 			s.requests, s.loops = ev.Requests, ev.Loops
 		case models.EventUnavailable:
 			s.unavailable = ev.Error
+		case models.EventLimitReached:
+			if s.limitAt == 0 {
+				s.limitAt = ev.Open
+			}
 		case models.EventUsage:
 			if ev.Why != models.UsageAtExit {
 				break

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,6 +147,32 @@ var kernelGroup = Group{"What the kernel saw (schedstat, getrusage, ss)", []metr
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
 }}
 
+// heldGroup is the group of a scenario that holds many connections at
+// once (c100k): how many the server held, how long they took to open, and
+// what each cost it and the kernel.
+var heldGroup = Group{"Connections held at once, and what each costs (c100k)", []metric{
+	{"held", "connections open at the end of the measured interval (higher is better)", true,
+		func(r *Measurement) (float64, bool) { return float64(r.Load.Held), r.Load.Seconds > 0 },
+		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
+	{"setup", "seconds from the first connect until every client was connected at once (-: never)", false,
+		func(r *Measurement) (float64, bool) {
+			if r.Load.Setup == nil {
+				return 0, false
+			}
+			return *r.Load.Setup, true
+		},
+		func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
+	{"limit", "connections open when the server (or one process of it) reached -max-conns (-: never)", false,
+		func(r *Measurement) (float64, bool) { return float64(r.LimitAt), r.LimitAt > 0 },
+		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
+	{"user-per-conn", "server memory per connection held, bytes: its RSS (every process) at the interval's end, less its RSS before the first client, ÷ connections held", false,
+		func(r *Measurement) (float64, bool) { return r.Memory.UserPerConn(r.Load.Held) },
+		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
+	{"kernel-per-conn", "kernel memory per connection held, bytes: growth of the slab caches (/proc/meminfo) and TCP buffers (/proc/net/sockstat), for both ends of each connection (the clients are on this machine too)", false,
+		func(r *Measurement) (float64, bool) { return r.Memory.KernelPerConn(r.Load.Held) },
+		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
+}}
+
 // phase reads a percentile of one of the greeting's phases, if measured.
 func phase(get func(*loadgen.Level) *loadgen.Summary, pct func(*loadgen.Summary) int64) func(*Measurement) (float64, bool) {
 	return func(r *Measurement) (float64, bool) {
@@ -191,6 +218,9 @@ func (s *ScenarioResult) Groups() []Group {
 		other = other || e != Native
 	}
 	out := append([]Group(nil), groups...)
+	if s.held() {
+		out = slices.Insert(out, 1, heldGroup)
+	}
 	kernel := kernelGroup
 	if s.counted() {
 		kernel.metrics = append([]metric{syscallsMetric}, kernel.metrics...)
@@ -203,6 +233,16 @@ func (s *ScenarioResult) Groups() []Group {
 		out = append(out, overhead)
 	}
 	return out
+}
+
+// held reports whether s measured the memory of connections held.
+func (s *ScenarioResult) held() bool {
+	for _, r := range s.Runs {
+		if r.Memory != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Tables returns the tables of s, group by group.

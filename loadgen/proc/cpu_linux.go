@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -123,4 +124,11 @@ func usage(who int) (Usage, error) {
 	}
 	return Usage{User: time.Duration(ru.Utime.Nano()), System: time.Duration(ru.Stime.Nano()),
 		Voluntary: ru.Nvcsw, Involuntary: ru.Nivcsw, MaxRSS: ru.Maxrss << 10}, nil
+}
+
+// OrphanSignal returns the attributes that make the kernel send a child
+// SIGTERM if the process that started it dies first (PR_SET_PDEATHSIG):
+// no server or load process outlives the iolab that started it.
+func OrphanSignal() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }

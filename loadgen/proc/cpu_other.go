@@ -5,6 +5,7 @@ package proc
 import (
 	"errors"
 	"runtime"
+	"syscall"
 	"time"
 )
 
@@ -42,3 +43,7 @@ func SelfUsage() (Usage, error) { return Usage{}, errUsage }
 
 // ChildrenUsage is implemented on Linux only.
 func ChildrenUsage() (Usage, error) { return Usage{}, errUsage }
+
+// OrphanSignal has no equivalent here: a child may outlive an iolab that
+// is killed outright.
+func OrphanSignal() *syscall.SysProcAttr { return nil }

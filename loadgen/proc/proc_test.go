@@ -110,3 +110,14 @@ func TestReadSelf(t *testing.T) {
 		t.Errorf("this process: %+v", s)
 	}
 }
+
+func TestParseKernelMemory(t *testing.T) {
+	meminfo := []byte("MemTotal:       24000000 kB\nSlab:             123456 kB\nSReclaimable:      1000 kB\n")
+	if got := parseMeminfo(meminfo, "Slab"); got != 123456<<10 {
+		t.Errorf("Slab = %d, want %d", got, 123456<<10)
+	}
+	sockstat := []byte("sockets: used 300\nTCP: inuse 5 orphan 0 tw 2 alloc 7 mem 9\nUDP: inuse 1 mem 2\n")
+	if inuse, pages := parseSockstat(sockstat); inuse != 5 || pages != 9 {
+		t.Errorf("sockstat = %d, %d; want 5, 9", inuse, pages)
+	}
+}
