@@ -220,7 +220,7 @@ func (l *loop) loopRead(c *conn) {
 		}
 		c.In.Commit(n)
 		c.Rec.BytesIn += int64(n)
-		c.Active = l.now
+		c.Active = deadline.At(l.now)
 		l.answer(c)
 		if l.p.edge == 0 {
 			return
@@ -330,7 +330,7 @@ func (l *loop) loopWrite(c *conn) {
 		}
 		c.Sent += n
 		c.Rec.BytesOut += int64(n)
-		c.Active = l.now
+		c.Active = deadline.At(l.now)
 	}
 	c.Out, c.Sent = c.Out[:0], 0
 }

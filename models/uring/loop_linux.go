@@ -413,7 +413,7 @@ func (l *loop) loopRecv(c *conn, e *cqe) {
 	switch res := e.res; {
 	case res > 0:
 		c.Rec.BytesIn += int64(res)
-		c.Active = l.now
+		c.Active = deadline.At(l.now)
 		if c.Closed {
 			return // what came before the cancel took effect
 		}
@@ -502,7 +502,7 @@ func (l *loop) loopSend(c *conn, e *cqe) {
 	case res >= 0:
 		c.Sent += int(res)
 		c.Rec.BytesOut += int64(res)
-		c.Active = l.now
+		c.Active = deadline.At(l.now)
 		if c.Sent == len(c.Out) {
 			c.Out, c.Sent = c.Out[:0], 0
 		}

@@ -121,16 +121,38 @@ func Fire[C any](l Loop[C], h *Heap[Timer[C]], cfg *models.Config, now time.Time
 	}
 }
 
+// Clock is a moment on the monotonic clock, in nanoseconds since this
+// process's epoch, or zero for a clock that is stopped. A connection keeps
+// three; at 8 bytes each where a time.Time takes 24, 10,000 idle
+// connections hold 480 KB less.
+type Clock int64
+
+// epoch is the moment Clocks count from.
+var epoch = time.Now()
+
+// At returns now as a Clock (never zero, which means stopped).
+func At(now time.Time) Clock {
+	if c := Clock(now.Sub(epoch)); c != 0 {
+		return c
+	}
+	return 1
+}
+
+// since returns how long before now c was.
+func (c Clock) since(now time.Time) time.Duration {
+	return now.Sub(epoch) - time.Duration(c)
+}
+
 // Follow starts or stops one of a connection's clocks: it reads zero while
 // stopped, and the moment it started while running. A clock that keeps
 // running keeps its start, so that progress (a partial write, one more
 // byte of a line) does not push its deadline back.
-func Follow(clock *time.Time, running bool, now time.Time) {
+func Follow(clock *Clock, running bool, now time.Time) {
 	switch {
 	case !running:
-		*clock = time.Time{}
-	case clock.IsZero():
-		*clock = now
+		*clock = 0
+	case *clock == 0:
+		*clock = At(now)
 	}
 }
 
@@ -140,19 +162,19 @@ func Follow(clock *time.Time, running bool, now time.Time) {
 // a line waiting for the rest (reading), zero for a clock that is
 // stopped; asleep says its request's work is in progress. The write and
 // request clocks never both run: a loop reads only once all is written.
-func Late(cfg *models.Config, now, active, writing, reading time.Time, asleep bool) (models.Reason, bool) {
+func Late(cfg *models.Config, now time.Time, active, writing, reading Clock, asleep bool) (models.Reason, bool) {
 	switch {
-	case !writing.IsZero():
+	case writing != 0:
 		// Not taking its answers, however slowly it takes some.
-		return models.ReasonWriteTimeout, now.Sub(writing) >= cfg.IdleTimeout
+		return models.ReasonWriteTimeout, writing.since(now) >= cfg.IdleTimeout
 	case asleep:
 		return 0, false // the wait is the server's, not the client's
-	case !reading.IsZero() && now.Sub(reading) >= cfg.RequestTimeout:
+	case reading != 0 && reading.since(now) >= cfg.RequestTimeout:
 		// Part of a line, and the rest too slow, however often a byte of
 		// it comes.
 		return models.ReasonRequestTimeout, true
 	}
-	return models.ReasonIdle, now.Sub(active) >= cfg.IdleTimeout
+	return models.ReasonIdle, active.since(now) >= cfg.IdleTimeout
 }
 
 // SweepEvery is the period of a loop's sweep for connections past a

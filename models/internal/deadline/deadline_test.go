@@ -36,11 +36,11 @@ func TestLate(t *testing.T) {
 	cfg := models.DefaultConfig()
 	cfg.IdleTimeout, cfg.RequestTimeout = 10*time.Second, 2*time.Second
 	now := time.Now()
-	long, short := now.Add(-11*time.Second), now.Add(-time.Second)
-	var zero time.Time
+	long, short := At(now.Add(-11*time.Second)), At(now.Add(-time.Second))
+	var zero Clock
 	cases := []struct {
 		name                     string
-		active, writing, reading time.Time
+		active, writing, reading Clock
 		asleep                   bool
 		want                     models.Reason
 		late                     bool
@@ -49,7 +49,7 @@ func TestLate(t *testing.T) {
 		{"active", short, zero, zero, false, models.ReasonIdle, false},
 		{"answers unsent too long, however active", short, long, zero, false, models.ReasonWriteTimeout, true},
 		{"asleep", long, zero, zero, true, 0, false},
-		{"part of a line too long", short, zero, now.Add(-3 * time.Second), false, models.ReasonRequestTimeout, true},
+		{"part of a line too long", short, zero, At(now.Add(-3 * time.Second)), false, models.ReasonRequestTimeout, true},
 	}
 	for _, tc := range cases {
 		r, late := Late(&cfg, now, tc.active, tc.writing, tc.reading, tc.asleep)

@@ -35,11 +35,11 @@ type Conn struct {
 	Closing bool               // close once Out is written, with reason After
 	After   models.Reason      // why it closes, once Closing
 	Closed  bool               // closed and logged by the loop; timers that still point here are stale
-	Active  time.Time          // last read or write, for the idle timeout
+	Active  deadline.Clock     // last read or write, for the idle timeout
 	// The two deadlines that progress does not push back, set and cleared
 	// by the loop's settle through Clocks, and checked by the sweep (Late).
-	Writing time.Time // since when Out has held unsent answers; zero when all is written
-	Reading time.Time // since when it has waited for the rest of a line; zero with no part of one
+	Writing deadline.Clock // since when Out has held unsent answers; zero when all is written
+	Reading deadline.Clock // since when it has waited for the rest of a line; zero with no part of one
 }
 
 // New returns the exchange of a connection opened at now, logged as rec.
@@ -49,7 +49,7 @@ type Conn struct {
 // The LineBuffer's memory comes from the loop's pool, and goes back to it
 // when the connection rests (Rest).
 func New(cfg *models.Config, pool *models.BufferPool, rec models.ConnRecord, now time.Time) Conn {
-	x := Conn{Rec: rec, Active: now}
+	x := Conn{Rec: rec, Active: deadline.At(now)}
 	if cfg.Proto != models.Greeting {
 		x.In = models.NewPooledLineBuffer(cfg.MaxLine, pool)
 	}
@@ -83,7 +83,7 @@ func (x *Conn) Answer(draining bool, begin func(reply []byte)) {
 		if line == nil {
 			break
 		}
-		x.Reading = time.Time{} // the line is complete: its clock stops
+		x.Reading = 0 // the line is complete: its clock stops
 		begin(line)
 	}
 	if draining && !x.Asleep && !x.Closing {
