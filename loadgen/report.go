@@ -45,6 +45,13 @@ func WriteTable(w io.Writer, r *Result) error {
 			notes = append(notes, fmt.Sprintf("greeting at %d clients: connect p50 %s p99 %s max %s; first byte p50 %s p99 %s",
 				l.Clients, Dur(l.Connect.P50), Dur(l.Connect.P99), Dur(l.Connect.Max), Dur(l.FirstByte.P50), Dur(l.FirstByte.P99)))
 		}
+		if l.Held > 0 && (l.Held < l.Clients || l.Clients >= heldNoteFrom) {
+			setup := "never all connected at once"
+			if l.Setup != nil {
+				setup = fmt.Sprintf("all connected %.1fs after the start", *l.Setup)
+			}
+			notes = append(notes, fmt.Sprintf("echo at %d clients: %d connections open at the end; %s", l.Clients, l.Held, setup))
+		}
 		if l.ClientBound {
 			notes = append(notes, fmt.Sprintf("client-bound at %d clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
 				l.Clients, l.ClientCPU.Percent, l.ClientCPU.Allowed))
@@ -57,6 +64,11 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	return nil
 }
+
+// heldNoteFrom is the level from which the table says how many echo
+// connections were held, even when all were: where holding them is the
+// question (iolab bench -scenario c100k).
+const heldNoteFrom = 1000
 
 // errorList formats the non-zero error counts, in kind order.
 func errorList(errs map[string]int64) string {

@@ -101,7 +101,7 @@ func (l *loop) loopAccept() {
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		c := &conn{fd: fd, Conn: exchange.New(l.cfg, &l.pool, l.stats.Open(sock.AddrPort(sa), l.tid), l.now)}
 		l.accepted++
-		l.conns[fd] = c
+		l.conns.put(c)
 		if l.cfg.Proto == models.Greeting {
 			l.begin(c, l.cfg.Greeting)
 		}

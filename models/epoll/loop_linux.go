@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	l := &loop{cfg: cfg, p: p, lfd: lfd, limit: limit, listening: true,
-		conns: make(map[int]*conn), stats: stats, tid: sock.Tid(), now: time.Now()}
+		stats: stats, tid: sock.Tid(), now: time.Now()}
 	deadline.StartSweep(&l.timers, cfg, l.now)
 	if workers > 0 {
 		l.off = startOffload(workers, int(limit.max), cfg, p)
@@ -103,7 +103,7 @@ type loop struct {
 	p        *poller        // the epoll instance and its wake-up eventfd
 	lfd      int            // listening socket; in epoll while accepting (accept_linux.go)
 	limit    *Limit         // the connection limit, this loop's alone or shared with other loops
-	conns    map[int]*conn  // open connections by descriptor; len(conns) is the count
+	conns    connTable      // open connections by descriptor
 	stats    *models.Stats  // the counters and log events of this Serve call
 	off      *offload       // the workers model's pool for cpu work; nil: work runs on the loop
 	tid      int            // the loop's OS thread, logged with every connection
@@ -134,9 +134,38 @@ type conn struct {
 	events  uint32 // the interest epoll has for it, once watched
 }
 
+// connTable holds the open connections by descriptor, in a slice indexed
+// by it, as the kernel's own descriptor table is: descriptors are small
+// and reused lowest first, so it stays dense, and costs 8 bytes a
+// connection where a map takes about three times that.
+type connTable struct {
+	byFD []*conn // nil where no connection is open; a loop may set entries to nil while it ranges over them
+	n    int     // connections open
+}
+
+func (t *connTable) get(fd int) *conn {
+	if fd < len(t.byFD) {
+		return t.byFD[fd]
+	}
+	return nil
+}
+
+func (t *connTable) put(c *conn) {
+	if c.fd >= len(t.byFD) {
+		t.byFD = append(t.byFD, make([]*conn, c.fd+1-len(t.byFD))...)
+	}
+	t.byFD[c.fd] = c
+	t.n++
+}
+
+func (t *connTable) remove(c *conn) {
+	t.byFD[c.fd] = nil
+	t.n--
+}
+
 // run waits for events and dispatches them until the drain is complete.
 func (l *loop) run() error {
-	for !l.draining || len(l.conns) > 0 {
+	for !l.draining || l.conns.n > 0 {
 		events, err := l.p.wait(l.timeout())
 		if err != nil {
 			return err
@@ -155,7 +184,7 @@ func (l *loop) run() error {
 				// later in the batch would then hit the new connection.
 				l.acceptable = true
 			default:
-				if c := l.conns[fd]; c != nil {
+				if c := l.conns.get(fd); c != nil {
 					l.loopEvent(c, ev.Events)
 				}
 			}
@@ -344,7 +373,7 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 		return
 	}
 	c.Closed = true
-	delete(l.conns, c.fd)
+	l.conns.remove(c)
 	unix.Close(c.fd)
 	l.limit.release()
 	if reason != models.ReasonError {
@@ -356,8 +385,10 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 // closeAll closes every connection at once, when the shutdown timeout
 // expires or the loop fails.
 func (l *loop) closeAll() {
-	for _, c := range l.conns {
-		l.loopClose(c, models.ReasonShutdown, nil)
+	for _, c := range l.conns.byFD {
+		if c != nil {
+			l.loopClose(c, models.ReasonShutdown, nil)
+		}
 	}
 }
 
@@ -367,8 +398,8 @@ func (l *loop) closeAll() {
 // timeout expires.
 func (l *loop) beginDrain() {
 	l.draining = true // settleListener stops watching the listener
-	for _, c := range l.conns {
-		if !c.Asleep {
+	for _, c := range l.conns.byFD {
+		if c != nil && !c.Asleep {
 			c.Closing, c.After = true, models.ReasonShutdown
 			l.settle(c)
 		}

@@ -47,10 +47,12 @@ func (l *loop) runTimers() { deadline.Fire(l, &l.timers, l.cfg, l.now, l.drainin
 // Sweep closes the connections past one of their deadlines, every
 // deadline.SweepEvery until the shutdown (deadline.Fire arms the next).
 func (l *loop) Sweep() {
-	for _, c := range l.conns {
+	for _, c := range l.conns.byFD {
+		if c == nil {
+			continue
+		}
 		if reason, late := c.Late(l.cfg, l.now); late {
 			l.loopClose(c, reason, nil)
-			continue
 		}
 	}
 }
