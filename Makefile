@@ -4,7 +4,8 @@
 #   make load                           measure it: 1, 2, 5 and 10 clients
 #   make bench                          every model side by side, about 7 minutes (the main job)
 #   make bench-tutorial                 the tutorial's own Python servers beside the Go models (needs python3)
-#   make bench-full                     every scenario, longer runs, about 15 minutes
+#   make bench-full                     every scenario but c100k, longer runs, about 24 minutes
+#   make bench-c100k                    10,000 then 100,000 connections held at once, memory per connection
 #   make test                           everything CI runs (the reliability suite's short form among it)
 #   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
 GO      ?= go

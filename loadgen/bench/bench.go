@@ -514,7 +514,7 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	if sc.Held { // before the first client
 		memBefore = proc.ReadKernelMemory()
 		if ps, err := proc.ReadTree(srv.pid); err == nil {
-			rssBefore = ps.RSS
+			rssBefore = ps.RSSAnon
 		}
 	}
 	var waitBefore map[int]int64
@@ -540,7 +540,7 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 		}
 		end, kernelAfter = ps, proc.ReadTCPCounters()
 		if sc.Held {
-			run.Memory = &ConnMemory{RSSBefore: rssBefore, RSSHeld: ps.RSS,
+			run.Memory = &ConnMemory{RSSBefore: rssBefore, RSSHeld: ps.RSSAnon,
 				KernelBefore: memBefore, KernelHeld: proc.ReadKernelMemory()}
 		}
 		run.Server.RunQueueWaitNs = waitDelta(waitBefore, runQueueWait(tree()))

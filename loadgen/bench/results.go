@@ -124,12 +124,13 @@ type Measurement struct {
 }
 
 // ConnMemory is what the connections held cost in memory: the server's
-// RSS (its whole process tree) and the kernel's, before the first client
-// connected and at the end of the measured interval, with Load.Held
-// connections open.
+// anonymous RSS (its whole process tree: heap and stacks, not the code
+// pages of the binary, which every run touches more of as it goes) and
+// the kernel's, before the first client connected and at the end of the
+// measured interval, with Load.Held connections open.
 type ConnMemory struct {
-	RSSBefore    int64             `json:"rss_before_bytes"`
-	RSSHeld      int64             `json:"rss_held_bytes"`
+	RSSBefore    int64             `json:"rss_anon_before_bytes"`
+	RSSHeld      int64             `json:"rss_anon_held_bytes"`
 	KernelBefore proc.KernelMemory `json:"kernel_before"`
 	KernelHeld   proc.KernelMemory `json:"kernel_held"`
 }

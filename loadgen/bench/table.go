@@ -165,7 +165,7 @@ var heldGroup = Group{"Connections held at once, and what each costs (c100k)", [
 	{"limit", "connections open when the server (or one process of it) reached -max-conns (-: never)", false,
 		func(r *Measurement) (float64, bool) { return float64(r.LimitAt), r.LimitAt > 0 },
 		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
-	{"user-per-conn", "server memory per connection held, bytes: its RSS (every process) at the interval's end, less its RSS before the first client, ÷ connections held", false,
+	{"user-per-conn", "server memory per connection held, bytes: its anonymous RSS (heap and stacks; every process) at the interval's end, less the same before the first client, ÷ connections held", false,
 		func(r *Measurement) (float64, bool) { return r.Memory.UserPerConn(r.Load.Held) },
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
 	{"kernel-per-conn", "kernel memory per connection held, bytes: growth of the slab caches (/proc/meminfo) and TCP buffers (/proc/net/sockstat), for both ends of each connection (the clients are on this machine too)", false,

@@ -29,6 +29,10 @@ type Sample struct {
 	// over a tree it counts a page shared by several processes (the
 	// binary's text, memory not yet copied after fork) once in each.
 	RSS int64 `json:"rss_bytes"`
+	// RSSAnon is the anonymous part of RSS (status RssAnon): the heap,
+	// stacks and other private memory, without the program's code and
+	// other file pages, which are shared and do not grow per connection.
+	RSSAnon int64 `json:"rss_anon_bytes"`
 	// UserTicks and SysTicks are the CPU time of the whole thread group,
 	// exited threads included, in clock ticks (stat fields 14 and 15).
 	// ReadTree adds the time of the children each process has waited
@@ -76,6 +80,7 @@ func readProcess(dir string, st Stat) (Sample, error) {
 	if s.Threads, s.RSS, err = ParseStatus(status); err != nil {
 		return s, err
 	}
+	s.RSSAnon = statusKB(status, "RssAnon")
 	// fd/ is readable only by the process's owner (or root): another
 	// user's server, as in a container, reports -1.
 	fds, err := os.ReadDir(filepath.Join(dir, "fd"))
@@ -159,6 +164,7 @@ func readTree(root string, pid int) (Sample, error) {
 		sum.Procs++
 		sum.Threads += s.Threads
 		sum.RSS += s.RSS
+		sum.RSSAnon += s.RSSAnon
 		sum.UserTicks += s.UserTicks + st.CUTime
 		sum.SysTicks += s.SysTicks + st.CSTime
 		if s.FDs < 0 || sum.FDs < 0 {
@@ -243,6 +249,12 @@ func ParseStatus(b []byte) (threads int, rss int64, err error) {
 		return 0, 0, fmt.Errorf("%w: no Threads line in status", ErrFormat)
 	}
 	return threads, rss, nil
+}
+
+// statusKB returns the field key of a status file, "Key:  123 kB", in
+// bytes; 0 if it is missing (RssAnon is there from Linux 4.5).
+func statusKB(b []byte, key string) int64 {
+	return parseMeminfo(b, key)
 }
 
 // Stat is what iolab reads from /proc/PID/stat.

@@ -59,7 +59,7 @@ func TestParseStat(t *testing.T) {
 
 func TestReadDir(t *testing.T) {
 	got, err := ReadDir(filepath.Join("testdata", "server"))
-	want := Sample{Procs: 1, Threads: 57, RSS: 11264 << 10, UserTicks: 250, SysTicks: 731, FDs: 7}
+	want := Sample{Procs: 1, Threads: 57, RSS: 11264 << 10, RSSAnon: 5120 << 10, UserTicks: 250, SysTicks: 731, FDs: 7}
 	if err != nil || got != want {
 		t.Errorf("ReadDir: %+v, %v; want %+v", got, err, want)
 	}

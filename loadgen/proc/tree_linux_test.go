@@ -115,6 +115,7 @@ func readEach(pids []int) (Sample, error) {
 		sum.Procs += s.Procs
 		sum.Threads += s.Threads
 		sum.RSS += s.RSS
+		sum.RSSAnon += s.RSSAnon
 		sum.UserTicks += s.UserTicks
 		sum.SysTicks += s.SysTicks
 		sum.FDs += s.FDs

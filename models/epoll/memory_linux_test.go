@@ -83,10 +83,18 @@ func TestIdleConnMemory(t *testing.T) {
 	// is answered, the loop has accepted every one.
 	echo(fds[n-1])
 	idle := float64(liveHeap()-base) / n
+	mallocs := allocations()
 	for _, fd := range fds {
 		echo(fd)
 	}
+	perEcho := float64(allocations()-mallocs) / n
 	used := float64(liveHeap()-base) / n
+	t.Logf("heap allocations per echo, first one on each connection: %.2f", perEcho)
+	mallocs = allocations()
+	for _, fd := range fds {
+		echo(fd)
+	}
+	t.Logf("heap allocations per echo, second one: %.2f", float64(allocations()-mallocs)/n)
 	t.Logf("live heap per connection: %.0f bytes never used, %.0f bytes after one echo each", idle, used)
 	if used > budget {
 		t.Errorf("an idle connection holds %.0f bytes of heap after one echo; want at most %d", used, budget)
@@ -100,4 +108,11 @@ func liveHeap() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// allocations returns how many heap objects the process has allocated.
+func allocations() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
 }
