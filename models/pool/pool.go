@@ -1,5 +1,5 @@
 // Package pool is the prethreaded server of Stevens' UNIX Network
-// Programming (vol. 1, section 30.12): a fixed pool of OS threads, started
+// Programming (vol. 1, section 30.11): a fixed pool of OS threads, started
 // at boot, each blocking in accept(2) on the one listening socket and
 // serving the connection it gets to the end before it accepts again.
 //
