@@ -134,13 +134,13 @@ kind() {
 	fi
 	local d=''
 	if printf '%s' "$c" | grep -Eq 'docker|bench-docker|-env [a-z,-]*docker'; then d=docker; fi
+	if printf '%s' "$c" | grep -Eq 'make( [^ ]+)* (bench|bench-[a-z0-9]+|test|reliability|notes-check)( |$)|iolab bench( |$)'; then
+		echo "${d:+docker-}long"; return
+	fi
 	if printf '%s' "$c" | grep -Eq '(^|[ ;&])make( [^ ]+)* (run-[a-z]+|docker-run)( |$)' ||
 		{ printf '%s' "$c" | grep -Eq '(^|[ /])iolab serve( |$)' && ! printf '%s' "$c" | grep -q '|'; } ||
 		printf '%s' "$c" | grep -Eq 'python3 [^ ]*servidor_[a-z_]*\.py *$'; then
 		echo server; return
-	fi
-	if printf '%s' "$c" | grep -Eq 'make( [^ ]+)* (bench|bench-[a-z0-9]+|test|reliability|notes-check)( |$)|iolab bench( |$)'; then
-		echo "${d:+docker-}long"; return
 	fi
 	echo "${d:-plain}"
 }
@@ -175,13 +175,16 @@ estimate() {
 		echo $(( levels * (dur + warm) + 1 )); return
 	fi
 	case "$c" in
-	*logs-demo*) echo $(( $(levels_of) * 2 + 4 )); return ;;
+	*"make logs-demo"*|*" logs-demo "*) echo $(( $(levels_of) * 2 + 4 )); return ;;
 	*experimento1.sh*) echo 5; return ;;
 	*"make test"*) echo 300; return ;;
 	*"make reliability"*) echo 540; return ;;
 	*bench-tutorial*) [ $quick = 1 ] && echo 40 || echo 120; return ;;
 	*bench-full*) [ $quick = 1 ] && echo 500 || echo 1800; return ;;
-	*bench-docker*) [ $quick = 1 ] && echo 700 || echo 1500; return ;;
+	*bench-docker*) # 4 environments × (seed + throughput: 8 levels) × models, ~4 s a run
+		local m; m=$(printf '%s' "$c" | grep -Eo -- '-models [a-z,]+' | head -1 | sed 's/.* //')
+		m=${m:+$(( $(printf '%s' "$m" | tr -cd , | wc -c) + 1 ))}
+		echo $(( 4 * 8 * ${m:-11} * ($quick == 1 ? 2 : 4) + 20 )); return ;;
 	*bench-c100k*) echo 600; return ;;
 	esac
 	if printf '%s' "$c" | grep -Eq 'make( [^ ]+)* bench( |$)|iolab bench'; then
