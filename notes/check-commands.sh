@@ -6,7 +6,7 @@
 # The commands are read from the notes themselves, so the notes and the
 # check cannot drift: every line of every fenced block opened with ```sh or
 # ```bash in notes/*.md (a block with "$ " prompts runs only its prompted
-# lines; a line ending in \ or | continues on the next). Words after the
+# lines; a line ending in \, |, && or & continues on the next). Words after the
 # language on the fence line are tags for this script; GitHub shows them as
 # nothing:
 #   ```sh skip         the block is not run (illustrations, placeholders)
@@ -100,7 +100,9 @@ extract() {
 			c = (c == "") ? l : c "\n" l
 			# a line that continues: ends in \ or | or && (comments aside)
 			t = l; sub(/[ \t]+#[^"\x27]*$/, "", t); sub(/[ \t]+$/, "", t)
-			if (t ~ /\\$/ || t ~ /\|$/ || t ~ /&&$/) continue
+			# (a line ending in a lone & runs in the background while the
+			# next one runs: both belong to one command)
+			if (t ~ /\\$/ || t ~ /\|$/ || t ~ /&$/) continue
 			printf "%s\x1e", FILENAME SEP start SEP section SEP tags SEP c
 			c = ""
 		}
