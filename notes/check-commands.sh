@@ -30,7 +30,8 @@
 # - Everything runs in its own process group, with standard input from
 #   /dev/null, in a scratch copy of the repository (git's tracked and
 #   untracked files, results/fresh and results/c100k linked read-only), so
-#   the benches' folders never land in the repository's results/.
+#   the benches' folders never land in the repository's results/; what the
+#   commands wrote there is kept in the --out folder's results/.
 # - Loopback only: ADDR=127.0.0.1:8000 is exported, so make run-MODEL
 #   listens on 127.0.0.1 only; an "iolab serve" without -addr gets
 #   -addr 127.0.0.1:8000 added (the listing says so). The benches' servers
@@ -312,6 +313,11 @@ stop_server() {
 cleanup() {
 	stop_group "$cur_pgid"
 	stop_server
+	# what the commands wrote (bench reports, logs-demo logs) stays, beside the logs
+	if [ -d "$work/results" ]; then
+		mkdir -p "$out/results"
+		find "$work/results" -mindepth 1 -maxdepth 1 ! -type l -exec mv -t "$out/results" {} + 2>/dev/null
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -373,7 +379,11 @@ start_server() { # COMMAND LOG: 0 once port 8000 listens
 		setsid $defsig bash -c "$cmd" </dev/null >>"$log" 2>&1 &
 		srv_pgid=$! srv_cmd=$cmd
 		while kill -0 "$srv_pgid" 2>/dev/null; do
-			port_busy && return 0
+			if port_busy; then
+				# docker-proxy listens before the server in the container does
+				case "$cmd" in *docker*) sleep 2 ;; esac
+				return 0
+			fi
 			[ $(($(date +%s) - start)) -ge $limit ] && { echo "check-commands: nothing listened on $PORT in ${limit}s" >>"$log"; stop_server; return 1; }
 			sleep 0.2
 		done
