@@ -189,7 +189,7 @@ estimate() {
 		local m; m=$(printf '%s' "$c" | grep -Eo -- '-models [a-z,]+' | head -1 | sed 's/.* //')
 		m=${m:+$(( $(printf '%s' "$m" | tr -cd , | wc -c) + 1 ))}
 		echo $(( 4 * 8 * ${m:-11} * ($quick == 1 ? 2 : 4) + 20 )); return ;;
-	*bench-c100k*) echo 600; return ;;
+	*bench-c100k*) echo 900; return ;;  # 11 models × 2 levels × (15 s warm-up + 10 s + connecting)
 	esac
 	if printf '%s' "$c" | grep -Eq 'make( [^ ]+)* bench( |$)|iolab bench'; then
 		# runs = models × levels × backlogs; each its duration + warm-up + ~1 s of start and stop
