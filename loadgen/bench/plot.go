@@ -236,7 +236,8 @@ const connectTitle = "connect time: share of connects still waiting after x, at 
 // distribution of connect times of every row: the share of connects still
 // waiting after x, both axes on log scales, so that the few slow ones are
 // not lost in the crowd. A full accept queue drops SYNs, which the client
-// sends again after 1 s, then 3 s more: a plateau up to 1 s, then a cliff.
+// sends again after 1 s (then 1 s apart for the next three on Linux 6.7+,
+// doubling before): a plateau up to 1 s, then a cliff.
 func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 	n := s.Clients[len(s.Clients)-1]
 	p := plot.New()

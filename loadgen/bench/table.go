@@ -81,7 +81,7 @@ var groups = []Group{
 // acceptQueue is the greeting's own group: each connection is a request,
 // so the listening socket's accept queue is on every request's path. A
 // full queue shows in connect (a dropped SYN, retransmitted after 1 s,
-// then 3 s) or in first byte (a dropped final ACK: the client believes it
+// then every second for three more on Linux 6.7+) or in first byte (a dropped final ACK: the client believes it
 // is connected, and waits for the server's retransmitted SYN-ACK), and in
 // the kernel's counters.
 var acceptQueue = Group{"The accept queue (greeting: each request a connection; kernel counters for the whole machine)", []metric{
@@ -96,7 +96,7 @@ var acceptQueue = Group{"The accept queue (greeting: each request a connection; 
 		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.Max }), durFormat, false},
 	{"firstbyte-p99", "time from connected to the greeting's first byte, p99 (a dropped final ACK adds about 1 s here)", false,
 		phase(func(l *loadgen.Level) *loadgen.Summary { return l.FirstByte }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
-	{"overflows", "TcpExtListenOverflows in the interval: final ACKs dropped, the accept queue full", false,
+	{"overflows", "TcpExtListenOverflows in the interval: SYNs or final ACKs dropped because the accept queue was full (the counter does not say which)", false,
 		func(r *Measurement) (float64, bool) { return float64(r.Kernel.ListenOverflows), r.Load.Seconds > 0 },
 		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 	{"drops", "TcpExtListenDrops in the interval: handshakes dropped at a listener, overflows included", false,
@@ -653,7 +653,7 @@ func (s *ScenarioResult) headerLines(r *Results) []string {
 			"so this scenario's throughput and latency are not a clean run's; compare them with a run without -syscalls.")
 	}
 	if s.Timeout != "" {
-		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted after 1 s and 3 s.",
+		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted (after 1 s, then 1 s apart on Linux 6.7+).",
 			s.Timeout, r.Timeout))
 	}
 	return out

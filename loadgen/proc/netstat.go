@@ -15,10 +15,12 @@ import (
 // deltas over an interval in which the one server measured is the only
 // busy one.
 type TCPCounters struct {
-	// ListenOverflows counts handshakes whose final ACK found the accept
-	// queue full (backlog+1 connections, capped by net.core.somaxconn):
-	// the kernel dropped that ACK, and the client, connected as it
-	// believes, waits for the server's retransmitted SYN-ACK.
+	// ListenOverflows counts handshakes that found the accept queue full
+	// (backlog+1 connections, capped by net.core.somaxconn): at the SYN,
+	// which the kernel drops, and the client sends again; or at the final
+	// ACK, which it drops too, and the client, connected as it believes,
+	// waits for the server's retransmitted SYN-ACK. The counter does not
+	// say which.
 	ListenOverflows int64 `json:"listen_overflows"`
 	// ListenDrops counts the handshakes dropped at a listener for any
 	// reason, overflows included.
