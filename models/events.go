@@ -348,7 +348,7 @@ func logConnClose(log zerolog.Logger, c *ConnRecord, reason Reason, tid int, err
 		Int64("bytes_in", c.BytesIn).
 		Int64("bytes_out", c.BytesOut).
 		Int64("requests", c.Requests).
-		Int64("duration_us", time.Since(c.Start).Microseconds()).
+		Int64("duration_us", c.Since().Microseconds()).
 		Str("reason", reason.String())
 	if err != nil {
 		e = e.Str("error", err.Error())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Proto is a protocol every model speaks.
@@ -77,9 +78,9 @@ func ScanLine(buf []byte, maxLine int) (int, error) {
 // one incomplete line, so its size is bounded by the line limit.
 type LineBuffer struct {
 	buf     []byte      // read into buf[w:]; unconsumed input is buf[r:w]
-	r, w    int         // read and write offsets into buf
-	maxLine int         // longest line accepted, newline included
 	pool    *BufferPool // where buf comes from and goes back to; nil: the heap
+	r, w    int32       // read and write offsets into buf
+	maxLine int32       // longest line accepted, newline included (int32: a loop holds thousands of these)
 }
 
 // lineBufferStart is the first size of a LineBuffer: big enough for a burst
@@ -90,7 +91,7 @@ const lineBufferStart = 4 << 10
 // It holds no memory until the first read (Space): a connection that never
 // sends costs no input buffer.
 func NewLineBuffer(maxLine int) *LineBuffer {
-	return &LineBuffer{maxLine: maxLine}
+	return &LineBuffer{maxLine: int32(min(maxLine, math.MaxInt32))}
 }
 
 // NewPooledLineBuffer returns an empty buffer, as NewLineBuffer does,
@@ -99,29 +100,30 @@ func NewLineBuffer(maxLine int) *LineBuffer {
 // pool: then only the connections with input in hand hold a buffer, and
 // thousands of idle ones hold none.
 func NewPooledLineBuffer(maxLine int, pool *BufferPool) *LineBuffer {
-	return &LineBuffer{maxLine: maxLine, pool: pool}
+	return &LineBuffer{maxLine: int32(min(maxLine, math.MaxInt32)), pool: pool}
 }
 
 // Space returns the free tail to read into. It first moves unconsumed
 // input to the front, and grows the buffer (up to the line limit) only when
 // one incomplete line fills it all; so it always returns at least one byte.
 func (b *LineBuffer) Space() []byte {
+	maxLine := int(b.maxLine)
 	if b.buf == nil {
-		if b.pool != nil && b.maxLine >= lineBufferStart {
+		if b.pool != nil && maxLine >= poolBufferSize {
 			b.buf = b.pool.get()
 		} else {
-			b.buf = make([]byte, min(lineBufferStart, b.maxLine))
+			b.buf = make([]byte, min(lineBufferStart, maxLine))
 		}
 	}
-	if b.w == len(b.buf) {
+	if int(b.w) == len(b.buf) {
 		if b.r > 0 {
-			b.w = copy(b.buf, b.buf[b.r:b.w])
+			b.w = int32(copy(b.buf, b.buf[b.r:b.w]))
 			b.r = 0
 		} else {
 			// One incomplete line fills the buffer; Next would have
 			// reported it if it had reached the limit, so it is shorter.
-			grown := make([]byte, min(2*len(b.buf), b.maxLine))
-			b.w = copy(grown, b.buf[b.r:b.w])
+			grown := make([]byte, min(2*len(b.buf), maxLine))
+			b.w = int32(copy(grown, b.buf[b.r:b.w]))
 			b.buf = grown
 		}
 	}
@@ -129,18 +131,18 @@ func (b *LineBuffer) Space() []byte {
 }
 
 // Commit records that n bytes were read into the slice Space returned.
-func (b *LineBuffer) Commit(n int) { b.w += n }
+func (b *LineBuffer) Commit(n int) { b.w += int32(n) }
 
 // Next returns the next complete line, newline included, or nil if there is
 // none yet. The line is valid until the next call to Space. A line longer
 // than the limit gives ErrLineTooLong.
 func (b *LineBuffer) Next() ([]byte, error) {
-	n, err := ScanLine(b.buf[b.r:b.w], b.maxLine)
+	n, err := ScanLine(b.buf[b.r:b.w], int(b.maxLine))
 	if n == 0 {
 		return nil, err
 	}
-	line := b.buf[b.r : b.r+n]
-	b.r += n
+	line := b.buf[b.r : int(b.r)+n]
+	b.r += int32(n)
 	if b.r == b.w {
 		b.r, b.w = 0, 0
 	}
@@ -148,7 +150,7 @@ func (b *LineBuffer) Next() ([]byte, error) {
 }
 
 // Buffered reports how many bytes have been read but not consumed.
-func (b *LineBuffer) Buffered() int { return b.w - b.r }
+func (b *LineBuffer) Buffered() int { return int(b.w - b.r) }
 
 // Release lets the buffer's memory go if it holds no input, as gnet and
 // nbio do for an idle connection: the next Space allocates again. A line
@@ -168,8 +170,15 @@ func (b *LineBuffer) Release() {
 // it has open (gnet and nbio work the same way). It belongs to one loop
 // and is not safe for concurrent use.
 type BufferPool struct {
-	free [][]byte // buffers given back, lineBufferStart bytes each
+	free [][]byte // buffers given back, poolBufferSize bytes each
 }
+
+// poolBufferSize is the size of a pooled buffer: a quarter of a blocking
+// model's first buffer, since a loop may lend one to thousands of
+// connections at once (clients that all send as they connect); a longer
+// line, or a longer batch of pipelined ones, grows it as for any
+// LineBuffer, and the grown buffer goes to the garbage collector.
+const poolBufferSize = 1 << 10
 
 // poolKeep bounds what a pool keeps: past it, buffers given back go to
 // the garbage collector, so a burst of busy connections does not leave
@@ -183,11 +192,11 @@ func (p *BufferPool) get() []byte {
 		p.free = p.free[:n-1]
 		return b
 	}
-	return make([]byte, lineBufferStart)
+	return make([]byte, poolBufferSize)
 }
 
 func (p *BufferPool) put(b []byte) {
-	if len(b) == lineBufferStart && len(p.free) < poolKeep {
+	if len(b) == poolBufferSize && len(p.free) < poolKeep {
 		p.free = append(p.free, b)
 	}
 }

@@ -59,12 +59,22 @@ type ConnRecord struct {
 	ID uint64
 	// Remote is the client's address.
 	Remote netip.AddrPort
-	// Start is when the connection was accepted.
-	Start time.Time
+	// Start is when the connection was accepted, on the monotonic clock,
+	// in nanoseconds since the process began (Since reads it): 8 bytes a
+	// connection where a time.Time takes 24.
+	Start int64
 	// BytesIn and BytesOut count payload bytes read and written.
 	BytesIn, BytesOut int64
 	// Requests counts answers written: echo lines, or 1 for a greeting.
 	Requests int64
+}
+
+// processStart is the moment ConnRecord.Start counts from.
+var processStart = time.Now()
+
+// Since returns how long ago the connection was accepted.
+func (c *ConnRecord) Since() time.Duration {
+	return time.Since(processStart) - time.Duration(c.Start)
 }
 
 // Stats counts what a server did and writes its log events. Totals are
@@ -108,7 +118,7 @@ func (s *Stats) StartUsing(model string, cfg *Config, addr string, f Features) {
 // Open starts the record of a newly accepted connection and logs its open
 // event; tid is the OS thread that will serve it, or 0 if not known.
 func (s *Stats) Open(remote netip.AddrPort, tid int) ConnRecord {
-	c := ConnRecord{ID: s.nextID.Add(1), Remote: remote, Start: time.Now()}
+	c := ConnRecord{ID: s.nextID.Add(1), Remote: remote, Start: int64(time.Since(processStart))}
 	s.accepted.Add(1)
 	if s.debug {
 		logConnOpen(s.log, &c, tid)

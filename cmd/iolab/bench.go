@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"iolab/loadgen"
 	"iolab/loadgen/bench"
 	"iolab/models"
 )
@@ -57,8 +56,8 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			if len(s.Models) > 0 {
 				fmt.Fprintf(fs.Output(), ", models %s", strings.Join(s.Models, ","))
 			}
-			if s.Rate > 0 {
-				fmt.Fprintf(fs.Output(), ", open loop at %s lines/s in all", loadgen.Rate(s.Rate))
+			if s.Every > 0 {
+				fmt.Fprintf(fs.Output(), ", open loop: each client a line every %v", s.Every)
 			}
 			if s.Explicit {
 				fmt.Fprint(fs.Output(), " (only when named)")

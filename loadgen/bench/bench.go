@@ -55,9 +55,9 @@ type Scenario struct {
 	// Explicit scenarios run only when named, not with "all": c100k
 	// takes minutes and most of the machine's memory.
 	Explicit bool
-	// Rate, if positive, makes the load open loop: this many requests per
-	// second in total, spread over the clients.
-	Rate float64
+	// Every, if positive, makes the load open loop: each client sends a
+	// request this often (a total rate that grows with the clients).
+	Every time.Duration
 	// Warmup, if longer than the bench's, is each level's warm-up
 	// instead: long enough for every client to connect.
 	Warmup time.Duration
@@ -100,11 +100,11 @@ var Scenarios = []Scenario{
 		About: "Echo with no work, the server on every CPU: do event loops spread over cores? The load generator shares the CPUs, " +
 			"so compare requests per server CPU-second as well as requests per second."},
 	{Name: "c100k", Proto: models.Echo, Clients: []int{10000, 100000}, Explicit: true,
-		Rate: 10000, Warmup: 15 * time.Second, Timeout: 5 * time.Second, PerLoadProcess: 15000,
+		Every: 10 * time.Second, Warmup: 15 * time.Second, Timeout: 5 * time.Second, PerLoadProcess: 15000,
 		Sources: "127.0.0.2-127.0.0.21", Held: true,
 		Serve: map[string][]string{"reuseport": {"-procs", "-workers", "7", "-max-conns", "120000"}},
 		About: "Kegel's C10K, ten times over: 10,000 then 100,000 echo connections held open at once, mostly idle " +
-			"(10,000 lines a second in all: each connection sends one line every second at 10,000, every 10 s at 100,000). " +
+			"(open loop: each connection sends a line every 10 s, 1,000 lines a second in all at 10,000 and 10,000 at 100,000). " +
 			"One process may open 20,000 files here, so the load runs in several processes, bound to 20 source addresses " +
 			"(127.0.0.2-21, past the ephemeral ports of one), and reuseport runs 7 loop processes (-procs -workers 7). " +
 			"A model of one process stops at its open-file limit, and clients past it wait or time out: that is its result. " +
@@ -507,7 +507,9 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	lcfg := loadgen.DefaultConfig()
 	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
 	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, max(cfg.Warmup, sc.Warmup), cfg.timeout(sc)
-	lcfg.Rate = sc.Rate
+	if sc.Every > 0 {
+		lcfg.Rate = float64(run.Clients) / sc.Every.Seconds()
+	}
 	lcfg.Progress = progress
 	lcfg.Sources, _ = loadgen.ParseSources(sc.Sources) // Validate has parsed them
 	var memBefore proc.KernelMemory

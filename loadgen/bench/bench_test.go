@@ -598,7 +598,7 @@ func TestHeldBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Warmup, sc.Rate, sc.PerLoadProcess, sc.Sources = 0, 200, 10, "127.0.0.2-127.0.0.3"
+	sc.Warmup, sc.Every, sc.PerLoadProcess, sc.Sources = 0, 100*time.Millisecond, 10, "127.0.0.2-127.0.0.3"
 	sc.Serve = map[string][]string{"reuseport": {"-procs", "-workers", "2"}}
 	res, err := Run(context.Background(), Config{
 		Binary: iolabBinary(t), Scenarios: []Scenario{sc}, Models: []string{"reuseport"}, Clients: []int{20},

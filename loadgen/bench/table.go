@@ -151,8 +151,8 @@ var kernelGroup = Group{"What the kernel saw (schedstat, getrusage, ss)", []metr
 // once (c100k): how many the server held, how long they took to open, and
 // what each cost it and the kernel.
 var heldGroup = Group{"Connections held at once, and what each costs (c100k)", []metric{
-	{"held", "connections open at the end of the measured interval (higher is better)", true,
-		func(r *Measurement) (float64, bool) { return float64(r.Load.Held), r.Load.Seconds > 0 },
+	{"held", "connections held at the end of the measured interval: open at the clients, and no more than the server's limit if it reached it (higher is better)", true,
+		func(r *Measurement) (float64, bool) { return float64(r.Held()), r.Load.Seconds > 0 },
 		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 	{"setup", "seconds from the first connect until every client was connected at once (-: never)", false,
 		func(r *Measurement) (float64, bool) {
@@ -166,10 +166,10 @@ var heldGroup = Group{"Connections held at once, and what each costs (c100k)", [
 		func(r *Measurement) (float64, bool) { return float64(r.LimitAt), r.LimitAt > 0 },
 		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
 	{"user-per-conn", "server memory per connection held, bytes: its anonymous RSS (heap and stacks; every process) at the interval's end, less the same before the first client, ÷ connections held", false,
-		func(r *Measurement) (float64, bool) { return r.Memory.UserPerConn(r.Load.Held) },
+		func(r *Measurement) (float64, bool) { return r.Memory.UserPerConn(r.Held()) },
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
-	{"kernel-per-conn", "kernel memory per connection held, bytes: growth of the slab caches (/proc/meminfo) and TCP buffers (/proc/net/sockstat), for both ends of each connection (the clients are on this machine too)", false,
-		func(r *Measurement) (float64, bool) { return r.Memory.KernelPerConn(r.Load.Held) },
+	{"kernel-per-conn", "kernel memory per TCP connection open, bytes: growth of the slab caches (/proc/meminfo) and TCP buffers (/proc/net/sockstat), over half the growth in TCP sockets (both ends of each connection are on this machine; those in the accept queue count too)", false,
+		func(r *Measurement) (float64, bool) { return r.Memory.KernelPerConn() },
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
 }}
 

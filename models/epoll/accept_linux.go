@@ -80,7 +80,7 @@ func (l *loop) accepting() bool {
 // adding it back reports it at once if clients still wait.
 func (l *loop) loopAccept() {
 	for l.accepting() && l.limit.reserve() {
-		fd, sa, err := unix.Accept4(l.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, remote, err := sock.AcceptNonblocking(l.lfd)
 		if err != nil {
 			l.limit.release()
 		}
@@ -99,7 +99,7 @@ func (l *loop) loopAccept() {
 		}
 		l.backoff.Reset()
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		c := &conn{fd: fd, Conn: exchange.New(l.cfg, &l.pool, l.stats.Open(sock.AddrPort(sa), l.tid), l.now)}
+		c := &conn{fd: fd, Conn: exchange.New(l.cfg, &l.pool, l.stats.Open(remote, l.tid), l.now)}
 		l.accepted++
 		l.conns.put(c)
 		if l.cfg.Proto == models.Greeting {

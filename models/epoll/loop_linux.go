@@ -373,6 +373,7 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 		return
 	}
 	c.Closed = true
+	c.Rest() // its input buffer back to the pool (a reply may still point into it while a worker has it)
 	l.conns.remove(c)
 	unix.Close(c.fd)
 	l.limit.release()

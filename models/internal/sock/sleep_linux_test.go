@@ -101,3 +101,51 @@ func TestReadWakes(t *testing.T) {
 		t.Fatalf("read after the client closed: %v, want EOF", r.err)
 	}
 }
+
+// TestAcceptNonblocking checks the event loops' accept: nothing queued
+// gives EAGAIN, and a queued client comes with its address, IPv4 and
+// IPv6 alike, without allocating.
+func TestAcceptNonblocking(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		lfd, bound, err := ListenNonblocking(addr, 8)
+		if err != nil {
+			t.Skipf("%s: %v", addr, err)
+		}
+		if _, _, err := AcceptNonblocking(lfd); !errors.Is(err, unix.EAGAIN) {
+			t.Errorf("%s: nothing queued: %v, want EAGAIN", addr, err)
+		}
+		// testing.AllocsPerRun calls once to warm up, then once more:
+		// two clients, each accepted by one call.
+		var clients []net.Conn
+		for range 2 {
+			c, err := net.Dial("tcp", bound.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			clients = append(clients, c)
+		}
+		var remotes []netip.AddrPort
+		allocs := testing.AllocsPerRun(1, func() {
+			fds := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
+			_, _ = unix.Poll(fds, 5000) // the client's handshake is done: at once
+			fd, remote, err := AcceptNonblocking(lfd)
+			if err == nil {
+				unix.Close(fd)
+				remotes = append(remotes, remote)
+			}
+		})
+		unix.Close(lfd)
+		if len(remotes) != 2 {
+			t.Fatalf("%s: accepted %d of 2 clients", addr, len(remotes))
+		}
+		for i, c := range clients {
+			if want := c.LocalAddr().(*net.TCPAddr).AddrPort(); remotes[i] != want {
+				t.Errorf("%s: remote %v, want %v", addr, remotes[i], want)
+			}
+		}
+		if allocs > 1 { // the append to remotes, at most
+			t.Errorf("%s: %v allocations per accept, want none", addr, allocs)
+		}
+	}
+}

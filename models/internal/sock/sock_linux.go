@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -185,3 +186,31 @@ func StopAccept(lfd int) { _ = unix.Shutdown(lfd, unix.SHUT_RDWR) }
 
 // CloseListener closes a listening socket.
 func CloseListener(lfd int) error { return os.NewSyscallError("close", unix.Close(lfd)) }
+
+// AcceptNonblocking accepts a connection on the non-blocking listener lfd,
+// non-blocking and close-on-exec itself, and returns it with the client's
+// address. It is accept4(2) as unix.Accept4 calls it, but the address is
+// read on the stack: unix.Accept4 allocates it, and an interface to it,
+// for each connection, garbage that an event loop accepting 10,000
+// clients would leave to the collector by the megabyte.
+func AcceptNonblocking(lfd int) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)),
+		uintptr(unsafe.Pointer(&n)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if errno != 0 {
+		return -1, netip.AddrPort{}, errno
+	}
+	var addr netip.AddrPort
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		in := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&in.Port))
+		addr = netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case unix.AF_INET6:
+		in := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&in.Port))
+		addr = netip.AddrPortFrom(netip.AddrFrom16(in.Addr).Unmap(), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return int(fd), addr, nil
+}
