@@ -68,14 +68,14 @@ levels=$(echo "$CLIENTS" | tr ',' '\n' | grep -c .) || true
 WAIT=${WAIT:-$((levels * ($(secs "$DURATION") + $(secs "$WARMUP") + 2) + 30))}
 
 # What the cleanup must undo, set as each thing is made.
-swarm_made= server= deployed=
+swarm_made= gwbridge_was= server= deployed=
 
 cleanup() {
 	status=$?
 	trap - EXIT INT TERM
 	set +e
 	if [ -n "$deployed" ]; then
-		docker stack rm "$STACK" >/dev/null
+		docker stack rm "$STACK" >/dev/null 2>&1
 		# The task containers go after the service, asynchronously.
 		i=0
 		while [ -n "$(docker ps -aq --filter "label=com.docker.swarm.service.name=$SERVICE")" ]; do
@@ -94,6 +94,10 @@ cleanup() {
 	fi
 	if [ -n "$swarm_made" ]; then
 		docker swarm leave --force >/dev/null || status=1
+		# swarm init makes the bridge docker_gwbridge and leaving keeps it.
+		if [ -z "$gwbridge_was" ]; then
+			docker network rm docker_gwbridge >/dev/null || status=1
+		fi
 	fi
 	exit "$status"
 }
@@ -106,6 +110,7 @@ state=$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) ||
 	fail "no Docker engine answers (start dockerd: (dockerd >/tmp/dockerd.log 2>&1 &))"
 case $state in
 inactive)
+	gwbridge_was=$(docker network ls -q --filter name=^docker_gwbridge$)
 	docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 >/dev/null
 	swarm_made=1
 	say "single-node swarm made for this run (127.0.0.1; left at the end)"
@@ -123,13 +128,14 @@ esac
 # The results folder: one subfolder per agent slot, made before the agents
 # start (a swarm bind mount is never created), and nothing of a former run.
 mkdir -p "$RESULTS"
+shown=$RESULTS
 RESULTS=$(cd "$RESULTS" && pwd)
 for d in "$RESULTS"/[0-9]*; do
 	[ -d "$d" ] || continue
 	rm -f "$d/load.json"
 	rmdir "$d"
 done
-rm -f "$RESULTS/merged.json" "$RESULTS/server.log"
+rm -f "$RESULTS/merged.json" "$RESULTS/server.log" "$RESULTS/deploy.log"
 i=1
 while [ "$i" -le "$AGENTS" ]; do
 	mkdir "$RESULTS/$i"
@@ -144,7 +150,7 @@ until grep -q '"event":"start"' "$RESULTS/server.log" 2>/dev/null; do
 	if ! kill -0 "$server" 2>/dev/null; then
 		server=
 		cat "$RESULTS/server.log" >&2
-		fail "the server did not start (port $PORT taken? PORT=N make load-swarm)"
+		fail "the server did not start (port $PORT taken? SWARM_PORT=N make load-swarm)"
 	fi
 	i=$((i + 1))
 	[ "$i" -le 100 ] || fail "the server did not start within 5 s; its log: $RESULTS/server.log"
@@ -152,10 +158,14 @@ until grep -q '"event":"start"' "$RESULTS/server.log" 2>/dev/null; do
 done
 
 say "$AGENTS agents x clients $CLIENTS ($PROTO, $WARMUP warm-up + $DURATION a level) against $MODEL on 127.0.0.1:$PORT"
+deployed=1
 SERVER=127.0.0.1:$PORT RESULTS=$RESULTS AGENTS=$AGENTS IMAGE=$IMAGE \
 	PROTO=$PROTO CLIENTS=$CLIENTS DURATION=$DURATION WARMUP=$WARMUP \
-	docker stack deploy --resolve-image never -c "$STACK_FILE" "$STACK" >/dev/null
-deployed=1
+	docker stack deploy --resolve-image never -c "$STACK_FILE" "$STACK" >"$RESULTS/deploy.log" 2>&1 ||
+	{
+		cat "$RESULTS/deploy.log" >&2
+		fail "docker stack deploy failed"
+	}
 
 # Wait until every agent is Complete; a failed or rejected one, or the
 # time bound, ends the run with the tasks' states and the agents' output.
@@ -167,7 +177,7 @@ while :; do
 	[ "$complete" -eq "$AGENTS" ] && break
 	if [ "$failed" -gt 0 ] || [ "$(date +%s)" -ge "$deadline" ]; then
 		docker service ps --no-trunc "$SERVICE" >&2 || true
-		docker service logs --raw "$SERVICE" >&2 || true
+		docker service logs --raw --tail 20 "$SERVICE" >&2 || true
 		if [ "$failed" -gt 0 ]; then
 			fail "$failed of $AGENTS agents failed (their tasks and output above)"
 		fi
@@ -197,8 +207,8 @@ set --
 i=1
 while [ "$i" -le "$AGENTS" ]; do
 	[ -s "$RESULTS/$i/load.json" ] || fail "agent $i wrote no $RESULTS/$i/load.json"
-	set -- "$@" "$RESULTS/$i/load.json"
+	set -- "$@" "$shown/$i/load.json"
 	i=$((i + 1))
 done
-say "merged: $*"
-"$BIN" merge -json "$RESULTS/merged.json" "$@"
+say "merged: $* (into $shown/merged.json)"
+"$BIN" merge -json "$shown/merged.json" "$@"
