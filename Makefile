@@ -143,5 +143,23 @@ bench-docker: docker-image
 notes-check: build
 	bash notes/check-commands.sh $(CHECK_FLAGS)
 
+# Load from several machines (issue 16), tried on this one: AGENTS iolab
+# load agents as a Docker swarm service (loadgen/swarm/load.stack.yml) on a
+# single-node swarm (made and left if there is none), against a native
+# MODEL server on 127.0.0.1:SWARM_PORT, over loopback; their JSON merged
+# into one table (results/swarm/merged.json). SWARM_CLIENTS is per agent.
+AGENTS         ?= 3
+SWARM_PORT     ?= 18000
+SWARM_PROTO    ?= echo
+SWARM_CLIENTS  ?= 2,8
+SWARM_DURATION ?= 3s
+SWARM_WARMUP   ?= 1s
+SWARM_RESULTS  ?= results/swarm
+.PHONY: load-swarm
+load-swarm: docker-image
+	BIN=$(BIN) IMAGE=$(IMAGE) MODEL=$(MODEL) AGENTS=$(AGENTS) PORT=$(SWARM_PORT) PROTO=$(SWARM_PROTO) \
+		CLIENTS=$(SWARM_CLIENTS) DURATION=$(SWARM_DURATION) WARMUP=$(SWARM_WARMUP) RESULTS=$(SWARM_RESULTS) \
+		sh loadgen/swarm/run.sh
+
 clean:
 	rm -rf bin
