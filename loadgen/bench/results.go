@@ -143,22 +143,16 @@ func (m *ConnMemory) UserPerConn(held int) (float64, bool) {
 	return float64(m.RSSHeld-m.RSSBefore) / float64(held), true
 }
 
-// KernelPerConn is the kernel's memory growth per TCP connection open, in
-// bytes: slab caches and TCP buffers, over the growth in TCP sockets
-// halved. Both ends of each connection are on this machine, so each is
-// two sockets; a connection still in the accept queue counts too (the
-// kernel holds it all the same); the load generator's own epoll
-// structures are in it as well.
-func (m *ConnMemory) KernelPerConn() (float64, bool) {
-	if m == nil {
-		return 0, false
-	}
-	pairs := float64(m.KernelHeld.TCPSockets-m.KernelBefore.TCPSockets) / 2
-	if pairs < 1 {
+// KernelPerConn is the kernel's memory growth per connection held, in
+// bytes: slab caches and TCP buffers. Both ends of each connection are on
+// this machine (the client's socket too), and so are the load
+// generator's own epoll structures: about half of it is the server's.
+func (m *ConnMemory) KernelPerConn(held int) (float64, bool) {
+	if m == nil || held <= 0 {
 		return 0, false
 	}
 	grown := m.KernelHeld.Slab - m.KernelBefore.Slab + m.KernelHeld.TCPBuffers - m.KernelBefore.TCPBuffers
-	return float64(grown) / pairs, true
+	return float64(grown) / float64(held), true
 }
 
 // Held is how many connections the server held at the end of the

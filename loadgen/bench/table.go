@@ -168,8 +168,13 @@ var heldGroup = Group{"Connections held at once, and what each costs (c100k)", [
 	{"user-per-conn", "server memory per connection held, bytes: its anonymous RSS (heap and stacks; every process) at the interval's end, less the same before the first client, ÷ connections held", false,
 		func(r *Measurement) (float64, bool) { return r.Memory.UserPerConn(r.Held()) },
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
-	{"kernel-per-conn", "kernel memory per TCP connection open, bytes: growth of the slab caches (/proc/meminfo) and TCP buffers (/proc/net/sockstat), over half the growth in TCP sockets (both ends of each connection are on this machine; those in the accept queue count too)", false,
-		func(r *Measurement) (float64, bool) { return r.Memory.KernelPerConn() },
+	{"kernel-per-conn", "kernel memory per connection, bytes: growth of the slab caches (/proc/meminfo) and TCP buffers (/proc/net/sockstat) ÷ connections held, for both ends of each (the clients are on this machine too); only where every client was held (-: clients left waiting hold kernel memory too)", false,
+		func(r *Measurement) (float64, bool) {
+			if r.Held() < r.Clients {
+				return 0, false
+			}
+			return r.Memory.KernelPerConn(r.Held())
+		},
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
 }}
 
