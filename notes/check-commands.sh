@@ -388,8 +388,9 @@ start_server() { # COMMAND LOG: 0 once port 8000 listens
 			sleep 0.2
 		done
 		wait "$srv_pgid" 2>/dev/null; srv_pgid=''
-		# the tutorial's servers cannot bind while TIME_WAIT holds the port
-		if grep -q 'Address already in use' "$log" && [ $(($(date +%s) - start)) -lt 75 ]; then
+		# a server cannot bind while the last one's connections hold the port
+		# (TIME_WAIT for Python, FIN_WAIT and the like even with SO_REUSEADDR)
+		if grep -qi 'address already in use' "$log" && [ $(($(date +%s) - start)) -lt 75 ]; then
 			echo "check-commands: port in TIME_WAIT; trying again in 5 s" >>"$log"; sleep 5; continue
 		fi
 		echo "check-commands: the server exited before it listened" >>"$log"
