@@ -19,7 +19,7 @@
 # - A server (make run-MODEL, make docker-run, iolab serve, the tutorial's
 #   python3 notes/tutorial/servidor_*.py, or a block tagged server) starts in
 #   the background, as in terminal 1, and must listen on port 8000 within
-#   60 s (docker-run: 300 s, it builds the image). It stays up while the
+#   90 s (docker-run: 300 s, it builds the image). It stays up while the
 #   commands after it run, as in terminal 2, until the next server, the
 #   next "## " section or the end of the file; then it gets SIGINT (Ctrl-C),
 #   and SIGKILL 10 s later. A tutorial server that cannot bind because of
@@ -366,6 +366,10 @@ run_bounded() {
 start_server() { # COMMAND LOG: 0 once port 8000 listens
 	local cmd=$1 log=$2 limit=60 start
 	case "$cmd" in *docker*) limit=300; srv_containers_before=$(docker ps -q --filter "ancestor=${IMAGE:-iolab:local}" 2>/dev/null | tr '\n' ' ') ;; esac
+	# the tutorial's servers set no SO_REUSEADDR: their connections' TIME_WAIT
+	# (60 s) holds the port against the next server, whatever it sets, and
+	# the retries below wait up to 75 s for it
+	[ "$limit" -lt 90 ] && limit=90
 	if printf '%s' "$cmd" | grep -Eq '(^|[ /])iolab serve( |$)' && ! printf '%s' "$cmd" | grep -q -- '-addr'; then
 		cmd="$cmd -addr 127.0.0.1:$PORT"
 	fi
