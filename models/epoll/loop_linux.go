@@ -113,6 +113,9 @@ type loop struct {
 	timers timerHeap         // pending timers, earliest first (timers_linux.go)
 	pool   models.BufferPool // input buffers of the connections with nothing in hand
 
+	ready      []*conn // -edge: connections that used their read budget with input maybe left (post)
+	readySpare []*conn // the ready list's other slice, swapped with it by loopPosted
+
 	acceptable bool                 // the listener was reported readable in this batch
 	listening  bool                 // the listener is in epoll's interest list
 	full       bool                 // the limit was reached and logged, and not yet left
@@ -132,6 +135,7 @@ type conn struct {
 	fd      int    // the connected socket, non-blocking
 	watched bool   // in epoll's interest list; settle adds it when first needed
 	events  uint32 // the interest epoll has for it, once watched
+	posted  bool   // on the loop's ready list (edge-triggered only: see loopRead)
 }
 
 // connTable holds the open connections by descriptor, in a slice indexed
@@ -189,6 +193,7 @@ func (l *loop) run() error {
 				}
 			}
 		}
+		l.loopPosted()
 		if l.acceptable {
 			l.acceptable = false
 			l.loopAccept()
@@ -209,7 +214,9 @@ func (l *loop) loopEvent(c *conn, ev uint32) {
 	gone := ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0
 	switch {
 	case c.events&unix.EPOLLIN != 0 && (ev&unix.EPOLLIN != 0 || gone):
-		l.loopRead(c) // the read itself reports EOF or the error
+		if !c.posted { // a posted connection reads in its turn (loopPosted)
+			l.loopRead(c) // the read itself reports EOF or the error
+		}
 	case c.events&unix.EPOLLOUT != 0:
 		// settle writes; if the client is gone, the write says why.
 	case gone:
@@ -225,15 +232,21 @@ func (l *loop) loopEvent(c *conn, ev uint32) {
 // Level-triggered, one read per wake-up is enough: what is left in the
 // socket keeps it readable, and the next epoll_wait reports it again.
 // Edge-triggered (-edge), epoll reports the socket again only when more
-// data arrives, so loopRead reads on until EAGAIN. If it did not, the
-// rest of a pipelined batch would sit in the socket unannounced, and a
-// client waiting for all its answers before it sends more would wait
-// until the idle timeout. It stops early only when the connection stops
-// taking input (its answers back up, it sleeps, it closes): settle then
-// changes the interest, and changes it back later with epoll_ctl MOD,
-// which reports at once a socket that is still readable.
+// data arrives, so what is left would sit there unannounced: a client
+// waiting for all its answers before it sends more would wait until the
+// idle timeout. So loopRead reads on, but only up to readBudget reads: a
+// client that sends as fast as the loop answers never lets a read end in
+// EAGAIN, and draining it to the end would hold the loop, and every other
+// client, for as long as it keeps sending. A connection whose budget runs
+// out is posted (post): the loop serves it again after the next batch of
+// events, before it waits, as nginx serves its posted events and the Go
+// runtime's netpoller hands each ready goroutine its turn. loopRead also
+// stops when the connection stops taking input (its answers back up, it
+// sleeps, it closes): settle then changes the interest, and changes it
+// back later with epoll_ctl MOD, which reports at once a socket that is
+// still readable.
 func (l *loop) loopRead(c *conn) {
-	for {
+	for budget := readBudget; ; budget-- {
 		n, err := unix.Read(c.fd, c.In.Space())
 		switch {
 		case err == unix.EINTR:
@@ -258,7 +271,45 @@ func (l *loop) loopRead(c *conn) {
 		if c.Closed || c.want() != unix.EPOLLIN {
 			return
 		}
+		if budget == 1 {
+			l.post(c) // input may be left, and no edge will announce it
+			return
+		}
 	}
+}
+
+// readBudget is how many reads an edge-triggered loop makes on one
+// connection before it serves the others: 16 reads of the 1 KiB input
+// buffer, the size of a few pipelined batches.
+const readBudget = 16
+
+// post puts c on the ready list, once, for loopPosted.
+func (l *loop) post(c *conn) {
+	if !c.posted {
+		c.posted = true
+		l.ready = append(l.ready, c)
+	}
+}
+
+// loopPosted gives each posted connection one more budget of reads, in the
+// order they were posted. Those that use it up again are posted again, for
+// the next round; the list being non-empty makes that round's epoll_wait
+// return at once (timeout), so the others' events are heard in between.
+// A connection that closed, or stopped taking input, since it was posted
+// is dropped: when it takes input again, settle's epoll_ctl MOD reports a
+// socket that is still readable.
+func (l *loop) loopPosted() {
+	posted := l.ready
+	l.ready = l.readySpare[:0]
+	for i, c := range posted {
+		posted[i] = nil
+		c.posted = false
+		if !c.Closed && c.want() == unix.EPOLLIN {
+			l.loopRead(c)
+			l.settle(c)
+		}
+	}
+	l.readySpare = posted[:0]
 }
 
 // answer begins the complete lines in c.In, in order, until none is left

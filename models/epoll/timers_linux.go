@@ -28,8 +28,12 @@ var _ deadline.Loop[*conn] = (*loop)(nil)
 func (l *loop) schedule(when time.Time, t timer) { l.timers.Schedule(when, t) }
 
 // timeout is epoll_wait's timeout: until the earliest timer, rounded up to
-// a whole millisecond so that the loop never wakes a little early and spins.
+// a whole millisecond so that the loop never wakes a little early and spins;
+// none at all while posted connections wait for their turn (loopPosted).
 func (l *loop) timeout() int {
+	if len(l.ready) > 0 {
+		return 0
+	}
 	next, ok := l.timers.Next()
 	if !ok {
 		return -1
