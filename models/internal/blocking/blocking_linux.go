@@ -26,6 +26,7 @@ type Listener struct {
 	fd       int
 	stats    *models.Stats
 	slots    *models.Slots // one per open connection, taken before accept(2)
+	paused   acceptPause   // after an accept error: one prober retries, the other acceptors wait
 	drain    models.Drain
 	stopping atomic.Bool   // set before the listening socket is shut down
 	watched  chan struct{} // closed when the watcher has drained every connection
@@ -110,16 +111,22 @@ func (ln *Listener) watch() {
 // After an error such as EMFILE (no descriptor left for the new
 // connection) it logs the error and sleeps before trying again: the
 // connection stays in the kernel's accept queue, so accepting again at
-// once would fail again, in a spin.
+// once would fail again, in a spin. The pause is the listener's, not the
+// thread's (acceptPause): one acceptor retries, and the others wait for
+// it.
 //
-// Several threads may call Accept at once: the threads model has a few
-// acceptors.
+// Several threads may call Accept at once: the pool's workers, the
+// threads model's few acceptors.
 func (ln *Listener) Accept() (Conn, bool) {
 	if !models.AwaitSlot(ln.ctx, ln.slots, ln.stats) {
 		return Conn{}, false
 	}
-	var backoff models.AcceptBackoff
+	prober := false // this thread retries for the whole listener
 	for {
+		if !prober && !ln.paused.wait(ln.ctx) {
+			ln.slots.Release()
+			return Conn{}, false
+		}
 		c, remote, err := sock.Accept(ln.fd)
 		// EINVAL: the socket is no longer listening. Our watcher shut it
 		// down, or, for a prefork worker, the parent or a sibling did,
@@ -128,11 +135,18 @@ func (ln *Listener) Accept() (Conn, bool) {
 			if err == nil {
 				_ = c.Close()
 			}
+			if prober {
+				ln.paused.end()
+			}
 			ln.slots.Release()
 			return Conn{}, false
 		}
 		if err != nil {
-			pause := backoff.Next()
+			pause, ok := ln.paused.fail(prober)
+			if !ok {
+				continue // another thread probes: wait for it
+			}
+			prober = true
 			ln.stats.AcceptError(err, pause)
 			t := time.NewTimer(pause)
 			select {
@@ -141,6 +155,9 @@ func (ln *Listener) Accept() (Conn, bool) {
 			}
 			t.Stop()
 			continue
+		}
+		if prober {
+			ln.paused.end()
 		}
 		return Conn{Conn: c, Remote: remote}, true
 	}
