@@ -50,9 +50,22 @@ func TestAcceptErrorPauses(t *testing.T) {
 	}
 }
 
-func acceptErrorPauses(t *testing.T, m models.Model) {
+// fewFDs is a server in a child process that may open only childFDLimit
+// files (TestHelperServeWithFewFDs).
+type fewFDs struct {
+	addr      string
+	cmd       *exec.Cmd
+	stdin     io.Closer   // closing it stops the server
+	acceptErr chan string // the first accept_error or spawn_error line of its log: it ran out
+	logTail   chan string // its whole log, once it has exited
+	exited    chan error  // its exit status, once logTail has been sent
+}
+
+// startFewFDs starts the model named name in a fewFDs child, and stops it
+// when the test ends.
+func startFewFDs(t *testing.T, name string) *fewFDs {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeWithFewFDs$")
-	cmd.Env = append(os.Environ(), childEnv+"="+m.Name)
+	cmd.Env = append(os.Environ(), childEnv+"="+name)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -68,39 +81,63 @@ func acceptErrorPauses(t *testing.T, m models.Model) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	f := &fewFDs{cmd: cmd, stdin: stdin, acceptErr: make(chan string, 1), logTail: make(chan string, 1), exited: make(chan error, 1)}
 	t.Cleanup(func() {
 		stdin.Close()
 		select {
-		case <-exited:
+		case <-f.exited:
 		case <-time.After(patience):
 			cmd.Process.Kill()
 		}
 	})
 
 	// The child prints its address on stdout and its log on stderr.
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child address: %v", err)
-	}
-	addr = strings.TrimSpace(addr)
-	acceptErr := make(chan string, 1)
-	logTail := make(chan string, 1)
 	go func() {
 		var all strings.Builder
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			all.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), `"event":"`+models.EventAcceptError+`"`) {
+			if strings.Contains(sc.Text(), `"event":"`+models.EventAcceptError+`"`) ||
+				strings.Contains(sc.Text(), `"event":"`+models.EventSpawnError+`"`) {
 				select {
-				case acceptErr <- sc.Text():
+				case f.acceptErr <- sc.Text():
 				default:
 				}
 			}
 		}
-		logTail <- all.String()
-		exited <- cmd.Wait()
+		f.logTail <- all.String()
+		f.exited <- cmd.Wait()
 	}()
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child address: %v", err)
+	}
+	f.addr = strings.TrimSpace(addr)
+	return f
+}
+
+// stop closes the child's stdin, waits for it to exit and returns its log.
+// It fails the test if the child does not exit 0.
+func (f *fewFDs) stop(t *testing.T) string {
+	t.Helper()
+	f.stdin.Close()
+	select {
+	case err := <-f.exited:
+		log := <-f.logTail
+		if err != nil {
+			t.Errorf("child: %v\n%s", err, log)
+		}
+		f.exited <- err
+		return log
+	case <-time.After(patience):
+		t.Fatalf("child did not stop")
+		return ""
+	}
+}
+
+func acceptErrorPauses(t *testing.T, m models.Model) {
+	f := startFewFDs(t, m.Name)
+	addr, cmd, exited, logTail, acceptErr := f.addr, f.cmd, f.exited, f.logTail, f.acceptErr
 
 	// More clients than the child has descriptors. The kernel completes
 	// every handshake into the accept queue; accept(2) then fails in the
@@ -166,16 +203,87 @@ func acceptErrorPauses(t *testing.T, m models.Model) {
 		t.Fatalf("the last client after descriptors were freed: got %q, %v; want %q", got, err, "late\n")
 	}
 
-	stdin.Close()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("child: %v\n%s", err, <-logTail)
-		}
-		exited <- err
-	case <-time.After(patience):
-		t.Fatalf("child did not stop")
+	f.stop(t)
+}
+
+// TestForkWaitsForDescriptors runs the fork model with a limit of 64 open
+// files and -max-conns far above what they allow, and connects more
+// clients at once than the parent has descriptors for. Each child costs
+// the parent descriptors (a pipe, a pidfd), so the parent runs out, at
+// accept(2) or while it starts a child; either way it must keep the
+// client and serve it once a child exits, as every other model lets
+// clients wait at its limit: every client is answered in the end, and
+// none is closed unserved.
+func TestForkWaitsForDescriptors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
 	}
+	m, err := models.Lookup("fork")
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipUnusable(t, m)
+	f := startFewFDs(t, m.Name)
+	const clients = childFDLimit + 16
+	// Each client, once answered, keeps its connection, and so its child
+	// and the parent's descriptors for it, until the parent has run out.
+	errs := make(chan error, clients)
+	release := make(chan struct{})
+	for i := range clients {
+		go func() { errs <- echoOnce(f.addr, fmt.Sprintf("client %d\n", i), release) }()
+	}
+	select {
+	case line := <-f.acceptErr:
+		t.Logf("the parent ran out: %s", line)
+	case err := <-errs:
+		t.Fatalf("a client ended before the parent ran out of descriptors: %v", err)
+	case <-time.After(6 * patience):
+		t.Fatalf("the parent never ran out of descriptors")
+	}
+	close(release)
+	// The bound is a hang guard, not a speed test: a child start under
+	// the race detector on a busy machine can take a second, and the
+	// clients are served about as many at a time as the parent has
+	// descriptors for.
+	var failed []string
+	for range clients {
+		if err := <-errs; err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	log := f.stop(t)
+	if len(failed) > 0 {
+		t.Errorf("%d of %d clients not served; the first: %s", len(failed), clients, failed[0])
+	}
+	if strings.Contains(log, "the connection is closed") {
+		t.Errorf("the parent closed a client it had accepted:\n%s", log)
+	}
+	t.Logf("%d clients served; the parent ran out %d times at accept, %d times starting a child",
+		clients, strings.Count(log, `"event":"`+models.EventAcceptError+`"`), strings.Count(log, `"event":"`+models.EventSpawnError+`"`))
+}
+
+// echoOnce connects to addr, sends line, expects it back, and closes once
+// release is closed. Its bounds are generous: it is for tests where the
+// server may make a client wait its turn for a long while.
+func echoOnce(addr, line string, release <-chan struct{}) error {
+	c, err := net.DialTimeout("tcp", addr, 6*patience)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(6 * patience))
+	if _, err := io.WriteString(c, line); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	got := make([]byte, len(line))
+	if n, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("got %q back, then %w", got[:n], err)
+	}
+	if string(got) != line {
+		return fmt.Errorf("got %q, want %q", got, line)
+	}
+	<-release
+	return nil
 }
 
 // TestHelperServeWithFewFDs is the child of TestAcceptErrorPauses; it does

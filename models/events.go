@@ -46,6 +46,11 @@ const (
 	// when it was not asked to (warn level), or a fork child finished its
 	// connection (debug level).
 	EventChildExit = "child_exit"
+	// EventSpawnError: the fork model's parent could not start a child
+	// for a client it accepted, for want of descriptors or processes; the
+	// client waits, and the parent tries again once a child exits or the
+	// pause ends (warn level).
+	EventSpawnError = "spawn_error"
 	// EventUnavailable: the model cannot serve on this system (uring where
 	// io_uring is not allowed); the error says why and what would allow
 	// it. The server exits after it (error level).
@@ -64,7 +69,7 @@ const (
 func IsEvent(name string) bool {
 	switch name {
 	case EventStart, EventConnOpen, EventConnClose, EventAcceptError, EventStop, EventUsage, EventListenFallback,
-		EventLimitReached, EventLimitLeft, EventChildExit, EventUnavailable:
+		EventLimitReached, EventLimitLeft, EventChildExit, EventSpawnError, EventUnavailable:
 		return true
 	}
 	return false
@@ -81,7 +86,7 @@ type Event struct {
 	Level   string `json:"level"`
 	Message string `json:"message"`
 
-	// Model is the server model (start, stop).
+	// Model is the server model (start, stop, child_exit, spawn_error).
 	Model string `json:"model"`
 	// Addr is the bound address, host:port (start).
 	Addr string `json:"addr"`
@@ -153,11 +158,12 @@ type Event struct {
 	// Error is the error behind ReasonError, the failed accept, why raw
 	// sockets were not used, how a child ended, or why the model cannot
 	// serve here (conn_close, accept_error, listen_fallback, child_exit,
-	// unavailable).
+	// spawn_error, unavailable).
 	Error string `json:"error"`
 
 	// PauseMs is how long the acceptor pauses, in milliseconds
-	// (accept_error).
+	// (accept_error), or the fork parent at most before it tries to start
+	// a child again (spawn_error).
 	PauseMs float64 `json:"pause"`
 
 	// Conns counts the connections accepted (stop).
@@ -359,6 +365,14 @@ func logConnClose(log zerolog.Logger, c *ConnRecord, reason Reason, tid int, err
 // logAcceptError writes the accept_error event.
 func logAcceptError(log zerolog.Logger, err error, pause time.Duration) {
 	log.Warn().Str("event", EventAcceptError).Str("error", err.Error()).Dur("pause", pause).Msg("accept failed; pausing")
+}
+
+// LogSpawnError writes the spawn_error event: the parent of model could
+// not start a child for a client it accepted (err), and tries again once a
+// child exits, or pause later.
+func LogSpawnError(log zerolog.Logger, model string, err error, pause time.Duration) {
+	log.Warn().Str("event", EventSpawnError).Str("model", model).Str("error", err.Error()).Dur("pause", pause).
+		Msg("cannot start a child now; the client waits until one exits")
 }
 
 // logLimit writes max_conns_reached or max_conns_left.

@@ -35,6 +35,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	s.Stop("epoll")
 	LogListenFallback(log, errors.New("sock: unsupported"), 3)
 	LogChildExit(log, "prefork", 77, errors.New("exit status 1"))
+	LogSpawnError(log, "fork", errors.New("fork/exec: too many open files"), 10*time.Millisecond)
 	LogUnavailable(log, "uring", errors.New("models: unavailable: no io_uring"))
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
 		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11,
@@ -71,6 +72,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		}},
 		{EventChildExit, func(e *Event) bool {
 			return e.Model == "prefork" && e.PID == 77 && e.Error == "exit status 1" && e.Level == "warn"
+		}},
+		{EventSpawnError, func(e *Event) bool {
+			return e.Model == "fork" && e.Error == "fork/exec: too many open files" && e.PauseMs == 10 && e.Level == "warn"
 		}},
 		{EventUnavailable, func(e *Event) bool {
 			return e.Model == "uring" && e.Error == "models: unavailable: no io_uring" && e.Level == "error"

@@ -4,6 +4,7 @@ package fork
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"iolab/models"
 	"iolab/models/internal/blocking"
@@ -28,23 +30,10 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	defer ln.Close()
-	spawner := child.NewSpawner()
-	defer spawner.Close() // after every child has exited: see child.Spawner
-	relay := child.Relay(s.cfg.Log, ln.Stats())
-
-	var mu sync.Mutex
-	children := make(map[*child.Child]bool)
-	stopping := false // the parent has asked its children to stop; guarded by mu
-	var reaped sync.WaitGroup
-	defer func() {
-		mu.Lock()
-		stopping = true
-		for c := range children {
-			c.Signal(syscall.SIGTERM) // each finishes its request in flight
-		}
-		mu.Unlock()
-		reaped.Wait()
-	}()
+	p := &parent{cfg: &s.cfg, ln: ln, spawner: child.NewSpawner(), relay: child.Relay(s.cfg.Log, ln.Stats()),
+		children: make(map[*child.Child]bool), exited: make(chan struct{}, 1)}
+	defer p.spawner.Close() // after every child has exited: see child.Spawner
+	defer p.stopAll()
 
 	runtime.LockOSThread() // the accepting thread
 	defer runtime.UnlockOSThread()
@@ -62,49 +51,139 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 			ln.Serve(c)
 			continue
 		}
-		spec := child.SpecOf(&s.cfg)
-		spec.Conn = ln.Stats().NextID()
-		f := os.NewFile(uintptr(c.Fd), "conn") // the child's descriptor 3
-		// Only tests watch for work (Config.OnWork): then the child tells
-		// through its stdout.
-		var states, out *os.File
-		var stdout io.Writer
-		if s.cfg.OnWork != nil {
-			if states, out, err = os.Pipe(); err == nil {
-				stdout = out
-			}
-		}
-		ch, err := spawner.Start(role, spec, []*os.File{f}, stdout, relay)
-		_ = f.Close() // the child has its copy; closing ours is the parent's half of a fork server's close(connfd)
-		if out != nil {
-			_ = out.Close()
-		}
-		if err != nil {
-			if states != nil {
-				_ = states.Close()
-			}
-			s.cfg.Log.Error().Err(err).Msg("fork: cannot start a child; the connection is closed")
-			ln.Release()
-			continue
-		}
-		mu.Lock()
-		children[ch] = true
-		mu.Unlock()
-		reaped.Go(func() {
-			if states != nil {
-				forwardWork(states, s.cfg.OnWork)
-			}
-			<-ch.Done() // reaped: exec.Cmd.Wait, waitid(2) on the child's pidfd
-			mu.Lock()
-			delete(children, ch)
-			asked := stopping
-			mu.Unlock()
-			if err := ch.Err(); err != nil && !asked {
-				models.LogChildExit(s.cfg.Log, role, ch.Pid, err)
-			}
-			ln.Release() // the connection's slot, held until its child is gone
-		})
+		p.fork(ctx, c)
 	}
+}
+
+// parent is the state of the fork model's accepting process.
+type parent struct {
+	cfg     *models.Config
+	ln      *blocking.Listener
+	spawner *child.Spawner
+	relay   func(pid int, line []byte) // re-logs a child's stderr
+	exited  chan struct{}              // a child has exited (one token at most): a start may succeed now
+
+	mu       sync.Mutex
+	children map[*child.Child]bool // running; guarded by mu
+	stopping bool                  // the parent has asked its children to stop; guarded by mu
+	reaped   sync.WaitGroup        // one per running child's reaper
+}
+
+// fork starts a child to serve c, the parent's half of a C server's
+// fork(2): the child gets c as its descriptor 3, and the parent closes its
+// own copy.
+//
+// Starting a child costs the parent descriptors (pipes, a pidfd, the
+// child's copy of c until the exec) and the system a process. When either
+// runs out (EMFILE, ENFILE, EAGAIN, ENOMEM), the client has done nothing
+// wrong: like every other model at its limit, the parent stops accepting
+// and keeps the client it holds, and starts its child as soon as another
+// child exits (or after a pause, for a shortage outside the server). Only
+// the shutdown, or a start that fails for any other reason, closes it
+// unserved.
+func (p *parent) fork(ctx context.Context, c blocking.Conn) {
+	spec := child.SpecOf(p.cfg)
+	spec.Conn = p.ln.Stats().NextID()
+	f := os.NewFile(uintptr(c.Fd), "conn") // the child's descriptor 3
+	defer f.Close()                        // the child has its copy; closing ours is the parent's half of close(connfd)
+	var backoff models.AcceptBackoff
+	for {
+		ch, states, err := p.start(spec, f)
+		if err == nil {
+			p.watch(ch, states)
+			return
+		}
+		if !outOfResources(err) {
+			p.cfg.Log.Error().Err(err).Msg("fork: cannot start a child; the connection is closed")
+			p.ln.Release()
+			return
+		}
+		pause := backoff.Next()
+		models.LogSpawnError(p.cfg.Log, role, err, pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-p.exited:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			p.ln.Release() // shutting down: this client will not be served
+			return
+		}
+		t.Stop()
+	}
+}
+
+// outOfResources reports whether a child could not start for want of
+// descriptors, processes or memory: a shortage that ends when a child
+// exits.
+func outOfResources(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EAGAIN, syscall.ENOMEM} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
+
+// start starts one child serving f. Only tests watch for work
+// (Config.OnWork): then the child tells through its stdout, and states is
+// the parent's end of that pipe.
+func (p *parent) start(spec child.Spec, f *os.File) (ch *child.Child, states *os.File, err error) {
+	var out *os.File
+	var stdout io.Writer
+	if p.cfg.OnWork != nil {
+		if states, out, err = os.Pipe(); err != nil {
+			return nil, nil, err
+		}
+		stdout = out
+		defer out.Close() // the child has its copy
+	}
+	ch, err = p.spawner.Start(role, spec, []*os.File{f}, stdout, p.relay)
+	if err != nil {
+		if states != nil {
+			_ = states.Close()
+		}
+		return nil, nil, err
+	}
+	return ch, states, nil
+}
+
+// watch records ch as running and starts its reaper, which gives the
+// connection's slot back once the child is gone.
+func (p *parent) watch(ch *child.Child, states *os.File) {
+	p.mu.Lock()
+	p.children[ch] = true
+	p.mu.Unlock()
+	p.reaped.Go(func() {
+		if states != nil {
+			forwardWork(states, p.cfg.OnWork)
+		}
+		<-ch.Done() // reaped: exec.Cmd.Wait, waitid(2) on the child's pidfd
+		p.mu.Lock()
+		delete(p.children, ch)
+		asked := p.stopping
+		p.mu.Unlock()
+		if err := ch.Err(); err != nil && !asked {
+			models.LogChildExit(p.cfg.Log, role, ch.Pid, err)
+		}
+		p.ln.Release() // the connection's slot, held until its child is gone
+		select {
+		case p.exited <- struct{}{}: // a client waiting for a child may have one now
+		default:
+		}
+	})
+}
+
+// stopAll asks every child to finish (SIGTERM: each finishes its request
+// in flight) and waits until all are reaped.
+func (p *parent) stopAll() {
+	p.mu.Lock()
+	p.stopping = true
+	for c := range p.children {
+		c.Signal(syscall.SIGTERM)
+	}
+	p.mu.Unlock()
+	p.reaped.Wait()
 }
 
 // forwardWork calls onWork for each child.WorkBegins the child writes,

@@ -31,7 +31,7 @@ func init() {
 	models.Register(models.Model{
 		Name:  "fork",
 		Waits: "the parent blocks in accept(2) and starts a child process per connection, which blocks in read(2)/write(2) of its one client and exits",
-		Limits: "at -max-conns (default 256 children) the parent stops accepting, and clients wait in the kernel's accept queue; each connection " +
+		Limits: "at -max-conns (default 256 children, fewer under a small open-file limit) the parent stops accepting, and clients wait in the kernel's accept queue; each connection " +
 			"costs a whole process (an exec and a Go runtime). A client that stops reading holds its process until -idle-timeout closes it (write_timeout).",
 		Source:    "models/fork",
 		Processes: true,
@@ -43,8 +43,29 @@ func init() {
 // DefaultMaxChildren is the connection limit when -max-conns is 0: a
 // child process per connection costs some 10 MiB here, and the limit from
 // the open-file limit (some 20,000) would ask for 200 GiB. 256 is Apache
-// prefork's default MaxRequestWorkers.
+// prefork's default MaxRequestWorkers. Under a small open-file limit the
+// parent's own descriptors per child bound it lower (maxChildren).
 const DefaultMaxChildren = 256
+
+// What a child costs the parent in descriptors: for as long as it runs,
+// the pipe from its stderr, its pidfd (os.StartProcess keeps one to wait
+// on it), and in tests a pipe from its stdout; and while it starts, a few
+// more for the length of the start (the client's socket until the child
+// has its copy, the other ends of the pipes, /dev/null, exec's status
+// pipe).
+const (
+	fdsPerChild = 3
+	fdsPerStart = 8
+)
+
+// maxChildren is the default limit on children: DefaultMaxChildren, or
+// fewer if the parent's descriptors would run out first. Past it the
+// parent stops accepting, as at -max-conns; should a start still run out
+// of descriptors (a -max-conns above this), the parent keeps the client
+// and waits for a child to exit (parent.fork).
+func maxChildren() int {
+	return max(1, min(DefaultMaxChildren, (models.DefaultMaxConns()-fdsPerStart)/fdsPerChild))
+}
 
 // Server is the fork model's parent.
 type Server struct {
@@ -59,7 +80,7 @@ func New(cfg models.Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.MaxConns == 0 {
-		cfg.MaxConns = min(DefaultMaxChildren, models.DefaultMaxConns())
+		cfg.MaxConns = maxChildren()
 	}
 	return &Server{cfg: cfg}, nil
 }
