@@ -315,8 +315,11 @@ func (c *child) settle() error {
 	}
 }
 
-// sample reads the child's threads, descriptors and memory from /proc.
-func (c *child) sample() (proc.Sample, error) { return proc.Read(c.pid) }
+// sample reads the threads, descriptors and memory of the child's whole
+// process tree from /proc: for fork, prefork and reuseport -procs the
+// server is the parent and its processes, and a figure of the parent alone
+// would leave out nearly all of it.
+func (c *child) sample() (proc.Sample, error) { return proc.ReadTree(c.pid) }
 
 // stop sends SIGTERM, as a user's Ctrl-C or kill would, and waits for the
 // child to exit, at most the shutdown timeout and patience. It returns

@@ -45,7 +45,8 @@ const (
 	// and a scheduler that is busy elsewhere.
 	relSlack = 2 * time.Second
 	// relThreads is how many more threads than before a scenario a
-	// server may keep after it. The Go runtime never ends an idle
+	// server process may keep after it (a server of several processes,
+	// each its own Go runtime, that many times). The Go runtime never ends an idle
 	// thread: one it started to run goroutines while others were blocked
 	// in system calls (close, accept, a write of the log) stays parked for
 	// good. 10,000 clients of the goroutine model leave about 9; a model
@@ -446,14 +447,15 @@ func (r *relRun) check() {
 		// of heap ever touched, is not given back: under it the resident
 		// memory is shown, not judged.
 		rssMargin := max(relRSS, (r.peak.RSS-r.base.RSS)/2)
-		ok := dThreads <= relThreads && dFDs <= 0 && (dRSS <= rssMargin || relRace)
+		threadMargin := relThreads * max(r.base.Procs, 1) // each process is a Go runtime of its own
+		ok := dThreads <= threadMargin && dFDs <= 0 && (dRSS <= rssMargin || relRace)
 		if ok || time.Now().After(deadline) {
 			r.mu.Lock()
 			r.after = fmt.Sprintf("%+d / %+d / %s", dThreads, dFDs, dmib(dRSS))
 			r.mu.Unlock()
 			if !ok {
 				r.errorf("not back near the start %v after the scenario: threads %d (was %d, margin %d), fds %d (was %d), RSS %s (was %s, peak %s, margin %s)",
-					patience, s.Threads, r.base.Threads, relThreads, s.FDs, r.base.FDs, mib(s.RSS), mib(r.base.RSS), mib(r.peak.RSS), mib(rssMargin))
+					patience, s.Threads, r.base.Threads, threadMargin, s.FDs, r.base.FDs, mib(s.RSS), mib(r.base.RSS), mib(r.peak.RSS), mib(rssMargin))
 			}
 			return
 		}

@@ -52,13 +52,25 @@ func TestIdleConnMemory(t *testing.T) {
 		}
 	}()
 	// echo sends one line on fd and reads it back, blocking (SO_RCVTIMEO
-	// bounds the wait).
+	// bounds the wait). A signal (the Go runtime's SIGURG, to preempt)
+	// interrupts a read that has a timeout with EINTR even under
+	// SA_RESTART (signal(7)): it is retried, as any blocking call must be.
 	echo := func(fd int) {
-		if _, err := unix.Write(fd, line); err != nil {
-			t.Fatal(err)
+		for {
+			_, err := unix.Write(fd, line)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
 		}
 		for got := 0; got < len(reply); {
 			m, err := unix.Read(fd, reply[got:])
+			if err == unix.EINTR {
+				continue
+			}
 			if err != nil || m == 0 {
 				t.Fatalf("echo: read %d, %v", m, err)
 			}
