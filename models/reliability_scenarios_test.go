@@ -421,10 +421,7 @@ func (r *relRun) timedCloses(addrs []string, reason models.Reason, d time.Durati
 func (r *relRun) idleConns() {
 	idle := r.f.timeout
 	k := r.count(r.f.idlers, 2)
-	waves := 1
-	if r.m.Serial {
-		waves = k
-	}
+	waves := r.waves(k)
 	conns := make([]*net.TCPConn, k)
 	var wg sync.WaitGroup
 	var bad failures
@@ -442,12 +439,12 @@ func (r *relRun) idleConns() {
 					bad.add("write: %v", err)
 					return
 				}
-				if err := expectLine(c, line, time.Duration(waves)*(idle+relSlack)+patience); err != nil {
+				if err := expectLine(c, line, time.Duration(waves)*(idle+relSlack)+r.starts(k)+patience); err != nil {
 					bad.add("%v", err)
 					return
 				}
 			}
-			got, err := readUntilClose(c, time.Duration(waves)*(idle+relSlack)+patience)
+			got, err := readUntilClose(c, time.Duration(waves)*(idle+relSlack)+r.starts(k)+patience)
 			if len(got) > 0 || err != nil && !closedByPeer(err) {
 				bad.add("an idle connection: got %q, %v; want a close", abbrev(got), err)
 			}
@@ -1007,7 +1004,7 @@ func (r *relRun) elephant() {
 
 	began := time.Now()
 	res, err := loadgen.Run(context.Background(), loadgen.Config{Addr: r.c.addr, Proto: models.Echo,
-		Clients: []int{100}, Duration: r.f.mice, Warmup: 500 * time.Millisecond, Timeout: relLoadTimeout, Size: 64, Pipeline: 1})
+		Clients: []int{100}, Duration: r.f.mice, Warmup: 500*time.Millisecond + r.starts(100), Timeout: relLoadTimeout + r.starts(100), Size: 64, Pipeline: 1})
 	close(stop)
 	if err := <-wrote; err != nil {
 		if r.gnetInputFull() {
@@ -1160,7 +1157,7 @@ func (r *relRun) signalStorm() {
 		idle1()
 	}
 	res, lerr := loadgen.Run(context.Background(), loadgen.Config{Addr: r.c.addr, Proto: models.Echo,
-		Clients: []int{r.count(r.f.loadClients, 1)}, Duration: r.f.stormFor, Timeout: relLoadTimeout, Size: 64, Pipeline: 1})
+		Clients: []int{r.count(r.f.loadClients, 1)}, Duration: r.f.stormFor, Timeout: relLoadTimeout + r.starts(r.f.loadClients), Size: 64, Pipeline: 1})
 	if r.m.Serial {
 		idle1()
 	}
@@ -1298,7 +1295,7 @@ func (r *relRun) listenOne() {
 				out.add("reset")
 				return
 			}
-			switch err := expectLine(c, line, relSlack); {
+			switch err := expectLine(c, line, relSlack+r.starts(n)); {
 			case err == nil:
 				out.add("served")
 			case isTimeout(err):
@@ -1358,6 +1355,39 @@ func (r *relRun) manyClients() {
 	if lvl.Requests == 0 {
 		r.errorf("no request answered")
 	}
+}
+
+// waves returns in how many turns the model serves k clients that each
+// hold their connection: one for a model that serves them all at once, k
+// for a serial one, and for a bounded one (a pool, fork's cap on
+// children) as many turns as its limit takes.
+func (r *relRun) waves(k int) int {
+	switch {
+	case r.m.Serial:
+		return k
+	case r.m.Bounded:
+		if n := r.atOnce(); n > 0 {
+			return (k + n - 1) / n
+		}
+	}
+	return 1
+}
+
+// relProcessStart is what the suite allows a model that starts a process
+// per connection (fork) for each start, one after the other: a whole Go
+// runtime started, under the race detector and beside the suite's own
+// load on two cores. It only makes a bound that catches a hang generous
+// enough not to catch a slow start.
+const relProcessStart = 100 * time.Millisecond
+
+// starts returns how long the model may take, in all, to start what k
+// clients cost it before it serves them: a process each for fork, nothing
+// for the others.
+func (r *relRun) starts(k int) time.Duration {
+	if r.m.Processes && r.m.Workers == 0 {
+		return time.Duration(k) * relProcessStart
+	}
+	return 0
 }
 
 // atOnce returns how many clients a bounded model serves at once, as its
