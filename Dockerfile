@@ -3,8 +3,9 @@
 # Built offline: `make docker-image` first compiles bin/iolab with
 # CGO_ENABLED=0 (a static binary needs no libc), then runs docker build.
 # FROM scratch is an empty image, so nothing is pulled from a registry.
-# Where a registry is available the same file works unchanged; see the
-# README for a multi-stage variant that compiles inside `golang` instead.
+# Where a registry is available the same file works unchanged; see
+# notes/reference/containers.md for a multi-stage variant that compiles
+# inside `golang` instead.
 FROM scratch
 COPY bin/iolab /iolab
 # The tutorial's port.

@@ -1,14 +1,16 @@
 # iolab: thread against event loop, measured.
+#   make help                           every target, one line each
+#   make bench                          every model side by side, about 7 minutes (the main job)
+#   make test                           everything CI runs (the reliability suite's short form among it)
 #   make run-epoll                      serve the epoll model on :8000, console logs at info level
 #   LOG_LEVEL=debug make run-epoll      the same, logging every connection (slower: not for measuring)
 #   PROTO=echo WORK=sleep:10ms make run-epoll
 #   make load                           measure it: 1, 2, 5 and 10 clients
-#   make bench                          every model side by side, about 7 minutes (the main job)
-#   make bench-tutorial                 the tutorial's own Python servers beside the Go models (needs python3)
-#   make bench-full                     every scenario but c100k, longer runs, about 24 minutes
-#   make bench-c100k                    10,000 then 100,000 connections held at once, memory per connection
-#   make test                           everything CI runs (the reliability suite's short form among it)
-#   make reliability                    every model through every abuse at full size (10,000 clients), about 5 minutes
+#
+# Each target has one line "## TARGET: what it does" above its rule: make
+# help prints them, in this file's order, and make lint (help-check) fails
+# if a .PHONY target has none. Options come from the environment or the
+# command line (PROTO=echo make run-epoll, make logs-demo MODEL=threads).
 GO      ?= go
 BIN     := bin/iolab
 MODELS  := sequential fork prefork threads pool goroutine epoll uring workers reuseport gnet
@@ -21,7 +23,7 @@ BACKLOG   ?= 0
 WORKERS   ?= 0
 SERVE_FLAGS ?=
 # info: debug logs every connection to the console, which slows the server
-# being measured (issue 17); LOG_LEVEL=debug make run-MODEL to see them.
+# being measured; LOG_LEVEL=debug make run-MODEL to see them.
 LOG_LEVEL ?= info
 LOG_FORMAT ?= console
 # Options for load.
@@ -29,47 +31,87 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: build test reliability lint vet fmt-check cross-vet clean load logs-demo bench bench-tutorial bench-full bench-c100k bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+.PHONY: help build test reliability lint vet fmt-check cross-vet no-binaries help-check clean load logs-demo bench bench-tutorial bench-full bench-c100k bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+
+## help: list every target, one line each
+help:
+	@awk '/^## [^ :]+:/ { name = $$2; sub(/:$$/, "", name); line = $$0; sub(/^## [^ :]+: */, "", line); \
+		printf "  make %-15s %s\n", name, line }' $(firstword $(MAKEFILE_LIST))
 
 # A static binary (no cgo): it runs on any Linux, and alone in a FROM
 # scratch container image.
+## build: build bin/iolab, static (no cgo)
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/iolab
 
 # go test -race needs cgo; CGO_ENABLED=1 makes that explicit.
+## test: everything CI checks: lint, then go test -race ./...
 test: lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
-# The reliability suite at full size (issue 10): each model in a process of
+# The reliability suite at full size: each model in a process of
 # its own through every kind of abuse, with 10,000 clients and megabytes in
 # flight. make test runs its short form. This runs without the race
 # detector, which allows a process 8128 goroutines, fewer than 10,000
 # connections need. The table, scenario by model, goes to RELIABILITY_TABLE.
 RELIABILITY_TABLE ?= results/reliability.md
+## reliability: every model through every abuse at full size, ~5 min
 reliability:
 	@mkdir -p $(dir $(RELIABILITY_TABLE))
 	IOLAB_RELIABILITY=full IOLAB_RELIABILITY_TABLE=$(abspath $(RELIABILITY_TABLE)) \
 		$(GO) test -count=1 -timeout 30m -run '^TestReliability$$' ./models/
 	@echo "the table, scenario by model: $(RELIABILITY_TABLE)"
 
-lint: fmt-check vet cross-vet
+## lint: fmt-check, vet, cross-vet, no-binaries, help-check
+lint: fmt-check vet cross-vet no-binaries help-check
 
+## fmt-check: fail if gofmt would change a file
 fmt-check:
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+## vet: go vet ./...
 vet:
 	$(GO) vet ./...
 
 # The module must still build and vet on a student's Mac.
+## cross-vet: go vet ./... as for macOS (darwin/arm64)
 cross-vet:
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
 
+# The repository holds sources only: a binary (a file with a NUL byte) over
+# 1 MiB among the files git tracks fails, named. Outside a git checkout (a
+# tarball) there is nothing to ask, and the check says so and passes.
+BINARY_LIMIT := 1048576
+## no-binaries: fail, naming it, if git tracks a binary over 1 MiB
+no-binaries:
+	@if ! command -v git >/dev/null 2>&1 || ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		echo "no-binaries: not a git checkout; skipped"; exit 0; fi; \
+	git -c core.quotePath=false ls-files | { bad=0; while IFS= read -r f; do \
+		[ -f "$$f" ] || continue; \
+		size=$$(wc -c < "$$f" | tr -d ' '); \
+		[ "$$size" -gt $(BINARY_LIMIT) ] || continue; \
+		text=$$(tr -d '\000' < "$$f" | wc -c | tr -d ' '); \
+		[ "$$text" -eq "$$size" ] && continue; \
+		echo "no-binaries: $$f is a binary of $$size bytes tracked by git; git rm --cached it (build it instead)"; bad=1; \
+	done; exit $$bad; }
+
+# Every .PHONY target has its line in make help.
+## help-check: fail if a .PHONY target has no line in make help
+help-check:
+	@awk '/^\.PHONY:/ { line = $$0; gsub(/\$$\(addprefix run-,\$$\(MODELS\)\)/, "run-MODEL", line); \
+			n = split(line, w, " "); for (i = 2; i <= n; i++) phony[w[i]] = 1 } \
+		/^## [^ :]+:/ { t = $$2; sub(/:$$/, "", t); help[t] = 1 } \
+		END { for (t in phony) if (!(t in help)) { print "help-check: the target " t " has no \"## " t ":\" line in the Makefile"; bad = 1 } exit bad }' \
+		$(firstword $(MAKEFILE_LIST))
+
+## run-MODEL: serve MODEL on :8000 (PROTO, WORK, LOG_LEVEL...)
 $(addprefix run-,$(MODELS)): run-%: build
 	./$(BIN) serve -model $* -addr $(ADDR) -proto $(PROTO) -work $(WORK) \
 		-backlog $(BACKLOG) -workers $(WORKERS) -log-level $(LOG_LEVEL) -log-format $(LOG_FORMAT) $(SERVE_FLAGS)
 
 # Measure the server that make run-MODEL started (same PROTO).
+## load: measure localhost:8000, 1 to 10 clients (PROTO, CLIENTS)
 load: build
 	./$(BIN) load -addr $(LOAD_ADDR) -proto $(PROTO) -clients $(CLIENTS) $(LOAD_FLAGS)
 
@@ -77,6 +119,7 @@ load: build
 # with iolab load (PROTO, CLIENTS), stop it, and analyse its log. The log
 # stays in results/logs-demo/MODEL.jsonl for jq.
 DEMO_DIR ?= results/logs-demo
+## logs-demo: serve MODEL at debug level, load it, run iolab logs
 logs-demo: build
 	@mkdir -p $(DEMO_DIR)
 	@rm -f $(DEMO_DIR)/$(MODEL).jsonl
@@ -90,6 +133,7 @@ logs-demo: build
 
 # The main job: all models over seed, io-bound and cpu-bound.
 BENCH_FLAGS ?=
+## bench: the main job: every model side by side, ~7 min
 bench: build
 	./$(BIN) bench -scenario seed,io-bound,cpu-bound -duration 1500ms -warmup 500ms $(BENCH_FLAGS)
 
@@ -99,6 +143,7 @@ bench: build
 # the tutorial's client itself, 1, 2, 5 and 10 at once, against iolab's
 # sequential model on :8000. Needs Python 3, standard library only.
 TUTORIAL := notes/tutorial
+## bench-tutorial: the tutorial's Python servers beside 3 models
 bench-tutorial: build
 	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
 	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
@@ -110,6 +155,7 @@ bench-tutorial: build
 		for i in $$(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000)).close()' 2>/dev/null && break; sleep 0.1; done; \
 		sh $(TUTORIAL)/experimento1.sh; status=$$?; kill $$srv; wait $$srv; exit $$status
 
+## bench-full: every scenario but c100k, 5 s per level, ~24 min
 bench-full: build
 	./$(BIN) bench -scenario all -duration 5s -warmup 1s $(BENCH_FLAGS)
 
@@ -118,6 +164,7 @@ bench-full: build
 # clients connect; the load runs in several processes, each under the
 # limit of open files. About 11 minutes; the kernel's slab grows by some
 # 700 MB at 100,000 clients.
+## bench-c100k: 10,000 then 100,000 connections held at once, ~11 min
 bench-c100k: build
 	./$(BIN) bench -scenario c100k -duration 10s $(BENCH_FLAGS)
 
@@ -126,14 +173,17 @@ bench-c100k: build
 # needs no buildx plugin.
 IMAGE ?= iolab:local
 MODEL ?= epoll
+## docker-image: build the iolab:local image, offline (IMAGE)
 docker-image: build
 	DOCKER_BUILDKIT=0 docker build -t $(IMAGE) .
 
 # Serve MODEL in a container, its port published on 127.0.0.1:8000 only.
+## docker-run: serve MODEL in a container on 127.0.0.1:8000
 docker-run: docker-image
 	docker run --rm -p 127.0.0.1:8000:8000 -e IOLAB_MODEL=$(MODEL) -e IOLAB_PROTO=$(PROTO) -e IOLAB_WORK=$(WORK) $(IMAGE)
 
 # Native against container, side by side.
+## bench-docker: native against container: seed, throughput
 bench-docker: docker-image
 	./$(BIN) bench -env native,docker-bridge,docker-host,docker-inside -scenario seed,throughput -duration 1500ms -warmup 500ms -image $(IMAGE) $(BENCH_FLAGS)
 
@@ -141,10 +191,11 @@ bench-docker: docker-image
 # background, clients against them, bounded, loopback only), pass or fail
 # each: notes/check-commands.sh --help.
 .PHONY: notes-check
+## notes-check: run the notes' sh commands as written, pass or fail
 notes-check: build
 	bash notes/check-commands.sh $(CHECK_FLAGS)
 
-# Load from several machines (issue 16), tried on this one: AGENTS iolab
+# Load from several machines, tried on this one: AGENTS iolab
 # load agents as a Docker swarm service (loadgen/swarm/load.stack.yml) on a
 # single-node swarm (made and left if there is none), against a native
 # MODEL server on 127.0.0.1:SWARM_PORT, over loopback; their JSON merged
@@ -157,10 +208,12 @@ SWARM_DURATION ?= 3s
 SWARM_WARMUP   ?= 1s
 SWARM_RESULTS  ?= results/swarm
 .PHONY: load-swarm
+## load-swarm: AGENTS load agents as a swarm service, merged
 load-swarm: docker-image
 	BIN=$(BIN) IMAGE=$(IMAGE) MODEL=$(MODEL) AGENTS=$(AGENTS) PORT=$(SWARM_PORT) PROTO=$(SWARM_PROTO) \
 		CLIENTS=$(SWARM_CLIENTS) DURATION=$(SWARM_DURATION) WARMUP=$(SWARM_WARMUP) RESULTS=$(SWARM_RESULTS) \
 		sh loadgen/swarm/run.sh
 
+## clean: remove bin/
 clean:
 	rm -rf bin

@@ -1,9 +1,13 @@
 // Package models holds the contract that every iolab server model meets.
 //
 // A model is one way of waiting for I/O: a single thread that blocks
-// (sequential), one OS thread per connection (threads), one goroutine per
-// connection over Go's netpoller (goroutine), a hand-written epoll reactor
-// (epoll), io_uring's completion queue (uring), or gnet's event loops
+// (sequential), a child process per connection (fork), a pool of
+// processes each blocked in accept (prefork), one OS thread per connection
+// (threads), a pool of OS threads each blocked in accept (pool), one
+// goroutine per connection over Go's netpoller (goroutine), a hand-written
+// epoll reactor (epoll), that reactor handing cpu work to a pool of
+// threads (workers), one such reactor per CPU on SO_REUSEPORT listeners
+// (reuseport), io_uring's completion queue (uring), or gnet's event loops
 // (gnet). Everything else is shared, so that the only difference a
 // student sees between two models is how they wait:
 //
@@ -11,7 +15,7 @@
 //     every model calls (ScanLine, LineBuffer);
 //   - the work done per request, sleep or cpu, begun by BeginWork
 //     (work.go); only the sleep it leaves is each model's own;
-//   - the bookkeeping and structured log events (stats.go);
+//   - the bookkeeping and structured log events (stats.go, events.go);
 //   - graceful shutdown for models that park a thread or goroutine per
 //     connection (drain.go).
 //

@@ -131,7 +131,7 @@ func (r *relRun) fdExhaustion(emfile bool) {
 	ticks := after.UserTicks + after.SysTicks - before.UserTicks - before.SysTicks
 	if !r.c.running() {
 		if emfile && r.c.log.troubleSays(reactor.ErrEngineStopped.Error()) {
-			r.documented(fmt.Sprintf("the server exited on EMFILE with %d clients: %v (see models/reactor and the README's gnet notes)",
+			r.documented(fmt.Sprintf("the server exited on EMFILE with %d clients: %v (see models/reactor and notes/reference/gnet.md)",
 				len(conns), reactor.ErrEngineStopped))
 			return
 		}

@@ -15,7 +15,7 @@ import (
 	"iolab/models/internal/leakcheck"
 )
 
-// The reliability suite (issue 10): every model through one table of
+// The reliability suite: every model through one table of
 // abuse, each scenario against a fresh server in a child process (see
 // reliability_child_test.go), and after each one the same checks: the
 // server still serves a fresh client, every connection it accepted is
@@ -25,7 +25,7 @@ import (
 //
 // It runs in two forms. The short one, the default, is part of go test
 // and make test: fewer clients and bytes, timeouts of a second. The full
-// one, IOLAB_RELIABILITY=full (make reliability), is the issue's: 10,000
+// one, IOLAB_RELIABILITY=full (make reliability), is the real size: 10,000
 // clients, tens of megabytes, more of everything. IOLAB_RELIABILITY_TABLE
 // names a file to write the table to, as Markdown; it is also logged.
 // IOLAB_RELIABILITY_SEED fixes the fuzzed input's seed.
@@ -140,7 +140,7 @@ var shortForm = relForm{
 	poolWorkers: 128,
 }
 
-// fullForm is make reliability: the sizes of issue 10.
+// fullForm is make reliability: the suite at full size.
 var fullForm = relForm{
 	name:    "full",
 	timeout: 2 * time.Second,

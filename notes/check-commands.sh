@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # check-commands.sh: run every command of the lab notes, as written, and say
-# which passed (issue 17: "every command in the notes has been run as
-# written").
+# which passed: every command in the notes has been run as written.
 #
 # The commands are read from the notes themselves, so the notes and the
 # check cannot drift: every line of every fenced block opened with ```sh or

@@ -167,7 +167,7 @@ func TestContainerModels(t *testing.T) {
 }
 
 // TestContainerEnvironment checks that the environment chooses the server,
-// as the README says: IOLAB_MODEL, IOLAB_PROTO, IOLAB_WORK.
+// as notes/reference/containers.md says: IOLAB_MODEL, IOLAB_PROTO, IOLAB_WORK.
 func TestContainerEnvironment(t *testing.T) {
 	img := image(t)
 	cmd := exec.Command("docker", "run", "--rm", "--label", "iolab.bench=test",

@@ -1,6 +1,5 @@
 #!/bin/sh
-# make load-swarm: the distributed load path of issue 16, whole, on this
-# machine. AGENTS `iolab load` agents run as a Docker swarm service
+# make load-swarm: the distributed load path, whole, on this machine. AGENTS `iolab load` agents run as a Docker swarm service
 # (load.stack.yml, next to this script) against a native server on
 # 127.0.0.1:PORT, over loopback; their JSON files are merged by
 # `iolab merge` into one table.
@@ -120,7 +119,7 @@ active)
 		fail "this engine is a swarm worker: run make load-swarm on a manager"
 	nodes=$(docker node ls -q | grep -c .) || true
 	[ "$nodes" -eq 1 ] ||
-		fail "this swarm has $nodes nodes and the agents would leave this machine; on several machines deploy $STACK_FILE by hand (README: Load from several machines)"
+		fail "this swarm has $nodes nodes and the agents would leave this machine; on several machines deploy $STACK_FILE by hand (notes/reference/swarm.md)"
 	;;
 *) fail "this engine's swarm is $state" ;;
 esac

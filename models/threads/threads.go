@@ -91,8 +91,8 @@ func New(cfg models.Config) (*Server, error) {
 // acceptor drained the kernel's accept queue too seldom, SYNs were dropped
 // a second time, and in five runs of iolab load -clients 10000 two ended
 // with 464 and 1,044 connect timeouts; with four acceptors, five of five
-// had none (measured in the session that added them, issue 11; the
-// reliability suite's 10,000-client scenario keeps checking it).
+// had none (the reliability suite's 10,000-client scenario keeps
+// checking it).
 const acceptors = 4
 
 // Serve accepts on a few threads and serves each connection on a new one.
