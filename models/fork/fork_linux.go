@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -88,9 +87,9 @@ func (p *parent) fork(ctx context.Context, c blocking.Conn) {
 	defer f.Close()                        // the child has its copy; closing ours is the parent's half of close(connfd)
 	var backoff models.AcceptBackoff
 	for {
-		ch, states, err := p.start(spec, f)
+		ch, err := p.start(spec, f)
 		if err == nil {
-			p.watch(ch, states)
+			p.watch(ch)
 			return
 		}
 		if !outOfResources(err) {
@@ -126,38 +125,22 @@ func outOfResources(err error) bool {
 }
 
 // start starts one child serving f. Only tests watch for work
-// (Config.OnWork): then the child tells through its stdout, and states is
-// the parent's end of that pipe.
-func (p *parent) start(spec child.Spec, f *os.File) (ch *child.Child, states *os.File, err error) {
-	var out *os.File
-	var stdout io.Writer
+// (Config.OnWork): then the parent reads the child's stdout.
+func (p *parent) start(spec child.Spec, f *os.File) (*child.Child, error) {
+	var hooks *child.Hooks
 	if p.cfg.OnWork != nil {
-		if states, out, err = os.Pipe(); err != nil {
-			return nil, nil, err
-		}
-		stdout = out
-		defer out.Close() // the child has its copy
+		hooks = &child.Hooks{Work: p.cfg.OnWork}
 	}
-	ch, err = p.spawner.Start(role, spec, []*os.File{f}, stdout, p.relay)
-	if err != nil {
-		if states != nil {
-			_ = states.Close()
-		}
-		return nil, nil, err
-	}
-	return ch, states, nil
+	return p.spawner.Start(role, spec, []*os.File{f}, hooks, p.relay)
 }
 
 // watch records ch as running and starts its reaper, which gives the
 // connection's slot back once the child is gone.
-func (p *parent) watch(ch *child.Child, states *os.File) {
+func (p *parent) watch(ch *child.Child) {
 	p.mu.Lock()
 	p.children[ch] = true
 	p.mu.Unlock()
 	p.reaped.Go(func() {
-		if states != nil {
-			forwardWork(states, p.cfg.OnWork)
-		}
 		<-ch.Done() // reaped: exec.Cmd.Wait, waitid(2) on the child's pidfd
 		p.mu.Lock()
 		delete(p.children, ch)
@@ -186,20 +169,6 @@ func (p *parent) stopAll() {
 	p.reaped.Wait()
 }
 
-// forwardWork calls onWork for each child.WorkBegins the child writes,
-// until it closes its end.
-func forwardWork(states *os.File, onWork func()) {
-	defer states.Close()
-	b := make([]byte, 1)
-	for {
-		if _, err := states.Read(b); err != nil {
-			return
-		}
-		if b[0] == child.WorkBegins {
-			onWork()
-		}
-	}
-}
 
 // serveOne is a child's whole life: serve the connection on descriptor
 // 3, log its close and the child's totals, exit.

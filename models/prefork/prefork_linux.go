@@ -3,10 +3,8 @@
 package prefork
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -41,18 +39,21 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	// what it can, says so, and serves with that: each worker costs it
 	// three descriptors (the worker's stderr and stdout pipes, and a
 	// pidfd with which Go waits for it).
-	started := 0
+	var pool []*child.Child
 	for range s.cfg.Workers {
-		if err := p.start(); err != nil {
-			if started == 0 {
+		w, err := p.start()
+		if err != nil {
+			if len(pool) == 0 {
 				p.stopAll(func() {})
 				return err
 			}
-			s.cfg.Log.Error().Err(err).Int("workers", started).Msg("prefork: serving with the workers started so far")
+			s.cfg.Log.Error().Err(err).Int("workers", len(pool)).Msg("prefork: serving with the workers started so far")
 			break
 		}
-		started++
+		pool = append(pool, w.child)
 	}
+	child.AwaitReady(ctx, pool) // each worker's Go runtime up, about to accept
+	started := len(pool)
 	p.mu.Lock()
 	p.size = started
 	p.mu.Unlock()
@@ -65,7 +66,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		case w := <-p.exited:
 			p.forget(w)
 			models.LogChildExit(s.cfg.Log, role, w.child.Pid, w.child.Err())
-			if err := p.start(); err != nil { // a worker died: replace it
+			if _, err := p.start(); err != nil { // a worker died: replace it
 				s.cfg.Log.Error().Err(err).Msg("prefork: cannot replace a worker")
 			}
 		case <-ctx.Done():
@@ -103,61 +104,50 @@ type worker struct {
 }
 
 // start starts one worker. The worker tells the parent through its stdout
-// when it takes a client and when it lets one go (child.Busy, child.Idle),
-// so that the parent knows when the pool is full, as Apache's scoreboard
-// lets its parent know.
-func (p *parent) start() error {
-	r, w, err := os.Pipe()
+// when it is up, when it takes a client and when it lets one go (child.Ready,
+// child.Busy, child.Idle), so that the parent knows when the pool is full,
+// as Apache's scoreboard lets its parent know.
+func (p *parent) start() (*worker, error) {
+	wk := &worker{}
+	hooks := &child.Hooks{State: func(busy bool) { p.state(wk, busy) }, Work: p.cfg.OnWork}
+	c, err := p.spawner.Start(role, child.SpecOf(p.cfg), []*os.File{p.listener}, hooks, p.relay)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := p.spawner.Start(role, child.SpecOf(p.cfg), []*os.File{p.listener}, w, p.relay)
-	_ = w.Close() // the worker has its own copy
-	if err != nil {
-		_ = r.Close()
-		return err
-	}
-	wk := &worker{child: c}
+	wk.child = c
 	p.mu.Lock()
 	if p.workers == nil {
 		p.workers = make(map[*worker]bool)
 	}
 	p.workers[wk] = true
 	p.mu.Unlock()
-	go p.watch(wk, r)
-	return nil
+	go p.watch(wk)
+	return wk, nil
 }
 
-// watch follows one worker: its busy and idle bytes, then its exit.
-func (p *parent) watch(w *worker, states *os.File) {
-	defer states.Close()
-	br := bufio.NewReader(states)
-	for {
-		b, err := br.ReadByte()
-		if err != nil {
-			break // the worker has exited (or closed its stdout)
+// state counts a worker busy or idle, as it reports.
+func (p *parent) state(w *worker, busy bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case busy && !w.busy:
+		w.busy = true
+		p.busy++
+		if p.busy == p.size {
+			p.stats.LimitReached(p.busy, p.size)
 		}
-		if b == child.WorkBegins && p.cfg.OnWork != nil {
-			p.cfg.OnWork()
-			continue
+	case !busy && w.busy:
+		w.busy = false
+		p.busy--
+		if p.busy == p.size-1 {
+			p.stats.LimitLeft(p.busy, p.size)
 		}
-		p.mu.Lock()
-		switch {
-		case b == child.Busy && !w.busy:
-			w.busy = true
-			p.busy++
-			if p.busy == p.size {
-				p.stats.LimitReached(p.busy, p.size)
-			}
-		case b == child.Idle && w.busy:
-			w.busy = false
-			p.busy--
-			if p.busy == p.size-1 {
-				p.stats.LimitLeft(p.busy, p.size)
-			}
-		}
-		p.mu.Unlock()
 	}
+}
+
+// watch waits for a worker's exit and reports it, unless the parent is
+// stopping them all.
+func (p *parent) watch(w *worker) {
 	<-w.child.Done()
 	select {
 	case p.exited <- w:
@@ -201,16 +191,16 @@ func runWorker(spec child.Spec) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	ln := blocking.Inherit(ctx, &cfg, role, child.FirstFile)
-	states := io.Writer(os.Stdout) // '+' and '-' to the parent, unbuffered
-	runtime.LockOSThread()         // one thread serves, as in sequential
+	runtime.LockOSThread() // one thread serves, as in sequential
+	child.Tell(child.Ready)
 	for {
 		c, ok := ln.Accept() // blocks in accept4(2), beside the other workers
 		if !ok {
 			break
 		}
-		_, _ = states.Write([]byte{child.Busy})
-		ln.Serve(c) // blocks in read(2)/write(2) until the client leaves
-		_, _ = states.Write([]byte{child.Idle})
+		child.Tell(child.Busy) // to the parent, unbuffered
+		ln.Serve(c)            // blocks in read(2)/write(2) until the client leaves
+		child.Tell(child.Idle)
 	}
 	ln.Close() // logs the stop event: the parent adds it to its own
 	return 0

@@ -5,7 +5,6 @@ package reuseport
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -37,10 +36,7 @@ func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os
 	if s.cfg.MaxConns > 0 { // the limit, shared out; by default each process its own
 		spec.MaxConns = (s.cfg.MaxConns + len(lns) - 1) / len(lns)
 	}
-	var stdout io.Writer
-	if s.cfg.OnWork != nil {
-		stdout = &workHook{s.cfg.OnWork}
-	}
+	hooks := &child.Hooks{Work: s.cfg.OnWork} // and each loop process tells when it is up
 
 	type loopProc struct {
 		c  *child.Child
@@ -50,7 +46,7 @@ func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os
 	quit := make(chan struct{})
 	running := map[*child.Child]*os.File{}
 	start := func(ln *os.File) error {
-		c, err := spawner.Start(role, spec, []*os.File{ln}, stdout, relay)
+		c, err := spawner.Start(role, spec, []*os.File{ln}, hooks, relay)
 		if err != nil {
 			return err
 		}
@@ -78,6 +74,11 @@ func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os
 			return err
 		}
 	}
+	loops := make([]*child.Child, 0, len(running))
+	for c := range running {
+		loops = append(loops, c)
+	}
+	child.AwaitReady(ctx, loops) // each loop's Go runtime up, about to wait in epoll_wait
 	cfg := s.cfg
 	if spec.MaxConns > 0 {
 		cfg.MaxConns = spec.MaxConns * len(lns)
@@ -121,24 +122,11 @@ func runLoop(spec child.Spec) int {
 		return 1
 	}
 	stats := models.NewStats(&cfg)
-	err = epoll.Run(ctx, &cfg, child.FirstFile, epoll.NewLimit(cfg.Limit()), 0, stats, func() {})
+	err = epoll.Run(ctx, &cfg, child.FirstFile, epoll.NewLimit(cfg.Limit()), 0, stats, func() { child.Tell(child.Ready) })
 	stats.Stop("reuseport") // the parent adds it to its own
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "reuseport loop: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-// workHook turns the WorkBegins bytes a loop process writes on its stdout
-// into calls of Config.OnWork (tests).
-type workHook struct{ onWork func() }
-
-func (h *workHook) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if b == child.WorkBegins {
-			h.onWork()
-		}
-	}
-	return len(p), nil
 }

@@ -20,12 +20,14 @@ package child
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -67,14 +69,51 @@ type Spec struct {
 	OnWork bool `json:"on_work,omitempty"`
 }
 
-// What a child writes on its stdout, a pipe the parent reads, one byte
-// each: a prefork worker's state, for the parent's count of busy workers,
-// and the start of a request's work, for a Config.OnWork hook.
+// What a child writes on its stdout, a pipe the parent reads (Hooks), one
+// byte each: that it is up, a prefork worker's state for the parent's
+// count of busy workers, and the start of a request's work for a
+// Config.OnWork hook.
 const (
+	Ready      = 'r' // up: about to wait for its first client
 	Busy       = '+'
 	Idle       = '-'
 	WorkBegins = 'w'
 )
+
+// Tell writes b on the child's stdout, for its parent's Hooks.
+func Tell(b byte) { _, _ = os.Stdout.Write([]byte{b}) }
+
+// Hooks are what a parent does with the bytes a child tells it. A nil
+// hook ignores its byte; Ready closes the channel Child.Ready returns.
+type Hooks struct {
+	State func(busy bool) // Busy (true) and Idle (false)
+	Work  func()          // WorkBegins
+}
+
+// hooked is a child's stdout as its parent reads it.
+type hooked struct {
+	hooks   Hooks
+	readyCh chan struct{}
+	once    sync.Once
+}
+
+// Write dispatches what a child wrote on its stdout; the pipe's copying
+// goroutine (exec.Cmd) is its only caller.
+func (h *hooked) Write(p []byte) (int, error) {
+	for _, b := range p {
+		switch {
+		case b == Ready:
+			h.ready()
+		case (b == Busy || b == Idle) && h.hooks.State != nil:
+			h.hooks.State(b == Busy)
+		case b == WorkBegins && h.hooks.Work != nil:
+			h.hooks.Work()
+		}
+	}
+	return len(p), nil
+}
+
+func (h *hooked) ready() { h.once.Do(func() { close(h.readyCh) }) }
 
 // SpecOf returns the Spec of cfg.
 func SpecOf(cfg *models.Config) Spec {
@@ -104,7 +143,7 @@ func (s Spec) Config() (models.Config, error) {
 	cfg.IdleTimeout, cfg.RequestTimeout, cfg.ShutdownTimeout = s.IdleTimeout, s.RequestTimeout, s.ShutdownTimeout
 	cfg.Log = zerolog.New(os.Stderr).Level(lvl)
 	if s.OnWork {
-		cfg.OnWork = func() { _, _ = os.Stdout.Write([]byte{WorkBegins}) }
+		cfg.OnWork = func() { Tell(WorkBegins) }
 	}
 	return cfg, cfg.Validate()
 }
@@ -163,16 +202,18 @@ type Child struct {
 	// Pid is its process id.
 	Pid  int
 	cmd  *exec.Cmd
+	out  *hooked // nil: the child's stdout is /dev/null
 	done chan struct{}
 	err  error // cmd.Wait's, once done is closed
 }
 
 // Start starts a child in role with spec, inheriting files as descriptors
 // 3, 4 and so on. Each line it writes on stderr goes to line, with its
-// pid; stdout, if
-// not nil, receives what it writes there. The files are the caller's to
-// close once Start has returned: the child has its own copies.
-func (s *Spawner) Start(role string, spec Spec, files []*os.File, stdout io.Writer, line func(pid int, line []byte)) (*Child, error) {
+// pid. With hooks, the parent reads the child's stdout (one more pipe)
+// and acts on the bytes the child tells it; without, the child's stdout
+// is /dev/null. The files are the caller's to close once Start has
+// returned: the child has its own copies.
+func (s *Spawner) Start(role string, spec Spec, files []*os.File, hooks *Hooks, line func(pid int, line []byte)) (*Child, error) {
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -184,7 +225,11 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, stdout io.Writ
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), roleEnv+"="+role, specEnv+"="+string(raw))
 	cmd.ExtraFiles = files
-	cmd.Stdout = stdout
+	var out *hooked
+	if hooks != nil {
+		out = &hooked{hooks: *hooks, readyCh: make(chan struct{})}
+		cmd.Stdout = out // exec.Cmd makes the pipe, copies it, and Wait waits for the copy
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -196,7 +241,7 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, stdout io.Writ
 		_ = stderr.Close()
 		return nil, fmt.Errorf("child: start %s: %w", role, err)
 	}
-	c := &Child{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+	c := &Child{Pid: cmd.Process.Pid, cmd: cmd, out: out, done: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -205,9 +250,35 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, stdout io.Writ
 		}
 		_, _ = io.Copy(io.Discard, stderr) // a line too long: drain, or the child blocks
 		c.err = cmd.Wait()                 // after the pipe's end, as exec.Cmd asks
+		if out != nil {
+			out.ready() // a child that exits before it is up is not awaited
+		}
 		close(c.done)
 	}()
 	return c, nil
+}
+
+// Ready is closed once the child has told its parent Ready, or has
+// exited. Only a child started with hooks can tell.
+func (c *Child) Ready() <-chan struct{} {
+	if c.out == nil {
+		return c.done
+	}
+	return c.out.readyCh
+}
+
+// AwaitReady waits until every child in cs is up (or has exited), or ctx
+// is done. A parent calls it before it says that it serves: until then a
+// worker is still starting its Go runtime, and the clients would wait in
+// the accept queue for it.
+func AwaitReady(ctx context.Context, cs []*Child) {
+	for _, c := range cs {
+		select {
+		case <-c.Ready():
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Done is closed once the child has exited and been reaped.
