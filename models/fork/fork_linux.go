@@ -169,7 +169,6 @@ func (p *parent) stopAll() {
 	p.reaped.Wait()
 }
 
-
 // serveOne is a child's whole life: serve the connection on descriptor
 // 3, log its close and the child's totals, exit.
 func serveOne(spec child.Spec) int {
