@@ -220,7 +220,9 @@ type Usage struct {
 	// been waited for (RUSAGE_CHILDREN).
 	ChildUser, ChildSystem           time.Duration
 	ChildVoluntary, ChildInvoluntary int64
-	// Threads, RSS (bytes) and FDs are read from /proc now.
+	// Procs, Threads, RSS (bytes) and FDs are read from /proc now, summed
+	// over the server and its child processes (Procs of them).
+	Procs   int
 	Threads int
 	RSS     int64
 	FDs     int
@@ -257,6 +259,7 @@ func LogUsage(log zerolog.Logger, u Usage) {
 		Float64("children_sys_s", u.ChildSystem.Seconds()).
 		Int64("children_nvcsw", u.ChildVoluntary).
 		Int64("children_nivcsw", u.ChildInvoluntary).
+		Int("procs", u.Procs).
 		Int("threads", u.Threads).
 		Int64("rss_bytes", u.RSS).
 		Int("fds", u.FDs).

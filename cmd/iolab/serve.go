@@ -185,7 +185,7 @@ func envOr(key, def string) string {
 // logUsage logs the usage event: the server's own getrusage(2), which
 // counts its exited threads too, that of the child processes it has
 // reaped (at exit, every child that Serve waited for before it returned),
-// and what /proc says of it now. why is models.UsageOnSignal or
+// and what /proc says of it and its child processes now. why is models.UsageOnSignal or
 // models.UsageAtExit.
 func logUsage(log zerolog.Logger, why string) {
 	u, err := proc.SelfUsage()
@@ -198,9 +198,9 @@ func logUsage(log zerolog.Logger, why string) {
 		log.Warn().Err(err).Msg("getrusage")
 		return
 	}
-	s, _ := proc.Read(os.Getpid())
+	s, _ := proc.ReadTree(os.Getpid())
 	models.LogUsage(log, models.Usage{Why: why, User: u.User, System: u.System,
 		Voluntary: u.Voluntary, Involuntary: u.Involuntary, MaxRSS: u.MaxRSS,
 		ChildUser: c.User, ChildSystem: c.System, ChildVoluntary: c.Voluntary, ChildInvoluntary: c.Involuntary,
-		Threads: s.Threads, RSS: s.RSS, FDs: s.FDs})
+		Procs: s.Procs, Threads: s.Threads, RSS: s.RSS, FDs: s.FDs})
 }
