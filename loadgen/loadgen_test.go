@@ -366,8 +366,15 @@ func TestEchoSteadyStateDoesNotAllocate(t *testing.T) {
 	}
 	allocs, reqs := marks[1].mallocs-marks[0].mallocs, marks[1].requests-marks[0].requests
 	t.Logf("%d allocations over %d requests", allocs, reqs)
-	if reqs < 1000 || float64(allocs)/float64(reqs) > 0.01 {
-		t.Errorf("%d allocations over %d echo requests in steady state; want none", allocs, reqs)
+	// An allocation per request would count at least reqs; a few come
+	// from elsewhere (the runtime's timers, the progress report). The
+	// bound tells those apart however many requests a busy machine
+	// managed in the interval.
+	if reqs < 20 {
+		t.Fatalf("only %d requests between the progress reports: too few to tell", reqs)
+	}
+	if allocs > 3+uint64(reqs)/10 {
+		t.Errorf("%d allocations over %d echo requests in steady state; want none per request", allocs, reqs)
 	}
 }
 
