@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -320,6 +321,49 @@ func (c *child) settle() error {
 // server is the parent and its processes, and a figure of the parent alone
 // would leave out nearly all of it.
 func (c *child) sample() (proc.Sample, error) { return proc.ReadTree(c.pid) }
+
+// openFiles lists what the descriptors of the child's process tree point
+// at ("pid 123 fd 7: socket:[4567]"), for a failure to name what was left
+// open.
+func (c *child) openFiles() []string {
+	pids, _ := proc.Descendants(c.pid)
+	var out []string
+	for _, pid := range append([]int{c.pid}, pids...) {
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // it exited
+		}
+		for _, e := range entries {
+			if to, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil {
+				out = append(out, fmt.Sprintf("pid %d fd %s: %s", pid, e.Name(), to))
+			}
+		}
+	}
+	return out
+}
+
+// newFiles returns, as one line, the entries of now that were not in
+// before.
+func newFiles(before, now []string) string {
+	had := make(map[string]bool, len(before))
+	for _, f := range before {
+		had[f] = true
+	}
+	var fresh []string
+	for _, f := range now {
+		if !had[f] {
+			fresh = append(fresh, f)
+		}
+	}
+	if len(fresh) == 0 {
+		return "none"
+	}
+	if len(fresh) > 8 {
+		fresh = append(fresh[:8], fmt.Sprintf("and %d more", len(fresh)-8))
+	}
+	return strings.Join(fresh, ", ")
+}
 
 // stop sends SIGTERM, as a user's Ctrl-C or kill would, and waits for the
 // child to exit, at most the shutdown timeout and patience. It returns

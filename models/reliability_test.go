@@ -291,6 +291,7 @@ type relRun struct {
 	f    *relForm
 	c    *child
 	base proc.Sample // the server before the scenario, settled
+	open []string    // what its descriptors were then (openFiles)
 	mark int         // how many events the server had logged before it
 	at   tally       // the tally of its events then
 	peak proc.Sample // the server's peaks during the scenario
@@ -371,6 +372,7 @@ func (r *relRun) baseline() {
 		r.fatalf("sample: %v", err)
 	}
 	r.base, r.mark, r.at = s, r.c.log.len(), r.c.log.tally()
+	r.open = r.c.openFiles()
 }
 
 // closedAll waits until the server has no more descriptors open than
@@ -392,7 +394,7 @@ func (r *relRun) closedAll() {
 			break
 		}
 		if time.Now().After(deadline) {
-			r.errorf("%d descriptors still open %v after the clients left (%d before)", s.FDs, patience, r.base.FDs)
+			r.errorf("%d descriptors still open %v after the clients left (%d before; new: %s)", s.FDs, patience, r.base.FDs, newFiles(r.open, r.c.openFiles()))
 			return
 		}
 		<-tick.C
@@ -454,8 +456,8 @@ func (r *relRun) check() {
 			r.after = fmt.Sprintf("%+d / %+d / %s", dThreads, dFDs, dmib(dRSS))
 			r.mu.Unlock()
 			if !ok {
-				r.errorf("not back near the start %v after the scenario: threads %d (was %d, margin %d), fds %d (was %d), RSS %s (was %s, peak %s, margin %s)",
-					patience, s.Threads, r.base.Threads, threadMargin, s.FDs, r.base.FDs, mib(s.RSS), mib(r.base.RSS), mib(r.peak.RSS), mib(rssMargin))
+				r.errorf("not back near the start %v after the scenario: threads %d (was %d, margin %d), fds %d (was %d; new: %s), RSS %s (was %s, peak %s, margin %s)",
+					patience, s.Threads, r.base.Threads, threadMargin, s.FDs, r.base.FDs, newFiles(r.open, r.c.openFiles()), mib(s.RSS), mib(r.base.RSS), mib(r.peak.RSS), mib(rssMargin))
 			}
 			return
 		}
