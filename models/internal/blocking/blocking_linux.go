@@ -187,6 +187,9 @@ func (ln *Listener) Serve(c Conn) {
 	ln.slots.Release()
 }
 
+// Stopping reports whether the server has begun to shut down.
+func (ln *Listener) Stopping() bool { return ln.stopping.Load() }
+
 // ServeInherited serves a connection this process did not accept (a
 // fork child's), as Serve does one from Accept: it takes the slot that
 // Serve gives back.

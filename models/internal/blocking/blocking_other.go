@@ -36,6 +36,9 @@ func (*Listener) Accept() (Conn, bool) { return Conn{}, false }
 // Serve is never reached on this system.
 func (*Listener) Serve(Conn) {}
 
+// Stopping is never reached on this system.
+func (*Listener) Stopping() bool { return false }
+
 // ServeInherited is never reached on this system.
 func (*Listener) ServeInherited(Conn) {}
 
