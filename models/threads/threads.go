@@ -42,6 +42,20 @@
 //     each accept that slept. Four acceptors, rather than one, drain the
 //     kernel's accept queue before the clients' SYN retries give up
 //     (acceptors, below).
+//
+// What it guarantees at 10,000 busy clients, then: no crash, no wrong
+// answer and no reset; every request is answered or, if a round of the
+// run queue outlasts the client's patience, times out. Pinned apart from
+// its load (server on CPU 1, load on CPU 0) it served all 10,000 echo
+// clients with none timed out: 15,950 to 17,921 req/s, p99 0.68 to 0.70
+// s. Sharing two cores with its load, as in the reliability suite, it
+// served 3,100 to 9,600 req/s, and in some runs a few thousand requests
+// timed out after the client's 5 s: the suite's cell says "limit" then,
+// and checks the guarantee.
+//
+// Two costs of the kernel and the runtime grow with the number of
+// threads, and this model meets both: the futex hash (sizeFutexHash) and
+// the end of a thread (keepAtShutdown).
 package threads
 
 import (
