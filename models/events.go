@@ -221,7 +221,8 @@ type Usage struct {
 	ChildUser, ChildSystem           time.Duration
 	ChildVoluntary, ChildInvoluntary int64
 	// Procs, Threads, RSS (bytes) and FDs are read from /proc now, summed
-	// over the server and its child processes (Procs of them).
+	// over the server and its child processes (Procs of them; the
+	// field "processes": "procs" is the start event's -procs).
 	Procs   int
 	Threads int
 	RSS     int64
@@ -259,7 +260,7 @@ func LogUsage(log zerolog.Logger, u Usage) {
 		Float64("children_sys_s", u.ChildSystem.Seconds()).
 		Int64("children_nvcsw", u.ChildVoluntary).
 		Int64("children_nivcsw", u.ChildInvoluntary).
-		Int("procs", u.Procs).
+		Int("processes", u.Procs).
 		Int("threads", u.Threads).
 		Int64("rss_bytes", u.RSS).
 		Int("fds", u.FDs).
