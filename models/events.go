@@ -198,10 +198,12 @@ type Event struct {
 	ChildSysS   float64 `json:"children_sys_s"`
 	ChildNvcsw  int64   `json:"children_nvcsw"`
 	ChildNivcsw int64   `json:"children_nivcsw"`
-	// Threads, RSSBytes and FDs are what /proc says now (usage).
-	Threads  int   `json:"threads"`
-	RSSBytes int64 `json:"rss_bytes"`
-	FDs      int   `json:"fds"`
+	// Processes, Threads, RSSBytes and FDs are what /proc says now of the
+	// server and its child processes (usage).
+	Processes int   `json:"processes"`
+	Threads   int   `json:"threads"`
+	RSSBytes  int64 `json:"rss_bytes"`
+	FDs       int   `json:"fds"`
 }
 
 // Usage is what the usage event reports: the process's getrusage(2), its

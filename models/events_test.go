@@ -38,7 +38,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	LogSpawnError(log, "fork", errors.New("fork/exec: too many open files"), 10*time.Millisecond)
 	LogUnavailable(log, "uring", errors.New("models: unavailable: no io_uring"))
 	LogUsage(log, Usage{Why: UsageAtExit, User: time.Second, System: 2 * time.Second,
-		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Threads: 9, RSS: 10, FDs: 11,
+		Voluntary: 6, Involuntary: 7, MaxRSS: 8, Procs: 14, Threads: 9, RSS: 10, FDs: 11,
 		ChildUser: 3 * time.Second, ChildSystem: 4 * time.Second, ChildVoluntary: 12, ChildInvoluntary: 13})
 
 	checks := []struct {
@@ -81,7 +81,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		}},
 		{EventUsage, func(e *Event) bool {
 			return e.Why == UsageAtExit && e.UserS == 1 && e.SysS == 2 && e.Nvcsw == 6 && e.Nivcsw == 7 &&
-				e.MaxRSSBytes == 8 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11 &&
+				e.MaxRSSBytes == 8 && e.Processes == 14 && e.Threads == 9 && e.RSSBytes == 10 && e.FDs == 11 &&
 				e.ChildUserS == 3 && e.ChildSysS == 4 && e.ChildNvcsw == 12 && e.ChildNivcsw == 13
 		}},
 	}
