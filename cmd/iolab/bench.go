@@ -66,6 +66,11 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		}
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 when every run was measured, 1 when the bench failed or was interrupted (what it measured is kept), 2 for a usage error.")
+		examples(fs.Output(),
+			"iolab bench",
+			"iolab bench -models epoll,threads -scenario seed -duration 1s",
+			"iolab bench -scenario throughput -models epoll,gnet -out results/tp")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
