@@ -198,8 +198,9 @@ type Progress struct {
 	Clients         int
 	Run, Runs       int           // this run, from 1, of how many
 	Warmup          bool          // warming up, not measuring
-	Elapsed         time.Duration // of this run
-	Planned         time.Duration // of this run
+	Elapsed         time.Duration // of this run, warm-up included
+	Planned         time.Duration // of this run, warm-up included
+	PlannedWarmup   time.Duration // the warm-up's part of Planned
 	Remaining       time.Duration // estimate for the whole bench
 	Answered, Fails int64
 }
@@ -360,8 +361,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 					if cfg.Progress == nil {
 						return
 					}
+					planned := cfg.Warmup + cfg.Duration
+					if p.Total > 0 { // the scenario's own lengths
+						planned = p.Total
+					}
 					cfg.Progress(Progress{Scenario: sc.Name, Model: e.series, Clients: n, Run: done, Runs: runs,
-						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
+						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: planned, PlannedWarmup: p.WarmupTotal,
 						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
 						Answered:  p.Requests, Fails: p.Errors})
 				}
