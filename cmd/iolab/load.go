@@ -91,7 +91,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 				res = r
 				return writeLoadResults(stdout, r, f.jsonFile, f.csvFile)
 			},
-			"a level cut short is marked partial")
+			"the table holds what was measured, a level cut short marked partial")
 		if err != nil {
 			return err
 		}

@@ -132,11 +132,15 @@ func loadInside(ctx context.Context, cfg *Config, s *server, lcfg loadgen.Config
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "docker", argv...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("load inside %s: %v: %s", s.container, err, bytes.TrimSpace(stderr.Bytes()))
-	}
+	runErr := cmd.Run()
+	// iolab load exits 1 when no request succeeded, and still writes what
+	// it measured: a server that failed every request is a result, which
+	// the tables show as such.
 	var res loadgen.Result
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Levels) != 1 {
+		if runErr != nil {
+			return nil, fmt.Errorf("load inside %s: %v: %s", s.container, runErr, bytes.TrimSpace(stderr.Bytes()))
+		}
 		return nil, fmt.Errorf("load inside %s: unreadable results: %v", s.container, err)
 	}
 	return &res, nil
