@@ -38,6 +38,9 @@ func logsCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		started := time.Now().UTC()
 		a := logs.New(opts)
 		if len(args) == 0 {
+			if isTerminal(os.Stdin) {
+				return badUsage("no FILE given, and standard input is a terminal: name a log file, or pipe one in")
+			}
 			if err := a.Read(os.Stdin); err != nil {
 				return err
 			}

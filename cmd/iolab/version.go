@@ -32,7 +32,8 @@ func versionCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error
 			}
 			fmt.Fprintln(stdout)
 		} else {
-			fmt.Fprintln(stdout, "commit unknown (built without VCS information: go build in a git checkout stamps it)")
+			fmt.Fprintln(stdout, "commit unknown: the go command stamps it when it builds in a git clone, not in a linked\n"+
+				"worktree (golang/go#58218), nor with -buildvcs=false, go run or go test")
 		}
 		fmt.Fprintf(stdout, "%s\n", v.Go)
 		return nil
