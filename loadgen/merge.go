@@ -39,10 +39,10 @@ func Merge(runs ...*Result) (*Result, error) {
 	first := runs[0]
 	for i, r := range runs[1:] {
 		if err := sameConfig(&first.Config, &r.Config); err != nil {
-			return nil, fmt.Errorf("run %d does not match run 1: %w", i+2, err)
+			return nil, &MismatchError{Run: i + 2, Err: err}
 		}
 		if len(r.Levels) != len(first.Levels) {
-			return nil, fmt.Errorf("run %d has %d levels, run 1 has %d", i+2, len(r.Levels), len(first.Levels))
+			return nil, &MismatchError{Run: i + 2, Err: fmt.Errorf("%d levels against %d", len(r.Levels), len(first.Levels))}
 		}
 	}
 	out := &Result{Version: version.String(), RunID: NewRunID(), Config: first.Config}
@@ -87,6 +87,19 @@ func Merge(runs ...*Result) (*Result, error) {
 	}
 	return out, nil
 }
+
+// MismatchError says that a run measured something other than the first,
+// and so cannot merge with it.
+type MismatchError struct {
+	Run int   // the run, from 1, in the order given to Merge
+	Err error // what differs
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("run %d does not match run 1: %v", e.Run, e.Err)
+}
+
+func (e *MismatchError) Unwrap() error { return e.Err }
 
 // sameConfig reports the first field in which a and b measured something
 // different.

@@ -96,6 +96,10 @@ func TestBadInputs(t *testing.T) {
 	delete(old, "started")
 	oldJSON, _ := json.Marshal(old)
 	older := write("older.json", string(oldJSON))
+	old["run_id"] = "0123456789abcdef"
+	old["config"].(map[string]any)["timeout"] = "9s"
+	otherJSON, _ := json.Marshal(old)
+	otherTimeout := write("other-timeout.json", string(otherJSON))
 	corrupt := write("corrupt.json", `{"config": {"addr": "127.0.0.1:1"`)
 	consoleLog := write("console.log", "12:00:00.000 INF serving addr=127.0.0.1:8000 event=start model=epoll\nnot JSON at all\n")
 	infoLog := write("info.jsonl",
@@ -133,6 +137,7 @@ func TestBadInputs(t *testing.T) {
 		{"logs of no file", []string{"logs", filepath.Join(dir, "missing.jsonl")}, 1, "no such file"},
 		{"merge a run twice", []string{"merge", a, sameAsA}, 1, a + " and " + sameAsA + " are the same run"},
 		{"merge corrupt", []string{"merge", a, corrupt}, 1, corrupt + " is not the JSON of iolab load -json"},
+		{"merge different runs", []string{"merge", a, otherTimeout}, 1, otherTimeout + " does not match " + a + ": timeout 9s against 500ms"},
 		{"merge two targets", []string{"merge", a, elsewhere}, 0, "warning: the runs measured different targets"},
 		{"merge an older run", []string{"merge", a, older}, 0, "warning: " + older + " has no run_id"},
 		{"merge two runs", []string{"merge", a, b}, 0, ""},

@@ -63,6 +63,10 @@ func mergeCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			fmt.Fprintf(stderr, "iolab merge: warning: the runs measured different targets (%s): the merged table adds them up as if they were one server\n", targets)
 		}
 		merged, err := loadgen.Merge(runs...)
+		var mismatch *loadgen.MismatchError
+		if errors.As(err, &mismatch) {
+			return fmt.Errorf("%s does not match %s: %v; merge runs that measured the same thing", args[mismatch.Run-1], args[0], mismatch.Err)
+		}
 		if err != nil {
 			return err
 		}
