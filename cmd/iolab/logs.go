@@ -78,8 +78,12 @@ func logsCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 // output), or only the summary events of an info-level log.
 func nothingToAnalyse(rep *logs.Report) error {
 	if rep.Events == 0 {
-		return fmt.Errorf("no JSON log lines of iolab serve (%s lines read): run iolab serve with -log-format json (the default), and give its stderr to iolab logs",
-			loadgen.Count(rep.Skipped))
+		lines := "lines"
+		if rep.Skipped == 1 {
+			lines = "line"
+		}
+		return fmt.Errorf("no JSON log lines of iolab serve (%s %s read): run iolab serve with -log-format json (the default), and give its stderr to iolab logs",
+			loadgen.Count(rep.Skipped), lines)
 	}
 	var perConn, accepted int64
 	for _, r := range rep.Runs {
