@@ -44,8 +44,8 @@ func WriteTable(w io.Writer, r *Result) error {
 				Count(int64(l.Clients)), Dur(l.Uncorrected.P50), Dur(l.Uncorrected.P99), Count(l.Late), Count(l.Unsent)))
 		}
 		if l.Connect != nil && l.Connect.Count > 0 {
-			notes = append(notes, fmt.Sprintf("greeting at %d clients: connect p50 %s p99 %s max %s; first byte p50 %s p99 %s",
-				l.Clients, Dur(l.Connect.P50), Dur(l.Connect.P99), Dur(l.Connect.Max), Dur(l.FirstByte.P50), Dur(l.FirstByte.P99)))
+			notes = append(notes, fmt.Sprintf("greeting at %s clients: connect p50 %s p99 %s max %s; first byte p50 %s p99 %s",
+				Count(int64(l.Clients)), Dur(l.Connect.P50), Dur(l.Connect.P99), Dur(l.Connect.Max), Dur(l.FirstByte.P50), Dur(l.FirstByte.P99)))
 		}
 		if l.Held > 0 && (l.Held < l.Clients || l.Clients >= heldNoteFrom) {
 			setup := "never all connected at once"
@@ -55,8 +55,8 @@ func WriteTable(w io.Writer, r *Result) error {
 			notes = append(notes, fmt.Sprintf("echo at %s clients: %s connections open at the end; %s", Count(int64(l.Clients)), Count(int64(l.Held)), setup))
 		}
 		if l.ClientBound {
-			notes = append(notes, fmt.Sprintf("client-bound at %d clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
-				l.Clients, l.ClientCPU.Percent, l.ClientCPU.Allowed))
+			notes = append(notes, fmt.Sprintf("client-bound at %s clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
+				Count(int64(l.Clients)), l.ClientCPU.Percent, l.ClientCPU.Allowed))
 		}
 	}
 	for _, n := range notes {
