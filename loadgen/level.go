@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"iolab/internal/version"
 	"iolab/loadgen/proc"
 	"iolab/models"
 )
@@ -23,7 +24,7 @@ import (
 // It needs nothing of Linux; the loops do (loop_linux.go).
 
 // errNeedsLinux is what Run returns where there is no epoll.
-var errNeedsLinux = errors.New("loadgen: the load generator needs Linux (epoll)")
+var errNeedsLinux = errors.New("the load generator needs Linux (epoll)")
 
 // Run measures each level of cfg in turn and returns the results. If ctx is
 // cancelled it stops, and returns the levels completed with ctx's error.
@@ -41,7 +42,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := preflight(cfg.Addr, cfg.Timeout); err != nil {
 		return nil, err
 	}
-	res := &Result{Config: summarize(&cfg)}
+	res := &Result{Version: version.String(), RunID: NewRunID(), Started: time.Now().UTC(), Config: summarize(&cfg)}
 	for i, n := range cfg.Clients {
 		lvl, err := runLevel(ctx, &cfg, addr, i, n)
 		if err != nil {
@@ -61,7 +62,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func resolve(addr string) (netip.AddrPort, error) {
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("loadgen: resolve %s: %w", addr, err)
+		return netip.AddrPort{}, fmt.Errorf("resolve %s: %w", addr, err)
 	}
 	ap := tcp.AddrPort()
 	ip := ap.Addr().Unmap()
@@ -176,6 +177,7 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 		end = t.C
 	}
 	var cpu cpuWindow
+	cut := false // ended by ctx, before its time
 	report := func() {
 		if cfg.Progress == nil {
 			return
@@ -185,6 +187,7 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 		if cfg.Requests == 0 {
 			p.Total = cfg.Warmup + cfg.Duration
 		}
+		p.WarmupTotal = cfg.Warmup
 		for _, l := range loops {
 			p.Requests += l.answered.Load()
 			p.Errors += l.failures.Load()
@@ -215,6 +218,7 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 			endMeasure()
 		case <-ctx.Done():
 			lv.endEarly()
+			cut = true
 		case <-tick.C:
 			report()
 		}
@@ -241,6 +245,7 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 	}
 	user, sys, wall := cpu.use()
 	out := lv.result(rec, nloops, seconds, user, sys, wall)
+	out.Partial = cut
 	if cfg.Proto == models.Echo {
 		out.Held = held
 		if allUpEvery {

@@ -21,6 +21,8 @@
 package loadgen
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -97,34 +99,34 @@ func DefaultConfig() Config {
 func (c *Config) Validate() error {
 	switch {
 	case c.Addr == "":
-		return errors.New("loadgen: empty address")
+		return errors.New("empty address")
 	case c.Proto != models.Greeting && c.Proto != models.Echo:
-		return fmt.Errorf("loadgen: unknown protocol %v", c.Proto)
+		return fmt.Errorf("unknown protocol %v", c.Proto)
 	case len(c.Clients) == 0:
-		return errors.New("loadgen: no client levels")
+		return errors.New("no client levels")
 	case c.Rate < 0:
-		return fmt.Errorf("loadgen: negative rate %v", c.Rate)
+		return fmt.Errorf("negative rate %v", c.Rate)
 	case c.Requests < 0:
-		return fmt.Errorf("loadgen: negative request count %d", c.Requests)
+		return fmt.Errorf("negative request count %d", c.Requests)
 	case c.Requests == 0 && c.Duration <= 0:
-		return fmt.Errorf("loadgen: duration %v is not positive", c.Duration)
+		return fmt.Errorf("duration %v is not positive", c.Duration)
 	case c.Warmup < 0:
-		return fmt.Errorf("loadgen: negative warm-up %v", c.Warmup)
+		return fmt.Errorf("negative warm-up %v", c.Warmup)
 	case c.Timeout <= 0:
-		return fmt.Errorf("loadgen: timeout %v is not positive", c.Timeout)
+		return fmt.Errorf("timeout %v is not positive", c.Timeout)
 	case c.Size < 1 || c.Size > 1<<20:
-		return fmt.Errorf("loadgen: line size %d is not within 1 byte and 1 MiB", c.Size)
+		return fmt.Errorf("line size %d is not within 1 byte and 1 MiB", c.Size)
 	case c.Pipeline < 1 || c.Pipeline > 1024:
-		return fmt.Errorf("loadgen: pipeline %d is not within 1 and 1024", c.Pipeline)
+		return fmt.Errorf("pipeline %d is not within 1 and 1024", c.Pipeline)
 	}
 	for _, n := range c.Clients {
 		if n < 1 || n > maxClients {
-			return fmt.Errorf("loadgen: %d clients is not within 1 and %d", n, maxClients)
+			return fmt.Errorf("%d clients is not within 1 and %d", n, maxClients)
 		}
 	}
 	for _, a := range c.Sources {
 		if !a.IsValid() || a.Is4() != c.Sources[0].Is4() {
-			return fmt.Errorf("loadgen: source address %v: want addresses of one family", a)
+			return fmt.Errorf("source address %v: want addresses of one family", a)
 		}
 	}
 	return nil
@@ -174,7 +176,7 @@ func ErrKinds() []ErrKind {
 }
 
 // ErrNoServer is returned by Run when nothing answers at the address.
-var ErrNoServer = errors.New("loadgen: connection refused")
+var ErrNoServer = errors.New("connection refused")
 
 // Progress is a snapshot of the level being run.
 type Progress struct {
@@ -183,14 +185,32 @@ type Progress struct {
 	Warmup        bool          // still warming up
 	Elapsed       time.Duration // since the level started, warm-up included
 	Total         time.Duration // the level's planned length, warm-up included; 0 with Requests
+	WarmupTotal   time.Duration // the warm-up's planned length: Elapsed-WarmupTotal is the time measured so far
 	Requests      int64         // answered so far in this level
 	Errors        int64         // failed so far in this level
 }
 
 // Result is a whole run.
 type Result struct {
+	// Version is the iolab build that measured it (iolab version).
+	Version string `json:"version,omitempty"`
+	// RunID names this run: 16 random hex digits, so that iolab merge can
+	// refuse the same run given twice. Older results have none.
+	RunID string `json:"run_id,omitempty"`
+	// Started is when the run began, UTC; for merged runs, the earliest
+	// start among them.
+	Started time.Time `json:"started,omitzero"`
+	// Merged lists the run ids of the runs merged into this one (Merge).
+	Merged []string      `json:"merged,omitempty"`
 	Config ConfigSummary `json:"config"`
 	Levels []Level       `json:"levels"`
+}
+
+// NewRunID returns a fresh run id: 16 hex digits from crypto/rand.
+func NewRunID() string {
+	var b [8]byte
+	rand.Read(b[:]) // never fails: crypto/rand panics rather than return an error
+	return hex.EncodeToString(b[:])
 }
 
 // ConfigSummary is Config as recorded in results.
@@ -215,6 +235,9 @@ type ConfigSummary struct {
 // Level is the measurement of one number of clients.
 type Level struct {
 	Clients int `json:"clients"`
+	// Partial is set when the level was cut short (Ctrl-C): its numbers
+	// cover only part of the interval it was to measure.
+	Partial bool `json:"partial,omitempty"`
 	// Loops is how many event loops (OS threads) drove the clients.
 	Loops int `json:"loops"`
 	// Seconds is the measured interval.

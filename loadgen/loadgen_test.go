@@ -394,3 +394,39 @@ func BenchmarkEcho(b *testing.B) {
 		})
 	}
 }
+
+// TestInterruptedLevelIsPartial cancels a run in the middle of its
+// measured interval, as Ctrl-C does: the level it cut short is kept,
+// marked partial, and its rate is over the time it did measure.
+func TestInterruptedLevelIsPartial(t *testing.T) {
+	addr := serve(t, "epoll", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := quick(addr, models.Greeting, 1, 2)
+	cfg.Duration = time.Minute // the cancel ends it, long before
+	var progress []loadgen.Progress
+	cfg.Progress = func(p loadgen.Progress) {
+		progress = append(progress, p)
+		if !p.Warmup && p.Requests > 0 {
+			cancel()
+		}
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v, want context.Canceled", err)
+	}
+	if len(res.Levels) != 1 || !res.Levels[0].Partial {
+		t.Fatalf("%d levels, first partial: %v; want one, partial", len(res.Levels), len(res.Levels) > 0 && res.Levels[0].Partial)
+	}
+	if l := res.Levels[0]; l.Seconds >= 30 || l.Requests == 0 {
+		t.Errorf("partial level: %v s, %d requests; want the time it measured, and its requests", l.Seconds, l.Requests)
+	}
+	for _, p := range progress {
+		if p.WarmupTotal != cfg.Warmup {
+			t.Fatalf("progress: WarmupTotal %v, want %v", p.WarmupTotal, cfg.Warmup)
+		}
+	}
+	if res.RunID == "" || res.Version == "" || res.Started.IsZero() || res.Started.Location() != time.UTC {
+		t.Errorf("result not named: run_id %q, version %q, started %v", res.RunID, res.Version, res.Started)
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"iolab/internal/version"
 )
 
 // Merge combines the results of load generators that ran at the same time
@@ -16,33 +19,58 @@ import (
 // merged level is the one of all their requests recorded together, not an
 // average of percentiles (which means nothing). Each run's throughput is
 // its own requests over its own interval; the merged throughput is their
-// sum.
+// sum. (Dividing all the requests by the span from the earliest start to
+// the latest end would count the gaps between runs that did not start at
+// the same moment as idle time, and understate it.)
 //
 // Runs merge only if they measured the same thing: the same protocol,
 // number of client levels (their clients may differ: each agent drives
-// its share), interval, warm-up, timeout, rate, line size, pipeline and
-// expected greeting. Merge says which field differs otherwise.
+// its share), warm-up, timeout, rate, line size, pipeline and expected
+// greeting. Merge says which field differs otherwise. Their stop
+// conditions may differ (-duration, -requests): each run's rate is over
+// its own interval. A level cut short in any run is partial in the merge.
+//
+// The merged result is a run of its own: a fresh RunID, the iolab version
+// that merged it, the earliest start of the runs, and their ids in Merged.
 func Merge(runs ...*Result) (*Result, error) {
 	if len(runs) == 0 {
-		return nil, errors.New("loadgen: nothing to merge")
+		return nil, errors.New("nothing to merge")
 	}
 	first := runs[0]
 	for i, r := range runs[1:] {
 		if err := sameConfig(&first.Config, &r.Config); err != nil {
-			return nil, fmt.Errorf("loadgen: run %d does not match run 1: %w", i+2, err)
+			return nil, &MismatchError{Run: i + 2, Err: err}
 		}
 		if len(r.Levels) != len(first.Levels) {
-			return nil, fmt.Errorf("loadgen: run %d has %d levels, run 1 has %d", i+2, len(r.Levels), len(first.Levels))
+			return nil, &MismatchError{Run: i + 2, Err: fmt.Errorf("%d levels against %d", len(r.Levels), len(first.Levels))}
 		}
 	}
-	out := &Result{Config: first.Config}
-	var addrs []string
+	out := &Result{Version: version.String(), RunID: NewRunID(), Config: first.Config}
+	var addrs, durations []string
+	out.Config.Requests = 0
 	for _, r := range runs {
 		if !slices.Contains(addrs, r.Config.Addr) {
 			addrs = append(addrs, r.Config.Addr)
 		}
+		if !slices.Contains(durations, r.Config.Duration) {
+			durations = append(durations, r.Config.Duration)
+		}
+		out.Config.Requests += r.Config.Requests
+		if r != first {
+			out.Config.Rate += r.Config.Rate // each drove its share of the total
+		}
+		if r.RunID != "" {
+			out.Merged = append(out.Merged, r.RunID)
+		}
+		if !r.Started.IsZero() && (out.Started.IsZero() || r.Started.Before(out.Started)) {
+			out.Started = r.Started
+		}
+	}
+	if out.Started.IsZero() {
+		out.Started = time.Now().UTC()
 	}
 	out.Config.Addr = strings.Join(addrs, ",")
+	out.Config.Duration = strings.Join(durations, ",")
 	out.Config.Clients = nil
 	out.Config.CPUs, out.Config.Procs = nil, 0
 	for li := range first.Levels {
@@ -52,13 +80,26 @@ func Merge(runs ...*Result) (*Result, error) {
 		}
 		l, err := mergeLevel(levels)
 		if err != nil {
-			return nil, fmt.Errorf("loadgen: level %d: %w", li+1, err)
+			return nil, fmt.Errorf("level %d: %w", li+1, err)
 		}
 		out.Levels = append(out.Levels, l)
 		out.Config.Clients = append(out.Config.Clients, l.Clients)
 	}
 	return out, nil
 }
+
+// MismatchError says that a run measured something other than the first,
+// and so cannot merge with it.
+type MismatchError struct {
+	Run int   // the run, from 1, in the order given to Merge
+	Err error // what differs
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("run %d does not match run 1: %v", e.Run, e.Err)
+}
+
+func (e *MismatchError) Unwrap() error { return e.Err }
 
 // sameConfig reports the first field in which a and b measured something
 // different.
@@ -71,10 +112,6 @@ func sameConfig(a, b *ConfigSummary) error {
 		return diff("protocol", a.Proto, b.Proto)
 	case len(a.Clients) != len(b.Clients):
 		return diff("client levels", a.Clients, b.Clients)
-	case a.Duration != b.Duration:
-		return diff("duration", a.Duration, b.Duration)
-	case a.Requests != b.Requests:
-		return diff("requests", a.Requests, b.Requests)
 	case a.Warmup != b.Warmup:
 		return diff("warm-up", a.Warmup, b.Warmup)
 	case a.Timeout != b.Timeout:
@@ -98,6 +135,7 @@ func mergeLevel(ls []*Level) (Level, error) {
 	allUp := true // every run got all its clients connected: Setup is the latest of theirs
 	var setup float64
 	for _, l := range ls {
+		out.Partial = out.Partial || l.Partial
 		out.Clients += l.Clients
 		out.Held += l.Held
 		if l.Setup == nil {

@@ -63,3 +63,39 @@ func TestMergeIsExact(t *testing.T) {
 		t.Errorf("merging different line sizes: %v", err)
 	}
 }
+
+// TestMergeRatesOverOwnIntervals merges two runs that measured for
+// different lengths (one stopped by -requests): the merged rate is the
+// sum of each run's own rate, not all the requests over the longest
+// interval, and their stop conditions do not stop the merge.
+func TestMergeRatesOverOwnIntervals(t *testing.T) {
+	run := func(seconds float64, requests int64, stop ConfigSummary) *Result {
+		stop.Addr, stop.Proto, stop.Clients, stop.Warmup, stop.Timeout = "127.0.0.1:8000", "greeting", []int{5}, "1s", "2s"
+		h := newHist()
+		for range requests {
+			_ = h.RecordValue(100_000)
+		}
+		return &Result{RunID: NewRunID(), Config: stop, Levels: []Level{{Clients: 5, Seconds: seconds, Requests: requests,
+			Throughput: float64(requests) / seconds, Errors: map[string]int64{}, Histograms: map[string][]byte{"latency": encode(h)}}}}
+	}
+	a := run(10, 2000, ConfigSummary{Duration: "10s"})
+	b := run(2, 1000, ConfigSummary{Duration: "5s", Requests: 1000})
+	b.Levels[0].Partial = true
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := m.Levels[0]
+	if l.Throughput != 200+500 {
+		t.Errorf("merged rate %v, want 700 (200 + 500), not %v", l.Throughput, 3000.0/10)
+	}
+	if !l.Partial || l.Requests != 3000 || l.Clients != 10 {
+		t.Errorf("merged level: partial %v, %d requests, %d clients; want true, 3000, 10", l.Partial, l.Requests, l.Clients)
+	}
+	if m.RunID == "" || m.RunID == a.RunID || strings.Join(m.Merged, ",") != a.RunID+","+b.RunID {
+		t.Errorf("merged run_id %q, merged %v; want a fresh id and [%s %s]", m.RunID, m.Merged, a.RunID, b.RunID)
+	}
+	if m.Config.Duration != "10s,5s" || m.Config.Requests != 1000 {
+		t.Errorf("merged stop condition: duration %q, requests %d", m.Config.Duration, m.Config.Requests)
+	}
+}

@@ -12,7 +12,9 @@ import (
 )
 
 // WriteTable writes the human table: one row per level, then notes on
-// errors, open-loop corrections and client-bound levels.
+// errors, open-loop corrections and client-bound levels. A row that cannot
+// be read as it stands says so at its end: a level cut short (partial), an
+// open-loop rate the server did not reach.
 func WriteTable(w io.Writer, r *Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "clients\treq/s\tp50\tp90\tp99\tp99.9\tmax\terrors\tclient-bound\t")
@@ -21,9 +23,9 @@ func WriteTable(w io.Writer, r *Result) error {
 		if l.ClientBound {
 			bound = "YES"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", l.Clients, Rate(l.Throughput),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", Count(int64(l.Clients)), Rate(l.Throughput),
 			Dur(l.Latency.P50), Dur(l.Latency.P90), Dur(l.Latency.P99), Dur(l.Latency.P999), Dur(l.Latency.Max),
-			l.ErrorsTotal, bound)
+			Count(l.ErrorsTotal), bound, rowMarks(r, &l))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -31,30 +33,30 @@ func WriteTable(w io.Writer, r *Result) error {
 	var notes []string
 	for _, l := range r.Levels {
 		if l.ErrorsTotal > 0 {
-			note := fmt.Sprintf("errors at %d clients: %s", l.Clients, errorList(l.Errors))
+			note := fmt.Sprintf("errors at %s clients: %s", Count(int64(l.Clients)), errorList(l.Errors))
 			if l.Errors[ErrAddrUnavailable.String()] > 0 {
 				note += " (addr_unavailable: no local port left for one source address; -source 127.0.0.2-127.0.0.50 spreads clients over more)"
 			}
 			notes = append(notes, note)
 		}
 		if l.Uncorrected != nil {
-			notes = append(notes, fmt.Sprintf("open loop at %d clients: latency from each request's due time; from the actual send p50 %s p99 %s; %d sent late, %d never sent",
-				l.Clients, Dur(l.Uncorrected.P50), Dur(l.Uncorrected.P99), l.Late, l.Unsent))
+			notes = append(notes, fmt.Sprintf("open loop at %s clients: latency from each request's due time; from the actual send p50 %s p99 %s; %s sent late, %s never sent",
+				Count(int64(l.Clients)), Dur(l.Uncorrected.P50), Dur(l.Uncorrected.P99), Count(l.Late), Count(l.Unsent)))
 		}
 		if l.Connect != nil && l.Connect.Count > 0 {
-			notes = append(notes, fmt.Sprintf("greeting at %d clients: connect p50 %s p99 %s max %s; first byte p50 %s p99 %s",
-				l.Clients, Dur(l.Connect.P50), Dur(l.Connect.P99), Dur(l.Connect.Max), Dur(l.FirstByte.P50), Dur(l.FirstByte.P99)))
+			notes = append(notes, fmt.Sprintf("greeting at %s clients: connect p50 %s p99 %s max %s; first byte p50 %s p99 %s",
+				Count(int64(l.Clients)), Dur(l.Connect.P50), Dur(l.Connect.P99), Dur(l.Connect.Max), Dur(l.FirstByte.P50), Dur(l.FirstByte.P99)))
 		}
 		if l.Held > 0 && (l.Held < l.Clients || l.Clients >= heldNoteFrom) {
 			setup := "never all connected at once"
 			if l.Setup != nil {
 				setup = fmt.Sprintf("all connected %.1fs after the start", *l.Setup)
 			}
-			notes = append(notes, fmt.Sprintf("echo at %d clients: %d connections open at the end; %s", l.Clients, l.Held, setup))
+			notes = append(notes, fmt.Sprintf("echo at %s clients: %s connections open at the end; %s", Count(int64(l.Clients)), Count(int64(l.Held)), setup))
 		}
 		if l.ClientBound {
-			notes = append(notes, fmt.Sprintf("client-bound at %d clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
-				l.Clients, l.ClientCPU.Percent, l.ClientCPU.Allowed))
+			notes = append(notes, fmt.Sprintf("client-bound at %s clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
+				Count(int64(l.Clients)), l.ClientCPU.Percent, l.ClientCPU.Allowed))
 		}
 	}
 	for _, n := range notes {
@@ -64,6 +66,26 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	return nil
 }
+
+// rowMarks returns what a row must say at its end to be read right: that
+// the level was cut short, or that it fell short of the open-loop rate.
+func rowMarks(r *Result, l *Level) string {
+	var marks []string
+	if l.Partial {
+		marks = append(marks, "partial: cut short")
+	}
+	if r.Config.Rate > 0 && l.Throughput < rateMissedBelow*r.Config.Rate {
+		marks = append(marks, "missed -rate "+Rate(r.Config.Rate))
+	}
+	if len(marks) == 0 {
+		return ""
+	}
+	return " " + strings.Join(marks, "; ")
+}
+
+// rateMissedBelow is the share of the open-loop rate under which a level
+// missed it: a little slack for the requests still in flight at the end.
+const rateMissedBelow = 0.99
 
 // heldNoteFrom is the level from which the table says how many echo
 // connections were held, even when all were: where holding them is the
@@ -75,7 +97,7 @@ func errorList(errs map[string]int64) string {
 	var parts []string
 	for _, k := range ErrKinds() {
 		if n := errs[k.String()]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+			parts = append(parts, fmt.Sprintf("%s=%s", k, Count(n)))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -141,9 +163,17 @@ func Dur(ns int64) string {
 }
 
 // Rate formats requests per second with thousands separated: 12,345.
-func Rate(r float64) string {
-	s := strconv.FormatInt(int64(r+0.5), 10)
+func Rate(r float64) string { return Count(int64(r + 0.5)) }
+
+// Count formats a count with thousands separated: 4,999,965,933.
+func Count(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
 	var b strings.Builder
+	b.WriteString(sign)
 	for i, ch := range s {
 		if i > 0 && (len(s)-i)%3 == 0 {
 			b.WriteByte(',')

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"iolab/loadgen"
 	"iolab/loadgen/bench"
 	"iolab/models"
 )
@@ -66,6 +67,11 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		}
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 when every run was measured, 1 when the bench failed or was interrupted (what it measured is kept), 2 for a usage error.")
+		examples(fs.Output(),
+			"iolab bench",
+			"iolab bench -models epoll,threads -scenario seed -duration 1s",
+			"iolab bench -scenario throughput -models epoll,gnet -out results/tp")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
@@ -216,12 +222,14 @@ func pinning(cfg *bench.Config, serverCPUs, loadCPUs string, stderr io.Writer) e
 // benchProgress returns a Progress callback that redraws one line.
 func benchProgress(w io.Writer) func(bench.Progress) {
 	return func(p bench.Progress) {
-		phase := "measuring"
-		if p.Warmup {
-			phase = "warming up"
+		// The warm-up and the measured interval are counted apart, as in
+		// iolab load's progress line.
+		phase, elapsed, planned := "warm-up", p.Elapsed, p.PlannedWarmup
+		if !p.Warmup {
+			phase, elapsed, planned = "measuring", max(p.Elapsed-p.PlannedWarmup, 0), p.Planned-p.PlannedWarmup
 		}
-		fmt.Fprintf(w, clearLine+"[%d/%d] %s · %s · %d clients · %s %v/%v · %d answered · about %v left",
-			p.Run, p.Runs, p.Scenario, p.Model, p.Clients, phase, p.Elapsed.Round(100*time.Millisecond),
-			p.Planned, p.Answered, p.Remaining.Round(time.Second))
+		fmt.Fprintf(w, clearLine+"[%d/%d] %s · %s · %s clients · %s %.1f/%v · %s answered · about %v left",
+			p.Run, p.Runs, p.Scenario, p.Model, loadgen.Count(int64(p.Clients)), phase, elapsed.Seconds(),
+			planned, loadgen.Count(p.Answered), p.Remaining.Round(time.Second))
 	}
 }

@@ -24,6 +24,8 @@ type loadFlags struct {
 	size, pipeline, procs        int
 	cpus, sources                string
 	jsonFile, csvFile            string
+	failIf                       string
+	thresholds                   []loadgen.Threshold
 }
 
 func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
@@ -46,9 +48,18 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs.IntVar(&f.procs, "procs", 1, "run this many load-generator processes, each with its share of the clients (and of -rate and -cpus), and merge their results exactly (iolab merge)")
 	fs.StringVar(&f.jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
 	fs.StringVar(&f.csvFile, "csv", "", "write one row per level to this CSV file")
+	fs.StringVar(&f.failIf, "fail-if", "", "thresholds, comma-separated, checked at every level; any breached exits with status 3: "+
+		"METRIC OP VALUE with OP one of < > <= >= and METRIC errors (count), error_rate (0.01 or 1%), p50, p90, p99, p999, max (a duration) or rps (req/s), "+
+		"e.g. 'errors>0,p99>10ms'")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab load [flags]\n\nMeasures a running server, one row per client level. Flags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 measured; 1 failed: nothing answered (connection refused), no request\n"+
+			"succeeded, or interrupted; 2 usage error; 3 measured, and a -fail-if threshold was breached.")
+		examples(fs.Output(),
+			"iolab load -addr localhost:8000 -clients 1,10,100 -duration 10s",
+			"iolab load -proto echo -clients 10 -rate 20000 -json run.json",
+			"iolab load -proto echo -clients 50 -fail-if 'errors>0,p99>10ms'")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
@@ -61,27 +72,62 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if f.procs < 1 {
 			return badUsage("-procs %d: want 1 or more", f.procs)
 		}
-		if f.procs > 1 {
-			return measure(stderr,
-				func(ctx context.Context, _ bool) (*loadgen.Result, error) { return f.runProcs(ctx, cfg) },
-				func(res *loadgen.Result) bool { return res != nil && len(res.Levels) > 0 },
-				func(res *loadgen.Result) error { return writeLoadResults(stdout, res, f.jsonFile, f.csvFile) },
-				"the levels above were complete")
-		}
-		if err := pinTo(f.cpus); err != nil {
-			return err
-		}
-		return measure(stderr,
-			func(ctx context.Context, live bool) (*loadgen.Result, error) {
+		runOnce := func(ctx context.Context, _ bool) (*loadgen.Result, error) { return f.runProcs(ctx, cfg) }
+		if f.procs == 1 {
+			if err := pinTo(f.cpus); err != nil {
+				return err
+			}
+			runOnce = func(ctx context.Context, live bool) (*loadgen.Result, error) {
 				if live {
 					cfg.Progress = progressLine(stderr)
 				}
 				return loadgen.Run(ctx, cfg)
+			}
+		}
+		var res *loadgen.Result
+		err = measure(stderr, runOnce,
+			func(r *loadgen.Result) bool { return r != nil && len(r.Levels) > 0 },
+			func(r *loadgen.Result) error {
+				res = r
+				return writeLoadResults(stdout, r, f.jsonFile, f.csvFile)
 			},
-			func(res *loadgen.Result) bool { return res != nil && len(res.Levels) > 0 },
-			func(res *loadgen.Result) error { return writeLoadResults(stdout, res, f.jsonFile, f.csvFile) },
-			"the levels above were complete")
+			"the table holds what was measured, a level cut short marked partial")
+		if err != nil {
+			return err
+		}
+		return f.verdict(res)
 	}
+}
+
+// verdict is the exit status of a run that measured: a failure if no
+// request succeeded, exit status 3 if a -fail-if threshold was breached.
+func (f *loadFlags) verdict(res *loadgen.Result) error {
+	var answered, failed int64
+	errs := map[string]int64{}
+	for _, l := range res.Levels {
+		answered += l.Requests
+		failed += l.ErrorsTotal
+		for k, n := range l.Errors {
+			errs[k] += n
+		}
+	}
+	if answered == 0 {
+		if failed == 0 {
+			return fmt.Errorf("no request was answered at %s within -timeout %s: is it a server of -proto %s?", f.addr, f.timeout, f.proto)
+		}
+		var kinds []string
+		for _, k := range loadgen.ErrKinds() {
+			if n := errs[k.String()]; n > 0 {
+				kinds = append(kinds, fmt.Sprintf("%.0f%% %s", 100*float64(n)/float64(failed), k))
+			}
+		}
+		return fmt.Errorf("no request succeeded at %s: %s failed, %s; is it a server of -proto %s (and -expect)?",
+			f.addr, loadgen.Count(failed), strings.Join(kinds, ", "), f.proto)
+	}
+	if breaches := loadgen.Breaches(res, f.thresholds); len(breaches) > 0 {
+		return &exitError{status: 3, msg: strings.Join(breaches, "\n")}
+	}
+	return nil
 }
 
 // config checks the flags and turns them into the load generator's
@@ -106,6 +152,9 @@ func (f *loadFlags) config() (loadgen.Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, badUsage("%v", err)
+	}
+	if f.thresholds, err = loadgen.ParseThresholds(f.failIf); err != nil {
+		return cfg, badUsage("-fail-if %v", err)
 	}
 	return cfg, nil
 }
@@ -145,16 +194,20 @@ func writeLoadResults(stdout io.Writer, res *loadgen.Result, jsonFile, csvFile s
 // progressLine returns a Progress callback that redraws one line.
 func progressLine(w io.Writer) func(loadgen.Progress) {
 	return func(p loadgen.Progress) {
-		phase := "measuring"
-		if p.Warmup {
-			phase = "warming up"
+		// The warm-up and the measured interval are counted apart: a
+		// 1s warm-up and a 10s interval read warm-up 0.4/1s, then
+		// measuring 3.1/10s, never 4.1/11s.
+		phase, elapsed, total := "warm-up", p.Elapsed, p.WarmupTotal
+		if !p.Warmup {
+			phase, elapsed, total = "measuring", max(p.Elapsed-p.WarmupTotal, 0), max(p.Total-p.WarmupTotal, 0)
 		}
-		total := ""
-		if p.Total > 0 {
-			total = "/" + p.Total.Round(100e6).String()
+		of := ""
+		if p.Total > 0 || p.Warmup {
+			of = "/" + total.Round(100e6).String()
 		}
-		fmt.Fprintf(w, clearLine+"level %d/%d: %d clients, %s %s%s, %d answered, %d errors",
-			p.Level, p.Levels, p.Clients, phase, p.Elapsed.Round(100e6), total, p.Requests, p.Errors)
+		fmt.Fprintf(w, clearLine+"level %d/%d: %s clients, %s %.1f%s, %s answered, %s errors",
+			p.Level, p.Levels, loadgen.Count(int64(p.Clients)), phase, elapsed.Seconds(), of,
+			loadgen.Count(p.Requests), loadgen.Count(p.Errors))
 	}
 }
 

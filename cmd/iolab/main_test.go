@@ -21,8 +21,8 @@ import (
 
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
-		{},
 		{"nope"},
+		{"help", "nope"},
 		{"serve"},
 		{"serve", "-bogus"},
 		{"serve", "-model", "nope"},
@@ -63,14 +63,31 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bench", "-load-cpus", "3-1"},
 		{"bench", "extra"},
 		{"logs", "-interval", "0s"},
+		{"logs", "-json"},
+		{"merge", "a.json"},
+		{"version", "extra"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 {
 			t.Errorf("iolab %s: exit %d, want 2\n%s", strings.Join(args, " "), code, stderr.String())
 		}
-		if !strings.Contains(stderr.String(), "Usage") {
-			t.Errorf("iolab %s: no usage on stderr:\n%s", strings.Join(args, " "), stderr.String())
+		checkUsageError(t, args, stderr.String())
+		if stdout.Len() > 0 {
+			t.Errorf("iolab %s: wrote to stdout:\n%s", strings.Join(args, " "), stdout.String())
 		}
+	}
+}
+
+// checkUsageError checks the shape of a usage error: one line that names
+// the command, one that says where the usage is, and no usage dump.
+func checkUsageError(t *testing.T, args []string, stderr string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "iolab") || !strings.HasPrefix(lines[1], "run 'iolab ") {
+		t.Errorf("iolab %s: stderr is not one error and one pointer to the usage:\n%s", strings.Join(args, " "), stderr)
+	}
+	if strings.Contains(stderr, "Usage") {
+		t.Errorf("iolab %s: usage dumped on stderr:\n%s", strings.Join(args, " "), stderr)
 	}
 }
 

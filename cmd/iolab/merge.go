@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"iolab/loadgen"
 )
@@ -20,26 +22,51 @@ func mergeCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			"Merges the results of iolab load -json runs that drove one server at the same time\n"+
 			"(several processes, or several machines) into one table: clients, requests and errors\n"+
 			"add up, and latency histograms are added bucket by bucket, so every percentile is exact.\n"+
-			"Runs with different settings (protocol, levels, duration, timeout, size...) are refused.\n\nFlags:\n")
+			"Each run's throughput is its requests over its own interval, and the merged one their sum.\n"+
+			"Runs with different settings (protocol, levels, warm-up, timeout, size...) are refused;\n"+
+			"runs that stopped differently (-duration, -requests) merge. The same run given twice (the\n"+
+			"same run_id) is refused; runs of different targets (-addr) merge, with a warning.\n\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 merged; 1 a file cannot be read, is not a run, or cannot merge; 2 usage error.")
+		examples(fs.Output(),
+			"iolab merge a.json b.json",
+			"iolab merge -json all.json -csv all.csv results/swarm/*/load.json")
 	}
-	return fs, func(args []string, stdout, _ io.Writer) error {
+	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) < 2 {
 			return badUsage("merge needs two results files or more")
 		}
 		var runs []*loadgen.Result
+		byID := map[string]string{} // run id to the file that holds it
 		for _, name := range args {
 			b, err := os.ReadFile(name)
 			if err != nil {
 				return err
 			}
 			var r loadgen.Result
-			if err := json.Unmarshal(b, &r); err != nil {
-				return fmt.Errorf("%s: not the JSON of iolab load -json: %w", name, err)
+			if err := json.Unmarshal(b, &r); err != nil || len(r.Levels) == 0 {
+				if err == nil {
+					err = errors.New("no levels")
+				}
+				return fmt.Errorf("%s is not the JSON of iolab load -json (%v)", name, err)
+			}
+			if r.RunID == "" {
+				fmt.Fprintf(stderr, "iolab merge: warning: %s has no run_id (written by an older iolab): a run given twice cannot be detected\n", name)
+			} else if first, ok := byID[r.RunID]; ok {
+				return fmt.Errorf("%s and %s are the same run (run_id %s): merge each run once", first, name, r.RunID)
+			} else {
+				byID[r.RunID] = name
 			}
 			runs = append(runs, &r)
 		}
+		if targets := targetsOf(args, runs); targets != "" {
+			fmt.Fprintf(stderr, "iolab merge: warning: the runs measured different targets (%s): the merged table adds them up as if they were one server\n", targets)
+		}
 		merged, err := loadgen.Merge(runs...)
+		var mismatch *loadgen.MismatchError
+		if errors.As(err, &mismatch) {
+			return fmt.Errorf("%s does not match %s: %v; merge runs that measured the same thing", args[mismatch.Run-1], args[0], mismatch.Err)
+		}
 		if err != nil {
 			return err
 		}
@@ -57,9 +84,24 @@ func mergeCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "%d runs merged (%s)\n", len(runs), merged.Config.Addr)
+		fmt.Fprintf(stdout, "%s runs merged (%s)\n", loadgen.Count(int64(len(runs))), merged.Config.Addr)
 		return loadgen.WriteTable(stdout, merged)
 	}
+}
+
+// targetsOf returns "a.json 127.0.0.1:8000, b.json 10.0.0.2:8000" if the
+// runs measured more than one address, or "".
+func targetsOf(names []string, runs []*loadgen.Result) string {
+	var parts []string
+	differ := false
+	for i, r := range runs {
+		parts = append(parts, names[i]+" "+r.Config.Addr)
+		differ = differ || r.Config.Addr != runs[0].Config.Addr
+	}
+	if !differ {
+		return ""
+	}
+	return strings.Join(parts, ", ")
 }
 
 // writeFile creates path and writes it with write.

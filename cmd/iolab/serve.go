@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +64,11 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		}
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 after SIGINT or SIGTERM, 1 if the server cannot start (the port is taken), 2 for a usage error.")
+		examples(fs.Output(),
+			"iolab serve -model epoll",
+			"iolab serve -model threads -proto echo -work sleep:10ms -log-level debug 2>server.jsonl",
+			"iolab serve -model reuseport -addr 127.0.0.1:9000 -log-format console")
 	}
 	return fs, func(args []string, _, stderr io.Writer) error {
 		if len(args) > 0 {
@@ -87,12 +94,35 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		defer reportUsageOn(syscall.SIGUSR1, cfg.Log)()
-		err = srv.Serve(ctx, func(net.Addr) {})
+		var serving atomic.Bool
+		err = srv.Serve(ctx, func(net.Addr) { serving.Store(true) })
+		if !serving.Load() {
+			// It never served: a start-up error is one line, with no
+			// usage event to read past.
+			return startError(f.addr, err)
+		}
 		// The last usage event is the server's whole life: iolab bench reads
 		// it, also from a container, where it cannot wait4 the server.
 		logUsage(cfg.Log, models.UsageAtExit)
 		return err
 	}
+}
+
+// startError says why a server could not start, and what to do about the
+// usual cause.
+func startError(addr string, err error) error {
+	if err == nil {
+		return errors.New("the server stopped before it served")
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listen on %s: address already in use (another server is running there? pick another -addr)", addr)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("listen on %s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; pick another -addr)", addr)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("listen on %s: no such local address (pick an address of this machine for -addr)", addr)
+	}
+	return err
 }
 
 // reportUsageOn logs a usage event each time sig arrives: kill -USR1
@@ -128,7 +158,7 @@ func (f *serveFlags) config(logOut io.Writer) (models.Model, models.Config, erro
 	}
 	model, err := models.Lookup(f.model)
 	if err != nil {
-		return model, models.Config{}, badUsage("%v", err)
+		return model, models.Config{}, badUsage("unknown model %q (want one of %s)", f.model, strings.Join(models.Names(), ", "))
 	}
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Backlog, cfg.MaxLine = f.addr, f.backlog, f.maxLine

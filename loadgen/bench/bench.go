@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"iolab/internal/version"
 	"iolab/loadgen"
 	"iolab/loadgen/proc"
 	"iolab/models"
@@ -135,7 +136,7 @@ func LookupScenario(name string) (Scenario, error) {
 		}
 		names = append(names, s.Name)
 	}
-	return Scenario{}, fmt.Errorf("bench: unknown scenario %q (have %s)", name, strings.Join(names, ", "))
+	return Scenario{}, fmt.Errorf("unknown scenario %q (have %s)", name, strings.Join(names, ", "))
 }
 
 // Config is one bench run.
@@ -197,8 +198,9 @@ type Progress struct {
 	Clients         int
 	Run, Runs       int           // this run, from 1, of how many
 	Warmup          bool          // warming up, not measuring
-	Elapsed         time.Duration // of this run
-	Planned         time.Duration // of this run
+	Elapsed         time.Duration // of this run, warm-up included
+	Planned         time.Duration // of this run, warm-up included
+	PlannedWarmup   time.Duration // the warm-up's part of Planned
 	Remaining       time.Duration // estimate for the whole bench
 	Answered, Fails int64
 }
@@ -222,19 +224,19 @@ func DefaultPinning() (server, load []int, ok bool) {
 func (cfg *Config) Validate() error {
 	switch {
 	case len(cfg.Scenarios) == 0:
-		return errors.New("bench: no scenarios")
+		return errors.New("no scenarios")
 	case cfg.Duration <= 0:
-		return fmt.Errorf("bench: duration %v is not positive", cfg.Duration)
+		return fmt.Errorf("duration %v is not positive", cfg.Duration)
 	case cfg.Warmup < 0:
-		return fmt.Errorf("bench: negative warm-up %v", cfg.Warmup)
+		return fmt.Errorf("negative warm-up %v", cfg.Warmup)
 	case cfg.Timeout <= 0:
-		return fmt.Errorf("bench: timeout %v is not positive", cfg.Timeout)
+		return fmt.Errorf("timeout %v is not positive", cfg.Timeout)
 	case cfg.Workers < 0:
-		return fmt.Errorf("bench: workers %d is negative", cfg.Workers)
+		return fmt.Errorf("workers %d is negative", cfg.Workers)
 	case cfg.Backlog < 0:
-		return fmt.Errorf("bench: backlog %d is negative", cfg.Backlog)
+		return fmt.Errorf("backlog %d is negative", cfg.Backlog)
 	case cfg.OutDir == "":
-		return errors.New("bench: no results folder")
+		return errors.New("no results folder")
 	}
 	for _, sc := range cfg.Scenarios {
 		for _, m := range cfg.models(sc) {
@@ -243,7 +245,7 @@ func (cfg *Config) Validate() error {
 			}
 		}
 		if _, err := loadgen.ParseSources(sc.Sources); err != nil {
-			return fmt.Errorf("bench: scenario %s: sources: %w", sc.Name, err)
+			return fmt.Errorf("scenario %s: sources: %w", sc.Name, err)
 		}
 	}
 	if err := cfg.checkExternals(); err != nil {
@@ -252,42 +254,42 @@ func (cfg *Config) Validate() error {
 	native, docker := len(cfg.Envs) == 0, false
 	for _, e := range cfg.Envs {
 		if !slices.Contains(Envs, e) {
-			return fmt.Errorf("bench: unknown environment %q (have %s)", e, strings.Join(Envs, ", "))
+			return fmt.Errorf("unknown environment %q (have %s)", e, strings.Join(Envs, ", "))
 		}
 		native, docker = native || e == Native, docker || e != Native
 	}
 	if native && cfg.Binary == "" {
-		return errors.New("bench: no iolab binary to start native servers from")
+		return errors.New("no iolab binary to start native servers from")
 	}
 	if docker && cfg.Image == "" {
-		return errors.New("bench: no Docker image for the docker environments")
+		return errors.New("no Docker image for the docker environments")
 	}
 	for _, sc := range cfg.Scenarios {
 		levels := cfg.levels(sc)
 		if len(levels) == 0 {
-			return fmt.Errorf("bench: scenario %s has no client levels", sc.Name)
+			return fmt.Errorf("scenario %s has no client levels", sc.Name)
 		}
 		for _, n := range levels {
 			if n < 1 {
-				return fmt.Errorf("bench: %d is not a number of clients", n)
+				return fmt.Errorf("%d is not a number of clients", n)
 			}
 		}
 	}
 	if w := cfg.Work; w != nil {
 		switch {
 		case w.Kind != models.NoWork && w.Kind != models.Sleep && w.Kind != models.CPU:
-			return fmt.Errorf("bench: unknown work kind %d", w.Kind)
+			return fmt.Errorf("unknown work kind %d", w.Kind)
 		case w.Kind != models.NoWork && w.D <= 0:
-			return fmt.Errorf("bench: work %v: %v is not a positive duration", *w, w.D)
+			return fmt.Errorf("work %v: %v is not a positive duration", *w, w.D)
 		}
 	}
 	// An empty CPU list leaves that side unpinned; NoPin leaves both.
 	if cfg.NoPin && (len(cfg.ServerCPUs) > 0 || len(cfg.LoadCPUs) > 0) {
-		return errors.New("bench: NoPin, yet CPUs to pin to")
+		return errors.New("NoPin, yet CPUs to pin to")
 	}
 	for _, c := range slices.Concat(cfg.ServerCPUs, cfg.LoadCPUs) {
 		if c < 0 {
-			return fmt.Errorf("bench: %d is not a CPU number", c)
+			return fmt.Errorf("%d is not a CPU number", c)
 		}
 	}
 	return nil
@@ -313,7 +315,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, err
 	}
-	res := &Results{Started: time.Now().UTC(), Machine: ReadMachine(),
+	res := &Results{Version: version.String(), RunID: loadgen.NewRunID(), Started: time.Now().UTC(), Machine: ReadMachine(),
 		Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Timeout: cfg.Timeout.String(), Workers: cfg.Workers}
 	if cfg.Syscalls {
 		if err := SyscallsUsable(); err != nil {
@@ -359,8 +361,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 					if cfg.Progress == nil {
 						return
 					}
+					planned := cfg.Warmup + cfg.Duration
+					if p.Total > 0 { // the scenario's own lengths
+						planned = p.Total
+					}
 					cfg.Progress(Progress{Scenario: sc.Name, Model: e.series, Clients: n, Run: done, Runs: runs,
-						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: cfg.Warmup + cfg.Duration,
+						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: planned, PlannedWarmup: p.WarmupTotal,
 						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
 						Answered:  p.Requests, Fails: p.Errors})
 				}

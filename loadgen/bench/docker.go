@@ -41,7 +41,7 @@ const DefaultImage = "iolab:local"
 
 // ErrNoDocker is returned when a docker environment is asked for and no
 // Docker engine answers.
-var ErrNoDocker = errors.New("bench: no Docker engine answers (is dockerd running? see the README)")
+var ErrNoDocker = errors.New("no Docker engine answers (is dockerd running? see notes/reference/containers.md)")
 
 // checkDocker checks, if any of envs (known ones: see Config.Validate)
 // needs Docker, that the engine answers and has image.
@@ -53,7 +53,7 @@ func checkDocker(envs []string, image string) error {
 		return ErrNoDocker
 	}
 	if out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", image).CombinedOutput(); err != nil {
-		return fmt.Errorf("bench: Docker image %s not found (build it with make docker-image): %s", image, bytes.TrimSpace(out))
+		return fmt.Errorf("Docker image %s not found (build it with make docker-image): %s", image, bytes.TrimSpace(out))
 	}
 	return nil
 }
@@ -94,22 +94,22 @@ func dockerRun(cfg *Config, env, name string, pin bool, cpus string, serve []str
 func (s *server) locate(env string) error {
 	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", s.container).Output()
 	if err != nil {
-		return fmt.Errorf("bench: docker inspect %s: %w", s.container, err)
+		return fmt.Errorf("docker inspect %s: %w", s.container, err)
 	}
 	if s.pid, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil || s.pid <= 0 {
-		return fmt.Errorf("bench: no host PID for container %s: %q", s.container, out)
+		return fmt.Errorf("no host PID for container %s: %q", s.container, out)
 	}
 	if env != DockerBridge {
 		return nil
 	}
 	out, err = exec.Command("docker", "port", s.container, "8000/tcp").Output()
 	if err != nil {
-		return fmt.Errorf("bench: docker port %s: %w", s.container, err)
+		return fmt.Errorf("docker port %s: %w", s.container, err)
 	}
 	// One line per binding, e.g. "127.0.0.1:49153".
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	if _, _, err := net.SplitHostPort(line); err != nil {
-		return fmt.Errorf("bench: docker port %s: %q", s.container, out)
+		return fmt.Errorf("docker port %s: %q", s.container, out)
 	}
 	s.addr = line
 	return nil
@@ -132,12 +132,16 @@ func loadInside(ctx context.Context, cfg *Config, s *server, lcfg loadgen.Config
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "docker", argv...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("bench: load inside %s: %v: %s", s.container, err, bytes.TrimSpace(stderr.Bytes()))
-	}
+	runErr := cmd.Run()
+	// iolab load exits 1 when no request succeeded, and still writes what
+	// it measured: a server that failed every request is a result, which
+	// the tables show as such.
 	var res loadgen.Result
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Levels) != 1 {
-		return nil, fmt.Errorf("bench: load inside %s: unreadable results: %v", s.container, err)
+		if runErr != nil {
+			return nil, fmt.Errorf("load inside %s: %v: %s", s.container, runErr, bytes.TrimSpace(stderr.Bytes()))
+		}
+		return nil, fmt.Errorf("load inside %s: unreadable results: %v", s.container, err)
 	}
 	return &res, nil
 }

@@ -45,18 +45,18 @@ var externalName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func ParseExternal(spec string) (External, error) {
 	head, command, ok := strings.Cut(spec, "=")
 	if !ok || strings.TrimSpace(command) == "" {
-		return External{}, fmt.Errorf("bench: server %q: want NAME=COMMAND or NAME:PORT=COMMAND", spec)
+		return External{}, fmt.Errorf("server %q: want NAME=COMMAND or NAME:PORT=COMMAND", spec)
 	}
 	e := External{Name: head, Command: strings.TrimSpace(command)}
 	if name, port, ok := strings.Cut(head, ":"); ok {
 		p, err := strconv.Atoi(port)
 		if err != nil || p < 1 || p > 65535 {
-			return External{}, fmt.Errorf("bench: server %q: %q is not a port", spec, port)
+			return External{}, fmt.Errorf("server %q: %q is not a port", spec, port)
 		}
 		e.Name, e.Port = name, p
 	}
 	if !externalName.MatchString(e.Name) {
-		return External{}, fmt.Errorf("bench: server %q: name %q: use letters, digits, '.', '_' and '-'", spec, e.Name)
+		return External{}, fmt.Errorf("server %q: name %q: use letters, digits, '.', '_' and '-'", spec, e.Name)
 	}
 	return e, nil
 }
@@ -75,7 +75,7 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 			return nil, err
 		}
 	} else if listening(port) {
-		return nil, fmt.Errorf("bench: %s: port %d is taken by another program; stop it first", e.Name, port)
+		return nil, fmt.Errorf("%s: port %d is taken by another program; stop it first", e.Name, port)
 	}
 	logDir := filepath.Join(cfg.OutDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -95,7 +95,7 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	cmd.SysProcAttr = proc.OrphanSignal()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("bench: start %s: %w", e.Name, err)
+		return nil, fmt.Errorf("start %s: %w", e.Name, err)
 	}
 	s := &server{cmd: cmd, pid: cmd.Process.Pid, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		exited: make(chan struct{}), log: logFile, external: true}
@@ -131,10 +131,10 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 				// SO_REUSEADDR cannot bind the port meanwhile.
 				why += fmt.Sprintf("; connections in TIME_WAIT on port %d (ss -tan state time-wait) keep a server without SO_REUSEADDR from binding it for 60 s", port)
 			}
-			return nil, fmt.Errorf("bench: %s exited before it listened on port %d (%v): %s", e.Name, port, err, why)
+			return nil, fmt.Errorf("%s exited before it listened on port %d (%v): %s", e.Name, port, err, why)
 		case <-deadline.C:
 			_, _ = s.stopExternal()
-			return nil, fmt.Errorf("bench: %s did not listen on port %d within %v (does it take its port from {port} or $PORT?)",
+			return nil, fmt.Errorf("%s did not listen on port %d within %v (does it take its port from {port} or $PORT?)",
 				e.Name, port, wait)
 		case <-tick.C:
 		}
@@ -155,7 +155,7 @@ func (s *server) stopExternal() (Lifetime, error) {
 	var life Lifetime
 	st := s.cmd.ProcessState
 	if st == nil {
-		return life, errors.New("bench: the server was not waited for")
+		return life, errors.New("the server was not waited for")
 	}
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
 		life = Lifetime{User: tvSeconds(ru.Utime), System: tvSeconds(ru.Stime), Voluntary: ru.Nvcsw, Involuntary: ru.Nivcsw}
@@ -231,17 +231,17 @@ func (cfg *Config) checkExternals() error {
 	seen := map[string]bool{}
 	for _, e := range cfg.Externals {
 		if _, err := models.Lookup(e.Name); err == nil {
-			return fmt.Errorf("bench: server %s: a model has that name", e.Name)
+			return fmt.Errorf("server %s: a model has that name", e.Name)
 		}
 		if seen[e.Name] {
-			return fmt.Errorf("bench: server %s given twice", e.Name)
+			return fmt.Errorf("server %s given twice", e.Name)
 		}
 		seen[e.Name] = true
 	}
 	if len(cfg.Externals) > 0 {
 		for _, env := range cfg.Envs {
 			if env != Native {
-				return fmt.Errorf("bench: -server runs natively only, not in %s", env)
+				return fmt.Errorf("-server runs natively only, not in %s", env)
 			}
 		}
 	}

@@ -23,7 +23,7 @@ var reportTemplate string
 var pageTemplate = sync.OnceValues(func() (*template.Template, error) {
 	t, err := template.New("report.html").Funcs(template.FuncMap{"code": codeSpans, "anchor": anchor}).Parse(reportTemplate)
 	if err != nil {
-		return nil, fmt.Errorf("bench: report.html template: %w", err)
+		return nil, fmt.Errorf("report.html template: %w", err)
 	}
 	return t, nil
 })
@@ -57,10 +57,10 @@ func WriteHTMLReport(w io.Writer, r *Results, plots []Plot, dir string) error {
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, page); err != nil {
-		return fmt.Errorf("bench: report.html: %w", err)
+		return fmt.Errorf("report.html: %w", err)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("bench: report.html: %w", err)
+		return fmt.Errorf("report.html: %w", err)
 	}
 	return nil
 }
@@ -72,11 +72,11 @@ func WriteHTMLReport(w io.Writer, r *Results, plots []Plot, dir string) error {
 func inlineSVG(path string) (template.HTML, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("bench: plot for report.html: %w", err)
+		return "", fmt.Errorf("plot for report.html: %w", err)
 	}
 	i := bytes.Index(b, []byte("<svg"))
 	if i < 0 {
-		return "", fmt.Errorf("bench: plot for report.html: %s holds no <svg> element", path)
+		return "", fmt.Errorf("plot for report.html: %s holds no <svg> element", path)
 	}
 	return template.HTML(bytes.TrimSpace(b[i:])), nil
 }

@@ -110,12 +110,12 @@ func attachSyscalls(events []string, pids []int) (*syscallCounter, error) {
 	c.cmd.Stderr = &c.out // perf stat writes its counts on stderr
 	c.cmd.SysProcAttr = proc.OrphanSignal()
 	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench: perf stat: %w", err)
+		return nil, fmt.Errorf("perf stat: %w", err)
 	}
 	go func() { c.done <- c.cmd.Wait() }()
 	select {
 	case err := <-c.done:
-		return nil, fmt.Errorf("bench: perf stat could not attach (%v): %s", err, firstLine(c.out.Bytes()))
+		return nil, fmt.Errorf("perf stat could not attach (%v): %s", err, firstLine(c.out.Bytes()))
 	case <-time.After(20 * time.Millisecond):
 		return c, nil // attached: perf says at once when it cannot
 	}
@@ -129,7 +129,7 @@ func (c *syscallCounter) stop() (*Syscalls, error) {
 	case <-time.After(5 * time.Second):
 		_ = c.cmd.Process.Kill()
 		<-c.done
-		return nil, errors.New("bench: perf stat did not stop")
+		return nil, errors.New("perf stat did not stop")
 	}
 	return parsePerfStat(c.out.Bytes())
 }
@@ -155,7 +155,7 @@ func parsePerfStat(b []byte) (*Syscalls, error) {
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("bench: perf stat counted nothing: %s", firstLine(b))
+		return nil, fmt.Errorf("perf stat counted nothing: %s", firstLine(b))
 	}
 	return s, nil
 }
@@ -225,7 +225,7 @@ func (m *SocketMemory) PerConnection() (float64, bool) {
 func readSocketMemory(port string) (*SocketMemory, error) {
 	out, err := exec.Command("ss", "-Htmn", "sport", "=", ":"+port).Output()
 	if err != nil {
-		return nil, fmt.Errorf("bench: ss: %w", err)
+		return nil, fmt.Errorf("ss: %w", err)
 	}
 	return parseSS(out), nil
 }
@@ -286,7 +286,7 @@ func underPerf(argv []string) (*perfStat, []string, error) {
 	for _, f := range []string{"ctl", "ack"} {
 		if err := syscall.Mkfifo(dir+"/"+f, 0o600); err != nil {
 			os.RemoveAll(dir)
-			return nil, nil, fmt.Errorf("bench: mkfifo: %w", err)
+			return nil, nil, fmt.Errorf("mkfifo: %w", err)
 		}
 	}
 	// O_RDWR: opening a FIFO for reading or writing alone would wait for
@@ -314,11 +314,11 @@ func (p *perfStat) workload(perfPid int, exited <-chan struct{}) (int, error) {
 		}
 		select {
 		case <-exited:
-			return 0, errors.New("bench: perf stat exited before it started the server")
+			return 0, errors.New("perf stat exited before it started the server")
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	return 0, errors.New("bench: perf stat did not start the server")
+	return 0, errors.New("perf stat did not start the server")
 }
 
 // command sends perf a control command ("enable", "disable") and waits for
@@ -330,7 +330,7 @@ func (p *perfStat) command(cmd string) error {
 	_ = p.ack.SetReadDeadline(time.Now().Add(2 * time.Second)) // a FIFO opened by os.OpenFile is pollable
 	buf := make([]byte, 16)
 	if _, err := p.ack.Read(buf); err != nil {
-		return fmt.Errorf("bench: perf stat did not acknowledge %q: %w", cmd, err)
+		return fmt.Errorf("perf stat did not acknowledge %q: %w", cmd, err)
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 			base := fmt.Sprintf("%s-%s", s.Name, spec.key)
 			for _, ext := range []string{"png", "svg"} {
 				if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
-					return out, fmt.Errorf("bench: plot %s: %w", base, err)
+					return out, fmt.Errorf("plot %s: %w", base, err)
 				}
 			}
 			out = append(out, Plot{Scenario: s.Name, Key: spec.key, Title: spec.title, PNG: base + ".png", SVG: base + ".svg"})
@@ -91,7 +91,7 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 			base := s.Name + "-connect"
 			for _, ext := range []string{"png", "svg"} {
 				if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
-					return out, fmt.Errorf("bench: plot %s: %w", base, err)
+					return out, fmt.Errorf("plot %s: %w", base, err)
 				}
 			}
 			out = append(out, Plot{Scenario: s.Name, Key: "connect", Title: connectTitle, PNG: base + ".png", SVG: base + ".svg"})
@@ -109,7 +109,7 @@ func WritePlots(r *Results, dir string) ([]Plot, error) {
 func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 	m, ok := findMetric(spec.key)
 	if !ok {
-		return nil, false, fmt.Errorf("bench: no metric %q", spec.key)
+		return nil, false, fmt.Errorf("no metric %q", spec.key)
 	}
 	type line struct {
 		series string
@@ -260,7 +260,7 @@ func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 		}
 		h, err := loadgen.Decode(run.Load.Histograms["connect"])
 		if err != nil {
-			return nil, false, fmt.Errorf("bench: %s at %d clients: connect histogram: %w", series, n, err)
+			return nil, false, fmt.Errorf("%s at %d clients: connect histogram: %w", series, n, err)
 		}
 		total := h.TotalCount()
 		if total == 0 {

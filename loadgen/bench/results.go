@@ -22,6 +22,10 @@ import (
 
 // Results is everything a bench measured; results.json holds it whole.
 type Results struct {
+	// Version is the iolab build that measured (iolab version); RunID a
+	// random id of 16 hex digits that names this bench.
+	Version  string    `json:"version"`
+	RunID    string    `json:"run_id"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Machine  Machine   `json:"machine"`

@@ -68,7 +68,7 @@ type UnavailableError struct {
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("bench: %s cannot serve in %s: %s", e.Model, e.Env, e.Reason)
+	return fmt.Sprintf("%s cannot serve in %s: %s", e.Model, e.Env, e.Reason)
 }
 
 // startTimeout bounds how long a server may take to start listening.
@@ -141,7 +141,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 	}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("bench: start %s: %w", model, err)
+		return nil, fmt.Errorf("start %s: %w", model, err)
 	}
 	s.cmd, s.pid = cmd, cmd.Process.Pid
 	addrs := make(chan string, 1)
@@ -167,10 +167,10 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 		if s.unavailable != "" {
 			return nil, &UnavailableError{Model: model, Env: env, Reason: s.unavailable}
 		}
-		return nil, fmt.Errorf("bench: %s exited before it listened: %v", model, err)
+		return nil, fmt.Errorf("%s exited before it listened: %v", model, err)
 	case <-time.After(startTimeout):
 		_, _ = s.stop()
-		return nil, fmt.Errorf("bench: %s did not start listening within %v", model, startTimeout)
+		return nil, fmt.Errorf("%s did not start listening within %v", model, startTimeout)
 	}
 	if s.container != "" {
 		if err := s.locate(env); err != nil {
@@ -186,7 +186,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 	c, err := net.DialTimeout("tcp", s.addr, cfg.Timeout)
 	if err != nil {
 		_, _ = s.stop()
-		return nil, fmt.Errorf("bench: %s does not accept on %s: %w", model, s.addr, err)
+		return nil, fmt.Errorf("%s does not accept on %s: %w", model, s.addr, err)
 	}
 	c.Close()
 	return s, nil

@@ -31,7 +31,13 @@ type Options struct {
 
 // Report is the analysis of one or more log streams.
 type Report struct {
-	Runs []*Run `json:"runs"`
+	// Version, RunID and Started name the analysis, as every JSON iolab
+	// writes is named (iolab logs fills them in): the iolab build, a
+	// random id, and when the analysis began.
+	Version string    `json:"version,omitempty"`
+	RunID   string    `json:"run_id,omitempty"`
+	Started time.Time `json:"started,omitzero"`
+	Runs    []*Run    `json:"runs"`
 	// Skipped counts lines that are not iolab events.
 	Skipped int64 `json:"skipped_lines"`
 	// Events counts the iolab events read.
@@ -42,21 +48,25 @@ type Report struct {
 
 // Run is one server run: from a start event to the next, or to the end.
 type Run struct {
-	Model    string    `json:"model"`
-	Proto    string    `json:"proto"`
-	Work     string    `json:"work"`
-	Addr     string    `json:"addr"`
-	PID      int       `json:"pid"`
-	Workers  int       `json:"workers"` // the pool size, from the start event; 0 without a pool
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"` // the last event of the run
-	Seconds  float64   `json:"seconds"`
-	Stopped  bool      `json:"stopped"` // a stop event was seen
-	Opened   int64     `json:"opened"`  // EventConnOpen events
-	Closed   int64     `json:"closed"`  // EventConnClose events
-	Requests int64     `json:"requests"`
-	BytesIn  int64     `json:"bytes_in"`
-	BytesOut int64     `json:"bytes_out"`
+	Model   string    `json:"model"`
+	Proto   string    `json:"proto"`
+	Work    string    `json:"work"`
+	Addr    string    `json:"addr"`
+	PID     int       `json:"pid"`
+	Workers int       `json:"workers"` // the pool size, from the start event; 0 without a pool
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"` // the last event of the run
+	Seconds float64   `json:"seconds"`
+	Stopped bool      `json:"stopped"` // a stop event was seen
+	// Accepted is the connections the stop event counted. At info level,
+	// where connections are not logged one by one, it is all there is of
+	// them: Opened and Closed stay 0.
+	Accepted int64 `json:"accepted"`
+	Opened   int64 `json:"opened"` // EventConnOpen events
+	Closed   int64 `json:"closed"` // EventConnClose events
+	Requests int64 `json:"requests"`
+	BytesIn  int64 `json:"bytes_in"`
+	BytesOut int64 `json:"bytes_out"`
 	// Duration of the closed connections, in microseconds.
 	Duration Percentiles `json:"duration_us"`
 	// Reasons counts close reasons.
@@ -204,6 +214,7 @@ func (a *Analyzer) add(ev *models.Event) bool {
 		r.edges = append(r.edges, edge{ev.Time.UnixNano(), -1})
 	case models.EventStop:
 		r.Stopped = true
+		r.Accepted += ev.Conns
 	case models.EventAcceptError:
 		r.AcceptErrs++
 	}

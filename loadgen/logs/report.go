@@ -26,9 +26,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		}
 		writeRun(w, i+1, r, rep.Interval)
 	}
-	fmt.Fprintf(w, "\n%d iolab events read", rep.Events)
+	fmt.Fprintf(w, "\n%s iolab events read", loadgen.Count(rep.Events))
 	if rep.Skipped > 0 {
-		fmt.Fprintf(w, "; %d lines skipped (not iolab events)", rep.Skipped)
+		fmt.Fprintf(w, "; %s lines skipped (not iolab events)", loadgen.Count(rep.Skipped))
 	}
 	_, err := fmt.Fprintln(w)
 	return err
@@ -50,8 +50,8 @@ func writeRun(w io.Writer, n int, r *Run, interval time.Duration) {
 		fmt.Fprint(w, ", no stop event")
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  connections  %d opened, %d closed; requests %d; bytes in %d, out %d\n",
-		r.Opened, r.Closed, r.Requests, r.BytesIn, r.BytesOut)
+	fmt.Fprintf(w, "  connections  %s opened, %s closed; requests %s; bytes in %s, out %s\n",
+		loadgen.Count(r.Opened), loadgen.Count(r.Closed), loadgen.Count(r.Requests), loadgen.Count(r.BytesIn), loadgen.Count(r.BytesOut))
 	if r.Closed > 0 {
 		fmt.Fprintf(w, "  connection duration  p50 %s  p90 %s  p99 %s  max %s\n",
 			us(r.Duration.P50), us(r.Duration.P90), us(r.Duration.P99), us(r.Duration.Max))
@@ -60,10 +60,10 @@ func writeRun(w io.Writer, n int, r *Run, interval time.Duration) {
 		fmt.Fprintf(w, "  close reasons  %s\n", reasons(r.Reasons))
 	}
 	if r.AcceptErrs > 0 {
-		fmt.Fprintf(w, "  accept errors  %d\n", r.AcceptErrs)
+		fmt.Fprintf(w, "  accept errors  %s\n", loadgen.Count(r.AcceptErrs))
 	}
 	if r.PeakOpen > 0 {
-		fmt.Fprintf(w, "  peak concurrency  %d connections open at once, at %s\n", r.PeakOpen, r.PeakAt.Format("15:04:05.000"))
+		fmt.Fprintf(w, "  peak concurrency  %s connections open at once, at %s\n", loadgen.Count(r.PeakOpen), r.PeakAt.Format("15:04:05.000"))
 	}
 	if len(r.Processes) > 0 {
 		rows := make([]served, len(r.Processes))
@@ -107,14 +107,14 @@ var (
 // writeSpread writes how the connections of r spread over rows, busiest
 // first: the summary line and a table of at most maxRows rows.
 func writeSpread(w io.Writer, sp spread, rows []served, closed int64) {
-	fmt.Fprintf(w, "  %s  %d %s served %d connections", sp.title, len(rows), sp.some, closed)
+	fmt.Fprintf(w, "  %s  %s %s served %s connections", sp.title, loadgen.Count(int64(len(rows))), sp.some, loadgen.Count(closed))
 	if len(rows) > 1 {
 		counts := make([]int64, len(rows))
 		for i, x := range rows {
 			counts[i] = x.conns
 		}
 		slices.Sort(counts)
-		fmt.Fprintf(w, "; per %s min %d, median %d, max %d", sp.one, counts[0], counts[len(counts)/2], counts[len(counts)-1])
+		fmt.Fprintf(w, "; per %s min %s, median %s, max %s", sp.one, loadgen.Count(counts[0]), loadgen.Count(counts[len(counts)/2]), loadgen.Count(counts[len(counts)-1]))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -125,14 +125,14 @@ func writeSpread(w io.Writer, sp spread, rows []served, closed int64) {
 			for _, x := range rows[i:] {
 				rest += x.conns
 			}
-			fmt.Fprintf(tw, "    \t%d more\t%d\t%.1f%%\t\n", len(rows)-i, rest, share(rest, closed))
+			fmt.Fprintf(tw, "    \t%s more\t%s\t%.1f%%\t\n", loadgen.Count(int64(len(rows)-i)), loadgen.Count(rest), share(rest, closed))
 			break
 		}
 		id := fmt.Sprint(x.id)
 		if x.id == 0 {
 			id = "unknown"
 		}
-		fmt.Fprintf(tw, "    \t%s\t%d\t%.1f%%\t\n", id, x.conns, share(x.conns, closed))
+		fmt.Fprintf(tw, "    \t%s\t%s\t%.1f%%\t\n", id, loadgen.Count(x.conns), share(x.conns, closed))
 	}
 	_ = tw.Flush()
 }
@@ -169,7 +169,7 @@ func reasons(m map[string]int64) string {
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+		parts[i] = fmt.Sprintf("%s %s", k, loadgen.Count(m[k]))
 	}
 	return strings.Join(parts, ", ")
 }

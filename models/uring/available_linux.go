@@ -61,7 +61,7 @@ func diagnose(err error, sysctl func(string) (string, error)) error {
 				"run as a member of that group, or as root sysctl -w kernel.io_uring_disabled=0, or use -model epoll")
 		}
 		return why("a seccomp filter refused the call, as Docker's default profile does for io_uring_setup, io_uring_enter and io_uring_register",
-			"run the container with --security-opt seccomp=PROFILE, a profile that allows those three calls (see the README), or use -model epoll")
+			"run the container with --security-opt seccomp=PROFILE, a profile that allows those three calls (see notes/reference/uring.md), or use -model epoll")
 	case errors.Is(err, unix.ENOMEM):
 		return why("the kernel could not lock memory for the rings (before Linux 5.12 they count against RLIMIT_MEMLOCK)",
 			"raise the limit (ulimit -l, or docker run --ulimit memlock=-1), or use -model epoll")
