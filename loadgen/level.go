@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // This file is the coordinator: it runs the levels one after the other,

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"iolab/loadgen"
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // Config is one bench run.

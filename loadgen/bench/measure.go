@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"iolab/loadgen"
-	"iolab/loadgen/proc"
+	"iolab/models/proc"
 )
 
 // One measurement: runOne drives the load at one level against a server
