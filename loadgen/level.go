@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"iolab/internal/version"
-	"iolab/loadgen/proc"
+	"iolab/loadgen/version"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // This file is the coordinator: it runs the levels one after the other,

@@ -29,8 +29,8 @@ import (
 	"sort"
 	"time"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // Config describes one run: one or more levels of concurrency against one

@@ -9,7 +9,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"iolab/internal/version"
+	"iolab/loadgen/version"
 )
 
 // Merge combines the results of load generators that ran at the same time

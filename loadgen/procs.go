@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"iolab/loadgen/proc"
+	"iolab/models/proc"
 )
 
 // Args returns the flags of `iolab load` that measure what c measures:

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // TestKilledParentLeavesNoChild kills the parent of each model with child

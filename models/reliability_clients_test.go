@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // The suite's raw clients: plain net.TCPConn, with a deadline on

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/internal/leakcheck"
+	"iolab/models/proc"
 )
 
 // The reliability suite: every model through one table of

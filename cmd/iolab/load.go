@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"iolab/loadgen"
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // loadFlags is what `iolab load` is told, before it is checked.

@@ -7,9 +7,9 @@ import (
 	"os"
 	"time"
 
-	"iolab/internal/version"
 	"iolab/loadgen"
 	"iolab/loadgen/logs"
+	"iolab/loadgen/version"
 )
 
 func logsCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {

@@ -17,9 +17,9 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
 	_ "iolab/models/all" // every model, registered
+	"iolab/models/proc"
 )
 
 // serveFlags is what `iolab serve` is told, before it is checked.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"iolab/internal/version"
+	"iolab/loadgen/version"
 )
 
 func versionCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {

@@ -19,9 +19,9 @@ import (
 
 	"iolab/loadgen"
 	"iolab/loadgen/internal/golden"
-	"iolab/loadgen/proc"
 	"iolab/models"
 	_ "iolab/models/all"
+	"iolab/models/proc"
 )
 
 // fixture is a small, fixed bench: the seed scenario for three models at

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"iolab/loadgen"
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // External is a server that is not one of iolab's models, given by its

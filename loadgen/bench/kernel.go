@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"iolab/loadgen/proc"
+	"iolab/models/proc"
 )
 
 // What the kernel sees of a server, beyond /proc's footprint: its system

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"iolab/loadgen/proc"
+	"iolab/models/proc"
 )
 
 // TestKilledBenchLeavesNoProcess kills iolab bench outright (SIGKILL)

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/loadgen"
-	"iolab/loadgen/proc"
+	"iolab/models/proc"
 )
 
 // Results is everything a bench measured; results.json holds it whole.

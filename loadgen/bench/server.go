@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"iolab/loadgen/proc"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // server is one `iolab serve` child process: the server itself, or the
@@ -238,7 +238,7 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 			// and its children's (wait_task_zombie in kernel/exit.c; the
 			// man page says only "accounting information about the
 			// child", see getrusage(2); TestWaitCountsReapedDescendants
-			// in loadgen/proc checks it). The bench reads the server's
+			// in models/proc checks it). The bench reads the server's
 			// own account because in a container the bench's child is
 			// docker run, not the server.
 			s.life = &Lifetime{User: ev.UserS + ev.ChildUserS, System: ev.SysS + ev.ChildSysS,

@@ -7,16 +7,21 @@
 // io_uring_setup(2), io_uring_enter(2) and io_uring_register(2) calls and
 // the mmap(2)ed queues: no cgo, no library.
 //
-// Read it in this order: abi_linux.go (the kernel's structs and
-// constants, transcribed), ring_linux.go (the two queues: getSQE fills a
-// submission, enter submits and waits, reap takes the completions; the
-// probe), bufring_linux.go (the provided buffers multishot receive reads
-// into), then loop_linux.go (the loop as a state machine: turn reaps the
-// completions and hands each to the handler of its kind, loopRecv or
-// loopSend; settle then derives from a connection's state which
-// operations it should have in flight, as the epoll loop's want derives
-// its interest, and submits or cancels them; a connection's requests
-// and answers are the epoll loop's, models/internal/exchange), then
+// Read it in this order: abi_linux.go (the kernel's structs and constants,
+// transcribed), ring_linux.go (the two queues: getSQE fills a submission,
+// enter submits and waits, reap takes the completions; the probe),
+// submit_linux.go (the loop's submissions: prep tags an entry with what it
+// is for and counts it in flight; cancel, armWake, recv, send),
+// bufring_linux.go (the provided buffers multishot receive reads into),
+// serve_linux.go (Serve, the ring's setup and what the kernel offers,
+// negotiate; the shutdown: beginDrain, quiesce, close), then loop_linux.go
+// (the loop as a state machine: turn reaps the completions and hands each
+// to the handler of its kind, loopRecv or loopSend; settle then derives
+// from a connection's state which operations it should have in flight, as
+// the epoll loop's want derives its interest, and submits or cancels them;
+// a connection's requests and answers are the epoll loop's,
+// models/internal/exchange), with stash_linux.go (what multishot receive
+// brings while a connection takes no input: take, feed, recycle), then
 // accept_linux.go (loopAccept and settleListener: multishot or single
 // accept, cancelled at the connection limit), then timers_linux.go (the
 // heap of deadlines, shared with epoll, and the one ring timeout that

@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"iolab/loadgen/proc"
+	"iolab/models/proc"
 )
 
 // Snapshot is the goroutines and the count of open descriptors at one

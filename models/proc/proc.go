@@ -3,6 +3,13 @@
 // looks at one process; ReadTree at a process and every process descended
 // from it, which is what a server made of several processes (fork,
 // prefork) costs. iolab bench samples each server with ReadTree.
+//
+// It lives with the models, and imports nothing of iolab, because both
+// sides of the lab read /proc: `iolab serve` logs the server's own
+// footprint in its usage event and the models' leak checks count a
+// server's threads and descriptors, while the load generator reads its
+// own CPU time and pins itself, and the bench samples the server from
+// outside.
 package proc
 
 import (
