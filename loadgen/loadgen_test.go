@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,6 +266,16 @@ func TestErrorKinds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := quick(tc.addr(t), tc.proto, 3)
 			cfg.Timeout, cfg.Warmup, cfg.Duration = 150*time.Millisecond, 0, 600*time.Millisecond
+			// A failure that is not a timeout gets a timeout it never
+			// needs, so that a busy machine's slow answer is not taken for
+			// one; should one come anyway, it is allowed beside the kinds
+			// wanted, and at least one of those must still be seen.
+			timeouts := []loadgen.ErrKind{loadgen.ErrConnectTimeout, loadgen.ErrReadTimeout}
+			allowed := tc.want
+			if !slices.Contains(tc.want, loadgen.ErrReadTimeout) {
+				cfg.Timeout = 5 * time.Second
+				allowed = append(slices.Clone(tc.want), timeouts...)
+			}
 			if tc.tweak != nil {
 				tc.tweak(&cfg)
 			}
@@ -272,12 +283,15 @@ func TestErrorKinds(t *testing.T) {
 			if l.Requests != 0 {
 				t.Errorf("%d requests counted as answered", l.Requests)
 			}
-			var seen int64
+			var seen, all int64
 			for _, k := range tc.want {
 				seen += l.Errors[k.String()]
 			}
-			if seen == 0 || seen != l.ErrorsTotal {
-				t.Errorf("errors %v; want only %v, at least one", l.Errors, tc.want)
+			for _, k := range allowed {
+				all += l.Errors[k.String()]
+			}
+			if seen == 0 || all != l.ErrorsTotal {
+				t.Errorf("errors %v; want at least one of %v, and no kind but %v", l.Errors, tc.want, allowed)
 			}
 		})
 	}
