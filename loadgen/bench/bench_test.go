@@ -476,7 +476,9 @@ func TestExternalServers(t *testing.T) {
 	sc, _ := LookupScenario("seed")
 	out := t.TempDir()
 	res, err := Run(context.Background(), Config{Binary: bin, Scenarios: []Scenario{sc}, Models: []string{"sequential"}, Clients: []int{1, 2},
-		Externals: exts, ExternalStart: time.Second,
+		// Long enough for a Go server to start on a busy machine; the
+		// silent one waits it out at each level.
+		Externals: exts, ExternalStart: 3 * time.Second,
 		Duration: 200 * time.Millisecond, Timeout: time.Second, NoPin: true, OutDir: out})
 	if err != nil {
 		t.Fatal(err)
