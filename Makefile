@@ -39,10 +39,11 @@ help:
 		printf "  make %-15s %s\n", name, line }' $(firstword $(MAKEFILE_LIST))
 
 # A static binary (no cgo): it runs on any Linux, and alone in a FROM
-# scratch container image.
+# scratch container image. -buildvcs=auto stamps the commit that iolab
+# version prints, even where the environment turns it off.
 ## build: build bin/iolab, static (no cgo)
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/iolab
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -o $(BIN) ./cmd/iolab
 
 # go test -race needs cgo; CGO_ENABLED=1 makes that explicit.
 ## test: everything CI checks: lint, then go test -race ./...
