@@ -21,7 +21,7 @@ type loadFlags struct {
 	rate                         float64
 	requests                     int64
 	duration, warmup, timeout    time.Duration
-	size, pipeline, procs        int
+	size, pipeline, agents       int
 	cpus, sources                string
 	jsonFile, csvFile            string
 	failIf                       string
@@ -45,7 +45,7 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs.StringVar(&f.expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
 	fs.StringVar(&f.sources, "source", "", "local addresses to bind client sockets to, each client its own in turn: a range 127.0.0.2-127.0.0.50 or a comma-separated list; on loopback this lifts the limit of ~28,000 ephemeral ports per source address")
-	fs.IntVar(&f.procs, "procs", 1, "run this many load-generator processes, each with its share of the clients (and of -rate and -cpus), and merge their results exactly (iolab merge)")
+	fs.IntVar(&f.agents, "agents", 1, "run this many load-generator processes (agents), each with its share of the clients (and of -rate and -cpus), and merge their results exactly (iolab merge)")
 	fs.StringVar(&f.jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
 	fs.StringVar(&f.csvFile, "csv", "", "write one row per level to this CSV file")
 	fs.StringVar(&f.failIf, "fail-if", "", "thresholds, comma-separated, checked at every level; any breached exits with status 3: "+
@@ -69,11 +69,11 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err != nil {
 			return err
 		}
-		if f.procs < 1 {
-			return badUsage("-procs %d: want 1 or more", f.procs)
+		if f.agents < 1 {
+			return badUsage("-agents %d: want 1 or more", f.agents)
 		}
 		runOnce := func(ctx context.Context, _ bool) (*loadgen.Result, error) { return f.runProcs(ctx, cfg) }
-		if f.procs == 1 {
+		if f.agents == 1 {
 			if err := pinTo(f.cpus); err != nil {
 				return err
 			}

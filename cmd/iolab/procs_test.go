@@ -14,7 +14,7 @@ import (
 )
 
 // asIolab makes this test binary behave as iolab when a test starts it
-// again as a child (iolab load -procs does: os.Executable is this binary).
+// again as a child (iolab load -agents does: os.Executable is this binary).
 const asIolab = "IOLAB_TEST_AS_IOLAB"
 
 func TestMain(m *testing.M) {
@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestLoadProcs runs iolab load -procs 2: two load processes, each with
+// TestLoadProcs runs iolab load -agents 2: two load processes, each with
 // half the clients, whose results come back merged into one level.
 func TestLoadProcs(t *testing.T) {
 	t.Setenv(asIolab, "1") // for the children
@@ -51,7 +51,7 @@ func TestLoadProcs(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "merged.json")
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"load", "-addr", addr, "-proto", "echo", "-clients", "5", "-duration", "300ms", "-warmup", "100ms",
-		"-procs", "2", "-json", out}, &stdout, &stderr)
+		"-agents", "2", "-json", out}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -70,7 +70,7 @@ func TestLoadProcs(t *testing.T) {
 		t.Errorf("merged histogram: %v", err)
 	}
 	// More processes than clients is a usage error.
-	if code := run([]string{"load", "-addr", addr, "-proto", "echo", "-clients", "1", "-procs", "2"}, &stdout, &stderr); code != 2 {
+	if code := run([]string{"load", "-addr", addr, "-proto", "echo", "-clients", "1", "-agents", "2"}, &stdout, &stderr); code != 2 {
 		t.Errorf("-procs 2 with 1 client: exit %d, want 2", code)
 	}
 }
