@@ -82,7 +82,7 @@ func nothingToAnalyse(rep *logs.Report) error {
 		if rep.Skipped == 1 {
 			lines = "line"
 		}
-		return fmt.Errorf("no JSON log lines of iolab serve (%s %s read): run iolab serve with -log-format json (the default), and give its stderr to iolab logs",
+		return fmt.Errorf("no JSON log lines of iolab serve (%s %s read): run iolab serve with -log-format json (the default; make run-MODEL logs for the console: LOG_FORMAT=json make run-epoll 2>server.jsonl), and give its stderr to iolab logs",
 			loadgen.Count(rep.Skipped), lines)
 	}
 	var perConn, accepted int64
@@ -91,7 +91,7 @@ func nothingToAnalyse(rep *logs.Report) error {
 		accepted += r.Accepted
 	}
 	if perConn == 0 && accepted > 0 {
-		return fmt.Errorf("the log has no per-connection events (its stop event counts %s connections, logged at info level): run iolab serve with -log-level debug",
+		return fmt.Errorf("the log has no per-connection events (its stop event counts %s connections, logged at info level): run iolab serve with -log-level debug (LOG_LEVEL=debug with make)",
 			loadgen.Count(accepted))
 	}
 	return nil
