@@ -168,10 +168,20 @@ func write(c BlockingConn, cfg *Config, rec *ConnRecord, p []byte) error {
 // closeReason names why a read or write ended the conversation; timeout
 // is the reason if the deadline in force passed.
 func closeReason(err error, tr *Track, timeout Reason) (Reason, error) {
-	switch {
-	case tr.Closing():
+	if tr.Closing() {
 		return ReasonShutdown, nil
-	case err == io.EOF:
+	}
+	return ReasonFor(err, timeout)
+}
+
+// ReasonFor names why a read or write that failed with err ended a
+// connection, for every model: the client closed (io.EOF, or nil), the
+// deadline in force passed (timeout, the reason that deadline stands
+// for), the client reset or is gone, the server closed it; anything else
+// is an error, which it returns for the log (nil otherwise).
+func ReasonFor(err error, timeout Reason) (Reason, error) {
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
 		return ReasonEOF, nil
 	case IsTimeout(err):
 		return timeout, nil

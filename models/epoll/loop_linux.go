@@ -254,7 +254,8 @@ func (l *loop) loopRead(c *conn) {
 		case err == unix.EAGAIN:
 			return // nothing (more); epoll will say when
 		case err != nil:
-			l.loopClose(c, ioReason(err), err)
+			reason, err := models.ReasonFor(err, models.ReasonError)
+			l.loopClose(c, reason, err)
 			return
 		case n == 0:
 			l.loopClose(c, models.ReasonEOF, nil)
@@ -405,7 +406,8 @@ func (l *loop) loopWrite(c *conn) {
 			return // the send buffer is full: a partial write
 		}
 		if err != nil {
-			l.loopClose(c, ioReason(err), err)
+			reason, err := models.ReasonFor(err, models.ReasonError)
+			l.loopClose(c, reason, err)
 			return
 		}
 		c.Sent += n
@@ -457,12 +459,4 @@ func (l *loop) beginDrain() {
 		}
 	}
 	l.schedule(l.now.Add(l.cfg.ShutdownTimeout), timer{Kind: deadline.Shutdown})
-}
-
-// ioReason names why a failed read or write ended a connection.
-func ioReason(err error) models.Reason {
-	if models.IsReset(err) {
-		return models.ReasonReset
-	}
-	return models.ReasonError
 }

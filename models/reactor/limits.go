@@ -6,6 +6,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"iolab/models"
+	"iolab/models/internal/deadline"
 )
 
 // The limits: how many connections the model serves, how much may wait
@@ -217,5 +218,5 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 		}
 	}
 	h.mu.Unlock()
-	return min(max(min(h.cfg.IdleTimeout, h.cfg.RequestTimeout)/10, time.Millisecond), time.Second), gnet.None
+	return deadline.SweepEvery(h.cfg), gnet.None // the sweep of every loop model
 }

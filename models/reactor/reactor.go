@@ -70,7 +70,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -361,16 +360,12 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	switch {
 	case st.reason >= 0:
 	case h.draining.Load():
-		reason = models.ReasonShutdown
-	case err == nil || errors.Is(err, io.EOF):
-		reason = models.ReasonEOF
-	case models.IsReset(err):
-		reason = models.ReasonReset
+		reason, err = models.ReasonShutdown, nil
 	default:
-		reason = models.ReasonError
+		reason, err = models.ReasonFor(err, models.ReasonError)
 	}
 	if reason != models.ReasonError {
-		err = nil
+		err = nil // st.reason's own
 	}
 	if h.takeOver(c, st, reason) {
 		return gnet.None

@@ -197,12 +197,8 @@ func (h *handler) write(t *takeover) {
 	case err == nil:
 	case errors.Is(err, errQuit) || h.quitting():
 		reason, err = models.ReasonShutdown, nil
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		reason, err = models.ReasonWriteTimeout, nil
-	case models.IsReset(err):
-		reason, err = models.ReasonReset, nil
 	default:
-		reason = models.ReasonError
+		reason, err = models.ReasonFor(err, models.ReasonWriteTimeout)
 	}
 	h.finish(t, reason, err)
 }

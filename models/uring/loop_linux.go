@@ -202,8 +202,8 @@ func (l *loop) loopRecv(c *conn, e *cqe) {
 	default:
 		// -ECONNRESET, -EPIPE, -ETIMEDOUT...: the client is gone, even if
 		// c is asleep: nobody is left to answer.
-		err := syscall.Errno(-res)
-		l.loopClose(c, ioReason(err), os.NewSyscallError("recv", err))
+		reason, err := models.ReasonFor(os.NewSyscallError("recv", syscall.Errno(-res)), models.ReasonError)
+		l.loopClose(c, reason, err)
 	}
 }
 
@@ -224,8 +224,8 @@ func (l *loop) loopSend(c *conn, e *cqe) {
 		// Ours: c closed.
 	default:
 		// -EPIPE, -ECONNRESET: the client is gone.
-		err := syscall.Errno(-res)
-		l.loopClose(c, ioReason(err), os.NewSyscallError("send", err))
+		reason, err := models.ReasonFor(os.NewSyscallError("send", syscall.Errno(-res)), models.ReasonError)
+		l.loopClose(c, reason, err)
 	}
 }
 
@@ -368,12 +368,4 @@ func (l *loop) retire(c *conn) {
 	c.fd = -1
 	delete(l.conns, c.id)
 	l.slots.Release()
-}
-
-// ioReason names why a failed receive or send ended a connection.
-func ioReason(err error) models.Reason {
-	if models.IsReset(err) {
-		return models.ReasonReset
-	}
-	return models.ReasonError
 }
