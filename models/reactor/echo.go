@@ -94,16 +94,23 @@ func (h *handler) answer(c gnet.Conn, st *state, now int64) gnet.Action {
 // reaches the loop through AsyncWrite. startWork reports whether the
 // answer is left to that timer.
 func (h *handler) startWork(c gnet.Conn, st *state, req []byte) bool {
+	if h.cfg.Work.Kind != models.Sleep {
+		models.BeginWork(h.cfg)
+		return false
+	}
+	// Counted before BeginWork says the work began (Config.OnWork): a
+	// shutdown that begins from then on must wait for its answer.
+	h.mu.Lock()
+	h.working++
+	h.mu.Unlock()
 	sleep := models.BeginWork(h.cfg)
 	if sleep == 0 {
+		h.workDone()
 		return false
 	}
 	st.reply = append(st.reply[:0], req...) // req lives in gnet's buffer
 	st.working = true
 	st.wakeAt = time.Now().Add(sleep)
-	h.mu.Lock()
-	h.working++
-	h.mu.Unlock()
 	reply := st.reply // the timer reads its own copy of the slice header
 	st.timer = time.AfterFunc(sleep, func() {
 		if err := c.AsyncWrite(reply, h.resume); err != nil {
