@@ -1,7 +1,6 @@
 package models
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,33 +109,4 @@ func (d *Drain) Shutdown(timeout time.Duration) {
 	}
 	d.mu.Unlock()
 	<-done
-}
-
-// AwaitSlot takes one of slots for the next connection, as the acceptor
-// of a model that parks a thread or goroutine per connection does before
-// it calls accept(2): at the limit it waits, so that new clients wait in
-// the kernel's accept queue. An acceptor that starts to wait logs
-// max_conns_reached, and the first that gets a slot back, once a
-// connection has closed, logs max_conns_left: one pair each time the
-// server stops accepting and starts again, however many acceptors wait. It
-// returns false if ctx is done first: the server is stopping.
-//
-// The event loops do not wait here; they ask (Slots.TryAcquire) and stop
-// watching their listener instead.
-func AwaitSlot(ctx context.Context, slots *Slots, stats *Stats) bool {
-	if slots.TryAcquire() {
-		return true
-	}
-	if slots.atLimit.CompareAndSwap(false, true) {
-		stats.LimitReached(slots.Open(), slots.Max())
-	}
-	if !slots.Acquire(ctx) {
-		return false
-	}
-	if slots.atLimit.CompareAndSwap(true, false) {
-		// Open counts the slot just taken, for a connection not accepted
-		// yet; the event reports the connections that were left open.
-		stats.LimitLeft(slots.Open()-1, slots.Max())
-	}
-	return true
 }

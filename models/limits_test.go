@@ -1,17 +1,28 @@
 package models
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/rs/zerolog"
 )
 
 func TestSlots(t *testing.T) {
-	s := NewSlots(2)
+	var log bytes.Buffer
+	cfg := DefaultConfig()
+	cfg.Log = zerolog.New(&log)
+	s := NewSlots(2, NewStats(&cfg))
 	if !s.TryAcquire() || !s.Acquire(context.Background()) {
 		t.Fatal("two free slots, could not take them")
 	}
-	if s.TryAcquire() {
-		t.Error("took a third of two slots")
+	if s.TryAcquire() || !s.Full() {
+		t.Error("took a third of two slots, or not Full")
 	}
 	if got := s.Open(); got != 2 {
 		t.Errorf("Open = %d, want 2", got)
@@ -24,6 +35,29 @@ func TestSlots(t *testing.T) {
 	s.Release()
 	if !s.TryAcquire() {
 		t.Error("a released slot could not be taken again")
+	}
+	// Acquire logged the limit reached as it began to wait; the loops'
+	// Note, from many threads at once, logs each change once.
+	s.Release()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(s.Note)
+	}
+	wg.Wait()
+	s.TryAcquire()
+	s.Note()
+	s.Note()
+	var events []string
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		events = append(events, fmt.Sprintf("%s %d/%d", e.Event, e.Open, e.MaxConns))
+	}
+	want := []string{EventLimitReached + " 2/2", EventLimitLeft + " 1/2", EventLimitReached + " 2/2"}
+	if !slices.Equal(events, want) {
+		t.Errorf("events %q, want %q", events, want)
 	}
 }
 

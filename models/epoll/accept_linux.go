@@ -4,7 +4,6 @@ package epoll
 
 import (
 	"os"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -32,43 +31,14 @@ import (
 // Handlers only change that state; settleListener, once per wake-up,
 // makes epoll follow it, as settle does for a connection.
 //
-// The connections are counted in a Limit, one atomic counter: the epoll
-// model's one loop is alone with it, and equals len(conns); the reuseport
+// The connections are counted in a models.Slots: the epoll model's one
+// loop is alone with it, and its count equals len(conns); the reuseport
 // model's loops share one, so that the limit is the server's and not a
 // share per loop that the kernel's hash would fill unevenly.
 
-// Limit is a connection limit and the count of connections open against
-// it, shared by the loops that serve under it.
-type Limit struct {
-	max  int64
-	open atomic.Int64
-}
-
-// NewLimit returns a limit of max connections, none open.
-func NewLimit(max int) *Limit { return &Limit{max: int64(max)} }
-
-// full reports whether no connection may be opened now.
-func (lim *Limit) full() bool { return lim.open.Load() >= lim.max }
-
-// reserve counts one more connection if the limit allows it.
-func (lim *Limit) reserve() bool {
-	for {
-		n := lim.open.Load()
-		if n >= lim.max {
-			return false
-		}
-		if lim.open.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-// release counts one connection out.
-func (lim *Limit) release() { lim.open.Add(-1) }
-
 // accepting reports whether the loop accepts connections now.
 func (l *loop) accepting() bool {
-	return !l.draining && !l.paused && !l.limit.full()
+	return !l.draining && !l.paused && !l.slots.Full()
 }
 
 // loopAccept accepts connections waiting in the accept queue while the
@@ -79,10 +49,10 @@ func (l *loop) accepting() bool {
 // it stops early, settleListener takes the listener out of epoll, and
 // adding it back reports it at once if clients still wait.
 func (l *loop) loopAccept() {
-	for l.accepting() && l.limit.reserve() {
+	for l.accepting() && l.slots.TryAcquire() {
 		fd, remote, err := sock.AcceptNonblocking(l.lfd)
 		if err != nil {
-			l.limit.release()
+			l.slots.Release()
 		}
 		switch err {
 		case nil:
@@ -128,14 +98,8 @@ func (l *loop) pauseAccept(err error) {
 // while clients wait in its queue is readable at once: the next
 // epoll_wait reports it.
 func (l *loop) settleListener() {
-	if full := l.limit.full(); full != l.full && !l.draining {
-		l.full = full
-		open, limit := int(l.limit.open.Load()), int(l.limit.max)
-		if full {
-			l.stats.LimitReached(open, limit)
-		} else {
-			l.stats.LimitLeft(open, limit)
-		}
+	if !l.draining {
+		l.slots.Note()
 	}
 	want := l.accepting()
 	switch {

@@ -68,7 +68,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	stats := models.NewStats(&s.cfg)
-	slots := models.NewSlots(s.cfg.Limit())
+	slots := models.NewSlots(s.cfg.Limit(), stats)
 	var drain models.Drain
 	var serving sync.WaitGroup
 
@@ -88,7 +88,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		// A slot first, as in the blocking models: at the limit this
 		// goroutine does not accept, and clients wait in the kernel's
 		// accept queue.
-		if !models.AwaitSlot(ctx, slots, stats) {
+		if !slots.Acquire(ctx) {
 			break
 		}
 		c, ok := accept(ctx, ln, stats, &backoff)

@@ -25,7 +25,6 @@ import (
 	"net"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"iolab/models"
 	"iolab/models/internal/blocking"
@@ -76,7 +75,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}
 	defer ln.Close()
 
-	p := &pool{ln: ln, size: int32(s.cfg.Workers)}
+	p := &pool{ln: ln, busy: models.NewSlots(s.cfg.Workers, ln.Stats())}
 	var workers, started sync.WaitGroup
 	started.Add(s.cfg.Workers)
 	for range s.cfg.Workers {
@@ -91,8 +90,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 // pool is what the workers share.
 type pool struct {
 	ln   *blocking.Listener
-	size int32        // how many workers
-	busy atomic.Int32 // workers serving a client
+	busy *models.Slots // a slot per worker, taken while it serves a client
 }
 
 // work is one worker thread: accept, serve to the end, accept again. When
@@ -109,12 +107,10 @@ func (p *pool) work(started *sync.WaitGroup) {
 		if !ok {
 			return
 		}
-		if p.busy.Add(1) == p.size {
-			p.ln.Stats().LimitReached(int(p.size), int(p.size))
-		}
+		p.busy.TryAcquire() // there is one per worker
+		p.busy.Note()
 		p.ln.Serve(c) // blocks it in read(2)/write(2) until the client leaves
-		if p.busy.Add(-1) == p.size-1 {
-			p.ln.Stats().LimitLeft(int(p.size-1), int(p.size))
-		}
+		p.busy.Release()
+		p.busy.Note()
 	}
 }

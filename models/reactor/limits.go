@@ -59,26 +59,20 @@ const (
 // before it accepts again (SO_REUSEPORT: each loop accepts), so refusals
 // hold at most one descriptor per loop.
 func (h *handler) admit() bool {
-	open := h.open.Add(1)
-	if open > int64(h.limit) {
-		h.open.Add(-1)
+	if !h.slots.TryAcquire() {
 		return false
 	}
 	// Reached when this connection takes the last slot, as the models that
 	// stop accepting log it; the refusals that follow are each logged as a
 	// close with models.ReasonMaxConns.
-	if open == int64(h.limit) && h.atLimit.CompareAndSwap(false, true) {
-		h.stats.LimitReached(int(open), h.limit)
-	}
+	h.slots.Note()
 	return true
 }
 
 // release gives a slot back once a connection is over.
 func (h *handler) release() {
-	open := h.open.Add(-1)
-	if open < int64(h.limit) && h.atLimit.CompareAndSwap(true, false) {
-		h.stats.LimitLeft(int(open), h.limit)
-	}
+	h.slots.Release()
+	h.slots.Note()
 }
 
 // offer is a run of answers handed to gnet at about the same time; the

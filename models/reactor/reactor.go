@@ -194,10 +194,8 @@ type handler struct {
 	placeholder int            // holds port 0's choice until the listeners do; -1 if none
 	backlogSet  atomic.Bool    // the backlog is applied to every loop's listener
 
-	limit   int          // Config.Limit()
-	open    atomic.Int64 // connections holding a slot: served, or taken over
-	atLimit atomic.Bool  // every slot was taken and none has freed since
-	inCap   int          // the most unanswered input kept for one client (limits.go)
+	slots *models.Slots // the connection limit: a slot per connection served, or taken over
+	inCap int           // the most unanswered input kept for one client (limits.go)
 
 	draining atomic.Bool // set, under mu, when ctx is done
 
@@ -213,9 +211,10 @@ type handler struct {
 
 // newHandler returns the handler of one Serve call.
 func newHandler(cfg *models.Config, ready func(net.Addr)) *handler {
-	return &handler{cfg: cfg, stats: models.NewStats(cfg), ready: ready,
+	stats := models.NewStats(cfg)
+	return &handler{cfg: cfg, stats: stats, ready: ready,
 		booted: make(chan struct{}), placeholder: -1,
-		limit: cfg.Limit(), inCap: inputCap(cfg),
+		slots: models.NewSlots(cfg.Limit(), stats), inCap: inputCap(cfg),
 		conns: make(map[*state]gnet.Conn), takeovers: make(map[*takeover]bool),
 		drained: make(chan struct{}), quit: make(chan struct{})}
 }

@@ -15,7 +15,7 @@
 //
 // What the hash does not do: balance. A loop busy with a slow client
 // still gets its share of new ones. The loops share one connection limit
-// (epoll.Limit): at -max-conns every loop stops watching its listener, and
+// (models.Slots): at -max-conns every loop stops watching its listener, and
 // each looks again at its next wake-up (its sweep timer's, at the latest)
 // once connections have closed.
 package reuseport

@@ -122,7 +122,7 @@ func runLoop(spec child.Spec) int {
 		return 1
 	}
 	stats := models.NewStats(&cfg)
-	err = epoll.Run(ctx, &cfg, child.FirstFile, epoll.NewLimit(cfg.Limit()), 0, stats, func() { child.Tell(child.Ready) })
+	err = epoll.Run(ctx, &cfg, child.FirstFile, models.NewSlots(cfg.Limit(), stats), nil, stats, func() { child.Tell(child.Ready) })
 	stats.Stop("reuseport") // the parent adds it to its own
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "reuseport loop: %v\n", err)

@@ -47,7 +47,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	// One limit for all the loops. A loop at the limit stops watching its
 	// listener; it looks again at every wake-up, its sweep timer's at the
 	// latest, once others have closed connections.
-	limit := epoll.NewLimit(s.cfg.Limit())
+	slots := models.NewSlots(s.cfg.Limit(), stats)
 	var loops, started sync.WaitGroup
 	errs := make(chan error, n)
 	started.Add(n)
@@ -55,7 +55,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		loops.Go(func() {
 			once := sync.OnceFunc(started.Done)
 			defer once() // a loop that fails to start does not hold the others
-			if err := epoll.Run(ctx, &s.cfg, fd, limit, 0, stats, once); err != nil {
+			if err := epoll.Run(ctx, &s.cfg, fd, slots, nil, stats, once); err != nil {
 				errs <- err
 				cancel()
 			}

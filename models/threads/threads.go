@@ -19,8 +19,8 @@
 // while it waits for a request, and in write(2) in sock.Conn.Write, same
 // file, while the client is slow to read; the acceptor threads block in
 // accept4(2) in sock.Accept, in sock_linux.go. At the connection limit the
-// acceptors wait for a slot before they call accept (models.AwaitSlot, in
-// models/drain.go), and clients wait in the kernel's accept queue.
+// acceptors wait for a slot before they call accept (models.Slots.Acquire, in
+// models/limits.go), and clients wait in the kernel's accept queue.
 //
 // What this model is not: C's thread per connection. A locked thread still
 // needs one of the runtime's GOMAXPROCS Ps to run Go code, so only that

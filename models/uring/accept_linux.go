@@ -37,7 +37,7 @@ import (
 
 // accepting reports whether the loop accepts connections now.
 func (l *loop) accepting() bool {
-	return !l.draining && !l.paused && l.slots.Open() < l.slots.Max()
+	return !l.draining && !l.paused && !l.slots.Full()
 }
 
 // multishotRoom reports whether the next accept may be multishot.
@@ -49,14 +49,8 @@ func (l *loop) multishotRoom() bool {
 // logs when the connection limit is reached and left. The loop calls it
 // once per turn, after every handler and timer has run.
 func (l *loop) settleListener() {
-	open, limit := l.slots.Open(), l.slots.Max()
-	if full := open >= limit; full != l.full && !l.draining {
-		l.full = full
-		if full {
-			l.stats.LimitReached(open, limit)
-		} else {
-			l.stats.LimitLeft(open, limit)
-		}
+	if !l.draining {
+		l.slots.Note()
 	}
 	want := l.accepting()
 	switch {

@@ -63,7 +63,6 @@ type loop struct {
 	acceptArmed  bool                 // an accept is in flight
 	acceptMulti  bool                 // and it is multishot
 	acceptCancel bool                 // and its cancel has been submitted
-	full         bool                 // the limit was reached and logged, and not yet left
 	paused       bool                 // accepting is paused after an error such as EMFILE
 	backoff      models.AcceptBackoff // how long the next pause is
 	stop         atomic.Bool          // set by the watcher when ctx is done

@@ -85,7 +85,7 @@ func newLoop(cfg *models.Config, lfd int, stats *models.Stats) (*loop, error) {
 		}
 		return nil, err
 	}
-	l := &loop{cfg: cfg, r: r, lfd: lfd, backlog: cfg.Backlog, slots: models.NewSlots(cfg.Limit()),
+	l := &loop{cfg: cfg, r: r, lfd: lfd, backlog: cfg.Backlog, slots: models.NewSlots(cfg.Limit(), stats),
 		conns: make(map[uint64]*conn), stats: stats, tid: sock.Tid(), now: time.Now(),
 		ringTimers: make(map[uint64]time.Time), cqes: make([]cqe, 0, cqEntries), wakefd: -1}
 	if l.backlog == 0 {

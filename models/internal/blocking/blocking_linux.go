@@ -76,8 +76,9 @@ func (ln *Listener) Ready(bound netip.AddrPort, ready func(net.Addr)) {
 // given no listener at all (fd -1), only a connection to Serve. The parent
 // has logged the start event.
 func Inherit(ctx context.Context, cfg *models.Config, model string, fd int) *Listener {
-	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: models.NewStats(cfg),
-		slots: models.NewSlots(cfg.Limit()), watched: make(chan struct{}), done: make(chan struct{})}
+	stats := models.NewStats(cfg)
+	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: stats,
+		slots: models.NewSlots(cfg.Limit(), stats), watched: make(chan struct{}), done: make(chan struct{})}
 	go ln.watch()
 	return ln
 }
@@ -118,7 +119,7 @@ func (ln *Listener) watch() {
 // Several threads may call Accept at once: the pool's workers, the
 // threads model's few acceptors.
 func (ln *Listener) Accept() (Conn, bool) {
-	if !models.AwaitSlot(ln.ctx, ln.slots, ln.stats) {
+	if !ln.slots.Acquire(ln.ctx) {
 		return Conn{}, false
 	}
 	prober := false // this thread retries for the whole listener
