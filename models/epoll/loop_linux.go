@@ -20,13 +20,13 @@ import (
 // Serve runs the event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
-	return ServeAs(ctx, "epoll", &s.cfg, 0, ready)
+	return ServeAs(ctx, "epoll", &s.cfg, nil, ready)
 }
 
 // ServeAs serves cfg with one event loop, as Serve does, on a listener of
-// its own, logged as the model named model. With workers above 0, cpu work
-// runs on an offload pool of that many threads (the workers model).
-func ServeAs(ctx context.Context, model string, cfg *models.Config, workers int, ready func(net.Addr)) error {
+// its own, logged as the model named model. With an offload, the work of
+// every request runs there instead of on the loop (the workers model).
+func ServeAs(ctx context.Context, model string, cfg *models.Config, offload Offload, ready func(net.Addr)) error {
 	lfd, bound, err := sock.ListenNonblocking(cfg.Addr, cfg.Backlog)
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func ServeAs(ctx context.Context, model string, cfg *models.Config, workers int,
 	defer unix.Close(lfd)
 	stats := models.NewStats(cfg)
 	started := false
-	err = Run(ctx, cfg, lfd, NewLimit(cfg.Limit()), workers, stats, func() {
+	err = Run(ctx, cfg, lfd, models.NewSlots(cfg.Limit(), stats), offload, stats, func() {
 		started = true
 		stats.Start(model, cfg, bound.String())
 		ready(net.TCPAddrFromAddrPort(bound))
@@ -47,13 +47,13 @@ func ServeAs(ctx context.Context, model string, cfg *models.Config, workers int,
 
 // Run runs one event loop on the calling goroutine, locked to its OS
 // thread, until ctx is done: it accepts on the non-blocking listener lfd,
-// opens connections as limit allows, and counts and logs them in stats. It
-// calls started once the loop is set up. With workers above 0, cpu work
-// runs on that many threads of an offload pool instead of on the loop
-// (offload_linux.go). The epoll model runs one loop; the reuseport model
-// one per listener, each on its own thread; the workers model one with a
+// opens connections as slots allow, and counts and logs them in stats. It
+// calls started once the loop is set up. With an offload, the work of
+// every request runs there instead of on the loop (offload_linux.go). The
+// epoll model runs one loop; the reuseport model one per listener, each
+// on its own thread, all under one Slots; the workers model one with its
 // pool: the same code.
-func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers int, stats *models.Stats, started func()) error {
+func Run(ctx context.Context, cfg *models.Config, lfd int, slots *models.Slots, offload Offload, stats *models.Stats, started func()) error {
 	p, err := openPoller(cfg.Edge)
 	if err != nil {
 		return err
@@ -65,13 +65,9 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	l := &loop{cfg: cfg, p: p, lfd: lfd, limit: limit, listening: true,
+	l := &loop{cfg: cfg, p: p, lfd: lfd, slots: slots, offload: offload, listening: true,
 		stats: stats, tid: sock.Tid(), now: time.Now()}
 	deadline.StartSweep(&l.timers, cfg, l.now)
-	if workers > 0 {
-		l.off = startOffload(workers, int(limit.max), cfg, p)
-		defer l.off.stop() // before p.close, deferred above: the workers wake it
-	}
 
 	// The watcher is the only other goroutine: when ctx is done it sets
 	// stop and wakes the loop through the eventfd.
@@ -93,6 +89,9 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, limit *Limit, workers
 	close(loopDone)
 	<-watched
 	l.closeAll() // only after an epoll_wait failure
+	if werr := l.awaitHandedBack(); err == nil {
+		err = werr // before p.close, deferred above: the offload's threads wake it
+	}
 	return err
 }
 
@@ -102,10 +101,11 @@ type loop struct {
 	cfg      *models.Config // what the server was told to do
 	p        *poller        // the epoll instance and its wake-up eventfd
 	lfd      int            // listening socket; in epoll while accepting (accept_linux.go)
-	limit    *Limit         // the connection limit, this loop's alone or shared with other loops
+	slots    *models.Slots  // the connection limit, this loop's alone or shared with other loops
 	conns    connTable      // open connections by descriptor
 	stats    *models.Stats  // the counters and log events of this Serve call
-	off      *offload       // the workers model's pool for cpu work; nil: work runs on the loop
+	offload  Offload        // where the work of requests runs; nil: on the loop
+	back     handedBack     // jobs the offload has done, and how many are away
 	tid      int            // the loop's OS thread, logged with every connection
 	accepted int64          // connections this loop accepted, for Stats.LoopDone
 	now      time.Time      // read once per wake-up; precise enough for timeouts
@@ -118,7 +118,6 @@ type loop struct {
 
 	acceptable bool                 // the listener was reported readable in this batch
 	listening  bool                 // the listener is in epoll's interest list
-	full       bool                 // the limit was reached and logged, and not yet left
 	paused     bool                 // accepting is paused after an error such as EMFILE
 	backoff    models.AcceptBackoff // how long the next pause is
 	stop       atomic.Bool          // set by the watcher when ctx is done
@@ -138,35 +137,6 @@ type conn struct {
 	posted  bool   // on the loop's ready list (edge-triggered only: see loopRead)
 }
 
-// connTable holds the open connections by descriptor, in a slice indexed
-// by it, as the kernel's own descriptor table is: descriptors are small
-// and reused lowest first, so it stays dense, and costs 8 bytes a
-// connection where a map takes about three times that.
-type connTable struct {
-	byFD []*conn // nil where no connection is open; a loop may set entries to nil while it ranges over them
-	n    int     // connections open
-}
-
-func (t *connTable) get(fd int) *conn {
-	if fd < len(t.byFD) {
-		return t.byFD[fd]
-	}
-	return nil
-}
-
-func (t *connTable) put(c *conn) {
-	if c.fd >= len(t.byFD) {
-		t.byFD = append(t.byFD, make([]*conn, c.fd+1-len(t.byFD))...)
-	}
-	t.byFD[c.fd] = c
-	t.n++
-}
-
-func (t *connTable) remove(c *conn) {
-	t.byFD[c.fd] = nil
-	t.n--
-}
-
 // run waits for events and dispatches them until the drain is complete.
 func (l *loop) run() error {
 	for !l.draining || l.conns.n > 0 {
@@ -179,8 +149,8 @@ func (l *loop) run() error {
 			switch fd := int(ev.Fd); fd {
 			case l.p.wakefd:
 				l.p.drainWake()
-				if l.off != nil {
-					l.loopOffloaded()
+				if l.offload != nil {
+					l.loopHandedBack()
 				}
 			case l.lfd:
 				// Accept after the batch: a descriptor closed earlier in
@@ -321,13 +291,12 @@ func (l *loop) answer(c *conn) {
 
 // begin starts a request whose answer is reply. Its work is done right
 // here (exchange.Conn.Begin: cpu work spins, holding up every other
-// connection of the loop), or, with the workers model's pool, handed to a
-// worker thread. A sleep must not block the loop, so it arms a timer, and
-// the request finishes when the timer fires (WorkDone).
+// connection of the loop), or, given an offload (the workers model's
+// pool), handed to it. A sleep must not block the loop, so it arms a
+// timer, and the request finishes when the timer fires (WorkDone).
 func (l *loop) begin(c *conn, reply []byte) {
-	if l.off != nil && l.cfg.Work.Kind == models.CPU {
-		c.Reply, c.Asleep = reply, true // as for sleep work: the loop goes on with others
-		l.off.jobs <- c
+	if l.offload != nil {
+		l.handOff(c, reply)
 		return
 	}
 	if sleep := c.Begin(l.cfg, reply); sleep > 0 {
@@ -429,7 +398,7 @@ func (l *loop) loopClose(c *conn, reason models.Reason, err error) {
 	c.Rest() // its input buffer back to the pool (a reply may still point into it while a worker has it)
 	l.conns.remove(c)
 	unix.Close(c.fd)
-	l.limit.release()
+	l.slots.Release()
 	if reason != models.ReasonError {
 		err = nil
 	}

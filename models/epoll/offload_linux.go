@@ -2,75 +2,72 @@
 
 package epoll
 
-import (
-	"runtime"
-	"sync"
+import "sync"
 
-	"iolab/models"
-)
+// Offload is the hook through which a model adds a pool of threads to this
+// loop (models/workers, Flash's AMPED design): given one, the loop hands
+// each request's work to it (begin) instead of doing it on its own
+// thread, marks the connection asleep, as for a sleep, and goes on serving
+// the others. The epoll and reuseport models give none, and the work runs
+// on the loop.
+type Offload func(Job)
 
-// offload is the workers model's pool (Flash's AMPED, the
-// half-sync/half-async pattern): OS threads that do a request's cpu work
-// off the loop, so that the loop's other clients are not held up while
-// one request computes. The loop hands a connection over (begin), and
-// marks it asleep, as for sleep work; a worker does the work, queues the
-// connection in done, and wakes the loop through the poller's eventfd;
-// the loop takes the queue (loopOffloaded) and writes the answer. Sleep
-// work stays on the loop's timers: waiting needs no thread.
-//
-// A worker touches nothing of the connection but its pointer, which it
-// hands back: the loop alone reads and writes the socket.
-type offload struct {
-	cfg  *models.Config
-	p    *poller
-	jobs chan *conn // connections whose work is to be done; at most one each in flight
-	wg   sync.WaitGroup
+// Job is one request whose work runs off the loop. Whoever runs it calls
+// Done, from any thread, once the work is over; the loop then answers the
+// request on its own thread. Nothing else of the connection leaves the
+// loop: the socket is read and written by the loop alone.
+type Job struct {
+	l *loop
+	c *conn
+}
 
+// Done hands the job back to its loop: it queues the connection and
+// wakes the loop through the poller's eventfd (loopHandedBack).
+func (j Job) Done() {
+	b := &j.l.back
+	b.mu.Lock()
+	b.done = append(b.done, j.c)
+	b.mu.Unlock()
+	_ = j.l.p.wake()
+}
+
+// handedBack is where jobs come back from other threads.
+type handedBack struct {
 	mu   sync.Mutex
 	done []*conn // work done, answers owed; guarded by mu
+	away int     // jobs handed off and not yet back; the loop's alone
 }
 
-// startOffload starts n worker threads. queue bounds the jobs waiting:
-// the connection limit, since a connection has one request in flight at
-// most, so that handing over never blocks the loop.
-func startOffload(n, queue int, cfg *models.Config, p *poller) *offload {
-	o := &offload{cfg: cfg, p: p, jobs: make(chan *conn, queue)}
-	for range n {
-		o.wg.Go(func() {
-			runtime.LockOSThread() // a worker is an OS thread of its own
-			defer runtime.UnlockOSThread()
-			for c := range o.jobs {
-				models.BeginWork(o.cfg) // cpu work: spins on this thread
-				o.mu.Lock()
-				o.done = append(o.done, c)
-				o.mu.Unlock()
-				_ = o.p.wake()
-			}
-		})
-	}
-	return o
+// handOff gives c's request, whose answer is reply, to the offload hook.
+func (l *loop) handOff(c *conn, reply []byte) {
+	c.Reply, c.Asleep = reply, true // as for sleep work: the loop goes on with others
+	l.back.away++
+	l.offload(Job{l: l, c: c})
 }
 
-// take returns the connections whose work is done, and empties the queue.
-func (o *offload) take() []*conn {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	d := o.done
-	o.done = nil
-	return d
-}
-
-// stop ends the workers once the jobs handed over are done. The loop
-// calls it before it closes the poller, which the workers wake.
-func (o *offload) stop() {
-	close(o.jobs)
-	o.wg.Wait()
-}
-
-// loopOffloaded answers the requests whose work the workers have done, as
-// runTimers does for sleep work.
-func (l *loop) loopOffloaded() {
-	for _, c := range l.off.take() {
+// loopHandedBack answers the requests whose work is done off the loop, as
+// runTimers does for sleep work. A connection closed meanwhile (the
+// shutdown timeout) is stale, and WorkDone leaves it.
+func (l *loop) loopHandedBack() {
+	l.back.mu.Lock()
+	done := l.back.done
+	l.back.done = nil
+	l.back.mu.Unlock()
+	l.back.away -= len(done)
+	for _, c := range done {
 		l.WorkDone(c)
 	}
+}
+
+// awaitHandedBack waits until every job handed off has come back, so that
+// no thread wakes the poller once it is closed.
+func (l *loop) awaitHandedBack() error {
+	for l.back.away > 0 {
+		if _, err := l.p.wait(-1); err != nil {
+			return err
+		}
+		l.p.drainWake()
+		l.loopHandedBack()
+	}
+	return nil
 }

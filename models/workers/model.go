@@ -7,8 +7,10 @@
 // clients; sleep work stays on the loop's timers, since waiting needs no
 // thread.
 //
-// The loop is the epoll model's own (epoll.Run); the pool is
-// models/epoll/offload_linux.go. Read models/epoll first, then that file.
+// The loop is the epoll model's own (epoll.ServeAs), given this package's
+// pool as its offload hook. Read models/epoll first, then
+// workers_linux.go here (the pool), then models/epoll/offload_linux.go
+// (how the loop hands a request over and takes it back).
 // The loop's thread blocks in epoll_wait(2); a worker thread blocks on
 // the pool's channel (a futex) until a job comes, then computes.
 package workers
