@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,4 +110,22 @@ func (d *Drain) Shutdown(timeout time.Duration) {
 	}
 	d.mu.Unlock()
 	<-done
+}
+
+// AfterDone calls stop on a goroutine of its own once ctx is done: it is
+// how a server hears that it must shut down while its threads wait
+// elsewhere (in epoll_wait, in accept). The function it returns ends the
+// watch, and returns only once stop, if it began, has returned, so that
+// stop never runs after it: a server calls it as Serve returns.
+func AfterDone(ctx context.Context, stop func()) (unwatch func()) {
+	finished := make(chan struct{})
+	cancel := context.AfterFunc(ctx, func() {
+		defer close(finished)
+		stop()
+	})
+	return func() {
+		if !cancel() {
+			<-finished
+		}
+	}
 }

@@ -69,25 +69,17 @@ func Run(ctx context.Context, cfg *models.Config, lfd int, slots *models.Slots, 
 		stats: stats, tid: sock.Tid(), now: time.Now()}
 	deadline.StartSweep(&l.timers, cfg, l.now)
 
-	// The watcher is the only other goroutine: when ctx is done it sets
-	// stop and wakes the loop through the eventfd.
-	loopDone := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-ctx.Done():
-			l.stop.Store(true)
-			_ = p.wake()
-		case <-loopDone:
-		}
-	}()
+	// The watcher: when ctx is done it sets stop and wakes the loop
+	// through the eventfd.
+	unwatch := models.AfterDone(ctx, func() {
+		l.stop.Store(true)
+		_ = p.wake()
+	})
 
 	started()
 	err = l.run()
 	stats.LoopDone(l.accepted)
-	close(loopDone)
-	<-watched
+	unwatch()
 	l.closeAll() // only after an epoll_wait failure
 	if werr := l.awaitHandedBack(); err == nil {
 		err = werr // before p.close, deferred above: the offload's threads wake it

@@ -52,26 +52,17 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}
 	defer l.close()
 
-	// The watcher is the only other goroutine: when ctx is done it sets
-	// stop and wakes the loop through the eventfd, whose read the loop
-	// keeps in flight.
-	loopDone := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-ctx.Done():
-			l.stop.Store(true)
-			l.wake()
-		case <-loopDone:
-		}
-	}()
+	// The watcher: when ctx is done it sets stop and wakes the loop
+	// through the eventfd, whose read the loop keeps in flight.
+	unwatch := models.AfterDone(ctx, func() {
+		l.stop.Store(true)
+		l.wake()
+	})
 
 	stats.StartUsing("uring", &s.cfg, bound.String(), l.features)
 	ready(net.TCPAddrFromAddrPort(bound))
 	err = l.run()
-	close(loopDone)
-	<-watched
+	unwatch()
 	stats.Stop("uring")
 	return err
 }

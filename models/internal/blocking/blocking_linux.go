@@ -28,9 +28,8 @@ type Listener struct {
 	slots    *models.Slots // one per open connection, taken before accept(2)
 	paused   acceptPause   // after an accept error: one prober retries, the other acceptors wait
 	drain    models.Drain
-	stopping atomic.Bool   // set before the listening socket is shut down
-	watched  chan struct{} // closed when the watcher has drained every connection
-	done     chan struct{} // closed by Close, so that the watcher exits
+	stopping atomic.Bool // set before the listening socket is shut down
+	unwatch  func()      // ends the watch for ctx; returns once the shutdown, if begun, is done
 }
 
 // Conn is an accepted connection, not yet served. It holds one of the
@@ -78,21 +77,15 @@ func (ln *Listener) Ready(bound netip.AddrPort, ready func(net.Addr)) {
 func Inherit(ctx context.Context, cfg *models.Config, model string, fd int) *Listener {
 	stats := models.NewStats(cfg)
 	ln := &Listener{ctx: ctx, cfg: cfg, model: model, fd: fd, stats: stats,
-		slots: models.NewSlots(cfg.Limit(), stats), watched: make(chan struct{}), done: make(chan struct{})}
-	go ln.watch()
+		slots: models.NewSlots(cfg.Limit(), stats)}
+	ln.unwatch = models.AfterDone(ctx, ln.shutdown)
 	return ln
 }
 
-// watch waits for the end of the Serve call. Then it shuts the listening
-// socket down, which makes the blocked accept4(2) fail, and drains the
-// connections.
-func (ln *Listener) watch() {
-	defer close(ln.watched)
-	select {
-	case <-ln.ctx.Done():
-	case <-ln.done:
-		return
-	}
+// shutdown runs once the Serve call's ctx is done (models.AfterDone): it
+// shuts the listening socket down, which makes the blocked accept4(2)
+// fail, and drains the connections.
+func (ln *Listener) shutdown() {
 	ln.stopping.Store(true)
 	if ln.fd >= 0 {
 		sock.StopAccept(ln.fd)
@@ -211,8 +204,7 @@ func (ln *Listener) Stats() *models.Stats { return ln.stats }
 // socket and logs the stop event. Call it after the accept loop has ended
 // and every Serve has returned.
 func (ln *Listener) Close() {
-	close(ln.done)
-	<-ln.watched
+	ln.unwatch()
 	if ln.fd >= 0 {
 		_ = sock.CloseListener(ln.fd)
 	}
