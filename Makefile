@@ -45,10 +45,13 @@ help:
 build:
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -o $(BIN) ./cmd/iolab
 
-# go test -race needs cgo; CGO_ENABLED=1 makes that explicit.
+# go test -race needs cgo; CGO_ENABLED=1 makes that explicit. The
+# models package takes about 5 minutes alone on 2 cores, and twice
+# that on a machine doing other things: -timeout is a guard against a
+# hang, not a speed limit, so it leaves room (go test's default is 10m).
 ## test: everything CI checks: lint, then go test -race ./...
 test: lint
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m ./...
 
 # The reliability suite at full size: each model in a process of
 # its own through every kind of abuse, with 10,000 clients and megabytes in
