@@ -7,8 +7,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"iolab/loadgen/table"
 )
 
 // WriteTable writes the human table: one row per level, then notes on
@@ -16,28 +17,36 @@ import (
 // be read as it stands says so at its end: a level cut short (partial), an
 // open-loop rate the server did not reach.
 func WriteTable(w io.Writer, r *Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clients\treq/s\tp50\tp90\tp99\tp99.9\tmax\terrors\tclient-bound\t")
+	t := table.Table{Header: []string{"clients", "req/s", "p50", "p90", "p99", "p99.9", "max", "errors", "client-bound"}}
 	for _, l := range r.Levels {
 		bound := "no"
 		if l.ClientBound {
 			bound = "YES"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", Count(int64(l.Clients)), Rate(l.Throughput),
+		t.Rows = append(t.Rows, table.Row{Cells: []string{Count(int64(l.Clients)), Rate(l.Throughput),
 			Dur(l.Latency.P50), Dur(l.Latency.P90), Dur(l.Latency.P99), Dur(l.Latency.P999), Dur(l.Latency.Max),
-			Count(l.ErrorsTotal), bound, rowMarks(r, &l))
+			Count(l.ErrorsTotal), bound}, Mark: rowMarks(r, &l)})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.WriteText(w); err != nil {
 		return err
 	}
+	for _, n := range levelNotes(r) {
+		if _, err := fmt.Fprintln(w, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// levelNotes returns the notes under the table, level by level: what
+// failed, how an open loop was corrected, how long a greeting's phases
+// took, how many echo connections were held, and whether the load
+// generator was the bottleneck.
+func levelNotes(r *Result) []string {
 	var notes []string
 	for _, l := range r.Levels {
 		if l.ErrorsTotal > 0 {
-			note := fmt.Sprintf("errors at %s clients: %s", Count(int64(l.Clients)), errorList(l.Errors))
-			if l.Errors[ErrAddrUnavailable.String()] > 0 {
-				note += " (addr_unavailable: no local port left for one source address; -source 127.0.0.2-127.0.0.50 spreads clients over more)"
-			}
-			notes = append(notes, note)
+			notes = append(notes, ErrorsNote(&l, ""))
 		}
 		if l.Uncorrected != nil {
 			notes = append(notes, fmt.Sprintf("open loop at %s clients: latency from each request's due time; from the actual send p50 %s p99 %s; %s sent late, %s never sent",
@@ -55,16 +64,40 @@ func WriteTable(w io.Writer, r *Result) error {
 			notes = append(notes, fmt.Sprintf("echo at %s clients: %s connections open at the end; %s", Count(int64(l.Clients)), Count(int64(l.Held)), setup))
 		}
 		if l.ClientBound {
-			notes = append(notes, fmt.Sprintf("client-bound at %s clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
-				Count(int64(l.Clients)), l.ClientCPU.Percent, l.ClientCPU.Allowed))
+			notes = append(notes, ClientBoundNote(&l, ""))
 		}
 	}
-	for _, n := range notes {
-		if _, err := fmt.Fprintln(w, n); err != nil {
-			return err
-		}
+	return notes
+}
+
+// ErrorsNote says how many of l's requests failed, by kind. iolab load
+// and iolab bench both print it under their tables, since no latency
+// includes a failed request. It names the level as the table above it
+// does: series is "" under iolab load's table, a row per level with
+// thousands separated ("errors at 1,000 clients: ..."), and the row's
+// name under a bench table, a row per series with plain levels as column
+// labels ("epoll at 1000 clients: errors ...").
+func ErrorsNote(l *Level, series string) string {
+	if series != "" {
+		return fmt.Sprintf("%s at %d clients: errors %s", series, l.Clients, ErrorList(l.Errors, Plain))
 	}
-	return nil
+	note := fmt.Sprintf("errors at %s clients: %s", Count(int64(l.Clients)), ErrorList(l.Errors, Count))
+	if l.Errors[ErrAddrUnavailable.String()] > 0 {
+		note += " (addr_unavailable: no local port left for one source address; -source 127.0.0.2-127.0.0.50 spreads clients over more)"
+	}
+	return note
+}
+
+// ClientBoundNote says that at level l the load generator, not the
+// server, may have been the bottleneck (Level.ClientBound), so the server
+// may be faster than measured. series is as for ErrorsNote.
+func ClientBoundNote(l *Level, series string) string {
+	if series != "" {
+		return fmt.Sprintf("%s at %d clients was client-bound: the load generator used %.0f%% of its CPU; the server may be faster than shown",
+			series, l.Clients, l.ClientCPU.Percent)
+	}
+	return fmt.Sprintf("client-bound at %s clients: the load generator used %.0f%% of %d CPU(s); the server may be faster than this row says",
+		Count(int64(l.Clients)), l.ClientCPU.Percent, l.ClientCPU.Allowed)
 }
 
 // rowMarks returns what a row must say at its end to be read right: that
@@ -92,12 +125,13 @@ const rateMissedBelow = 0.99
 // question (iolab bench -scenario c100k).
 const heldNoteFrom = 1000
 
-// errorList formats the non-zero error counts, in kind order.
-func errorList(errs map[string]int64) string {
+// ErrorList formats the non-zero error counts of errs in kind order, each
+// count by num (Count or Plain): "connect_timeout=12 read_timeout=3".
+func ErrorList(errs map[string]int64, num func(int64) string) string {
 	var parts []string
 	for _, k := range ErrKinds() {
 		if n := errs[k.String()]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%s", k, Count(n)))
+			parts = append(parts, k.String()+"="+num(n))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -161,6 +195,10 @@ func Dur(ns int64) string {
 	}
 	return fmt.Sprintf("%.2fs", d.Seconds())
 }
+
+// Plain formats a count in digits alone, the way the bench labels its
+// levels and counts its failures: 12345.
+func Plain(n int64) string { return strconv.FormatInt(n, 10) }
 
 // Rate formats requests per second with thousands separated: 12,345.
 func Rate(r float64) string { return Count(int64(r + 0.5)) }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"iolab/loadgen/internal/golden"
+	"iolab/internal/golden"
 )
 
 // sample is a fixed result: a closed-loop greeting sweep over the

@@ -2,17 +2,14 @@ package models_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-)
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"iolab/internal/golden"
+)
 
 // relCell is one scenario against one model, as the table shows it.
 type relCell struct {
@@ -116,27 +113,5 @@ func TestReliabilityTableFormat(t *testing.T) {
 	if err := tab.write(&b); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "reliability-table.golden.md", b.Bytes())
-}
-
-// checkGolden compares got with testdata/name, or writes it there with
-// -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *updateGolden {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestReliabilityTableFormat -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, "reliability-table.golden.md", b.Bytes())
 }

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"iolab/internal/golden"
 	"iolab/loadgen"
-	"iolab/loadgen/internal/golden"
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/proc"

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -11,10 +10,9 @@ import (
 
 // Tables: a scenario's runs become one Table per metric, models as rows
 // and levels as columns, each with a verdict that says only what the
-// table shows, and the caveats a reader needs to trust it (failed
-// requests that no latency includes). The extra tables (system calls by
-// name, errors by kind, connections per loop) are built here too;
-// render.go writes them out.
+// table shows (verdict.go). The extra tables (system calls by name,
+// errors by kind, connections per loop) are built here too; render.go
+// and report.go write them out.
 
 // Table is one metric of one scenario: models as rows, levels as columns.
 type Table struct {
@@ -103,87 +101,6 @@ func (s *ScenarioResult) value(m metric, series string, n int) (float64, bool) {
 	return v / base, true
 }
 
-// verdict names the models with the highest and the lowest value at the
-// largest level that at least two models completed. It says only what
-// the table shows: which value is highest and which lowest, and if they
-// are within 5% it says so instead of naming a winner.
-func (s *ScenarioResult) verdict(m metric) string {
-	switch {
-	case m.key == "errors" && s.allEqual(m, 0):
-		return "No failed requests at any level."
-	case m.key == "procs" && s.allEqual(m, 1):
-		return "Every model is one process at every level."
-	case (m.key == "overflows" || m.key == "drops") && s.allEqual(m, 0):
-		return "The kernel counted none: no handshake found the accept queue full."
-	}
-	for i := len(s.Clients) - 1; i >= 0; i-- {
-		n := s.Clients[i]
-		type mv struct {
-			model string
-			v     float64
-		}
-		var vals []mv
-		for _, model := range s.rows(m) {
-			if v, ok := s.value(m, model, n); ok {
-				vals = append(vals, mv{model, v})
-			}
-		}
-		if len(vals) < 2 {
-			continue
-		}
-		sort.SliceStable(vals, func(a, b int) bool { return vals[a].v > vals[b].v })
-		hi, lo := vals[0].v, vals[len(vals)-1].v
-		names := func(target float64) string {
-			var ns []string
-			for _, x := range vals {
-				if x.v == target {
-					ns = append(ns, x.model)
-				}
-			}
-			return strings.Join(ns, ", ")
-		}
-		if hi == lo || (lo > 0 && (hi-lo)/lo < 0.05) {
-			return fmt.Sprintf("At %d clients every model is within 5%% of the others (%s to %s).", n, m.format(lo), m.format(hi))
-		}
-		// Best first, in plain words: "highest" and "lowest" are what the
-		// table shows; which one is better the title says.
-		first, second, w1, w2 := hi, lo, "highest", "lowest"
-		if !m.higher {
-			first, second, w1, w2 = lo, hi, "lowest", "highest"
-		}
-		ratio := ""
-		if lo > 0 {
-			ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
-		}
-		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s%s",
-			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio,
-			s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model), s.spotlight(m, n))
-	}
-	return "Not enough runs to compare."
-}
-
-// spotlight quotes, for a latency, the scenario's Spotlight models side
-// by side at n clients, whatever their rank.
-func (s *ScenarioResult) spotlight(m metric, n int) string {
-	if m.key != "p50" && m.key != "p99" || len(s.Spotlight) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, model := range s.Spotlight {
-		for _, series := range s.rows(m) {
-			if run := s.run(series, n); run != nil && run.Model == model {
-				if v, ok := s.value(m, series, n); ok {
-					parts = append(parts, series+" "+m.format(v))
-				}
-			}
-		}
-	}
-	if len(parts) < 2 {
-		return ""
-	}
-	return fmt.Sprintf(" Side by side: %s.", strings.Join(parts, ", "))
-}
-
 // SyscallsTable returns, at the largest level where system calls were
 // counted, each row's calls per request by name: the calls some row made
 // at least once per hundred requests, in syscallNames' order. Its Clients
@@ -248,13 +165,7 @@ func (s *ScenarioResult) ErrorKindsTable() (Table, bool) {
 				continue
 			}
 			failed = true
-			var kinds []string
-			for _, k := range loadgen.ErrKinds() {
-				if c := run.Load.Errors[k.String()]; c > 0 {
-					kinds = append(kinds, fmt.Sprintf("%s=%d", k, c))
-				}
-			}
-			row = append(row, strings.Join(kinds, " "))
+			row = append(row, loadgen.ErrorList(run.Load.Errors, loadgen.Plain))
 		}
 		t.Cells = append(t.Cells, row)
 	}
@@ -307,40 +218,4 @@ func (s *ScenarioResult) LoopsTable() (Table, bool) {
 			worst, worstAt, 100*worstShare, 100/float64(worstLoops))
 	}
 	return t, true
-}
-
-// failedCaveat warns, for a latency, that a model's failed requests are
-// not in its percentiles: a server that answers one client and times out
-// the rest has a fine p99 of the one it answered.
-func (s *ScenarioResult) failedCaveat(m metric, n int, models ...string) string {
-	if m.key != "p50" && m.key != "p99" {
-		return ""
-	}
-	out := ""
-	seen := map[string]bool{}
-	for _, model := range models {
-		run := s.run(model, n)
-		if seen[model] || run == nil || run.Load.ErrorsTotal == 0 {
-			continue
-		}
-		seen[model] = true
-		out += fmt.Sprintf(" %s also failed %d requests, which no latency includes.", model, run.Load.ErrorsTotal)
-	}
-	return out
-}
-
-// allEqual reports whether m was measured at least once and was want
-// every time.
-func (s *ScenarioResult) allEqual(m metric, want float64) bool {
-	measured := false
-	for _, model := range s.rows(m) {
-		for _, n := range s.Clients {
-			v, ok := s.value(m, model, n)
-			if ok && v != want {
-				return false
-			}
-			measured = measured || ok
-		}
-	}
-	return measured
 }

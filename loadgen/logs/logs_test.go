@@ -15,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"iolab/loadgen/internal/golden"
+	"iolab/internal/golden"
 	"iolab/loadgen/internal/testserve"
 	"iolab/models"
 )

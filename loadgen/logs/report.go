@@ -7,10 +7,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"iolab/loadgen"
+	"iolab/loadgen/table"
 )
 
 // maxRows bounds the process and thread tables: a threads-model run has
@@ -117,24 +117,23 @@ func writeSpread(w io.Writer, sp spread, rows []served, closed int64) {
 		fmt.Fprintf(w, "; per %s min %s, median %s, max %s", sp.one, loadgen.Count(counts[0]), loadgen.Count(counts[len(counts)/2]), loadgen.Count(counts[len(counts)-1]))
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "    \t%s\tconns\tshare\t\n", sp.key)
+	t := table.Table{Header: []string{sp.key, "conns", "share"}, Indent: "    "}
 	for i, x := range rows {
 		if i == maxRows {
 			rest := int64(0)
 			for _, x := range rows[i:] {
 				rest += x.conns
 			}
-			fmt.Fprintf(tw, "    \t%s more\t%s\t%.1f%%\t\n", loadgen.Count(int64(len(rows)-i)), loadgen.Count(rest), share(rest, closed))
+			t.Add(loadgen.Count(int64(len(rows)-i))+" more", loadgen.Count(rest), percent(rest, closed))
 			break
 		}
 		id := fmt.Sprint(x.id)
 		if x.id == 0 {
 			id = "unknown"
 		}
-		fmt.Fprintf(tw, "    \t%s\t%s\t%.1f%%\t\n", id, loadgen.Count(x.conns), share(x.conns, closed))
+		t.Add(id, loadgen.Count(x.conns), percent(x.conns, closed))
 	}
-	_ = tw.Flush()
+	_ = t.WriteText(w)
 }
 
 // writeTimeline writes the most connections open in each interval.
@@ -178,11 +177,12 @@ func reasons(m map[string]int64) string {
 // iolab load and bench print theirs, with loadgen.Dur.
 func us(v int64) string { return loadgen.Dur(v * int64(time.Microsecond)) }
 
-func share(n, total int64) float64 {
+// percent formats n as a share of total: "33.3%".
+func percent(n, total int64) string {
 	if total == 0 {
-		return 0
+		return "0.0%"
 	}
-	return 100 * float64(n) / float64(total)
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
 }
 
 func orDash(s string) string {

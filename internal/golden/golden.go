@@ -1,5 +1,7 @@
-// Package golden compares test output with files in testdata/, and
-// rewrites them when the tests run with -update.
+// Package golden compares a test's output with a file in its package's
+// testdata/, and rewrites the file when the tests run with -update. It
+// lives at the root of the module, under internal, so that the tests of
+// models and of loadgen share it while neither imports the other.
 package golden
 
 import (
@@ -13,6 +15,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // Check compares got with testdata/name, or writes it there with -update.
+// A missing file names the test to run with -update, since some packages'
+// whole test run takes minutes.
 func Check(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -26,7 +30,7 @@ func Check(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
+		t.Fatalf("%v (run go test -run '^%s$' -update to create it)", err, t.Name())
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)

@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"iolab/loadgen"
+)
+
+// Verdicts and caveats: what a reader may conclude from a scenario's
+// tables, and what they must know to trust them. A verdict says only what
+// its table shows; a caveat says where the table is not the whole story
+// (failed requests that no latency includes, a client-bound level, a run
+// that failed). The text and the reports print the same words.
+
+// verdict names the models with the highest and the lowest value at the
+// largest level that at least two models completed. It says only what
+// the table shows: which value is highest and which lowest, and if they
+// are within 5% it says so instead of naming a winner.
+func (s *ScenarioResult) verdict(m metric) string {
+	switch {
+	case m.key == "errors" && s.allEqual(m, 0):
+		return "No failed requests at any level."
+	case m.key == "procs" && s.allEqual(m, 1):
+		return "Every model is one process at every level."
+	case (m.key == "overflows" || m.key == "drops") && s.allEqual(m, 0):
+		return "The kernel counted none: no handshake found the accept queue full."
+	}
+	for i := len(s.Clients) - 1; i >= 0; i-- {
+		n := s.Clients[i]
+		type mv struct {
+			model string
+			v     float64
+		}
+		var vals []mv
+		for _, model := range s.rows(m) {
+			if v, ok := s.value(m, model, n); ok {
+				vals = append(vals, mv{model, v})
+			}
+		}
+		if len(vals) < 2 {
+			continue
+		}
+		sort.SliceStable(vals, func(a, b int) bool { return vals[a].v > vals[b].v })
+		hi, lo := vals[0].v, vals[len(vals)-1].v
+		names := func(target float64) string {
+			var ns []string
+			for _, x := range vals {
+				if x.v == target {
+					ns = append(ns, x.model)
+				}
+			}
+			return strings.Join(ns, ", ")
+		}
+		if hi == lo || (lo > 0 && (hi-lo)/lo < 0.05) {
+			return fmt.Sprintf("At %d clients every model is within 5%% of the others (%s to %s).", n, m.format(lo), m.format(hi))
+		}
+		// Best first, in plain words: "highest" and "lowest" are what the
+		// table shows; which one is better the title says.
+		first, second, w1, w2 := hi, lo, "highest", "lowest"
+		if !m.higher {
+			first, second, w1, w2 = lo, hi, "lowest", "highest"
+		}
+		ratio := ""
+		if lo > 0 {
+			ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
+		}
+		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s%s",
+			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio,
+			s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model), s.spotlight(m, n))
+	}
+	return "Not enough runs to compare."
+}
+
+// spotlight quotes, for a latency, the scenario's Spotlight models side
+// by side at n clients, whatever their rank.
+func (s *ScenarioResult) spotlight(m metric, n int) string {
+	if m.key != "p50" && m.key != "p99" || len(s.Spotlight) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, model := range s.Spotlight {
+		for _, series := range s.rows(m) {
+			if run := s.run(series, n); run != nil && run.Model == model {
+				if v, ok := s.value(m, series, n); ok {
+					parts = append(parts, series+" "+m.format(v))
+				}
+			}
+		}
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" Side by side: %s.", strings.Join(parts, ", "))
+}
+
+// headerLines say what differs in this scenario from the bench's header:
+// where its servers ran, and its longer timeout.
+func (s *ScenarioResult) headerLines(r *Results) []string {
+	var out []string
+	if len(s.ServerCPUs) > 0 {
+		out = append(out, fmt.Sprintf("The servers ran on every CPU (%s), the load generator's (%s) among them: they compete for CPU %s.",
+			joinInts(s.ServerCPUs), joinInts(r.Pinning.LoadCPUs), joinInts(r.Pinning.LoadCPUs)))
+	}
+	if s.counted() {
+		out = append(out, "System calls were counted (perf stat on the syscall tracepoints) throughout: counting slows every call, "+
+			"so this scenario's throughput and latency are not a clean run's; compare them with a run without -syscalls.")
+	}
+	if s.Timeout != "" {
+		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted (after 1 s, then 1 s apart on Linux 6.7+).",
+			s.Timeout, r.Timeout))
+	}
+	return out
+}
+
+// notes lists what a reader must know to trust the tables: failed runs,
+// client-bound levels, and error kinds. The last two are iolab load's
+// notes on a level (loadgen.ClientBoundNote, loadgen.ErrorsNote), which
+// name the series each is about.
+func (s *ScenarioResult) notes() []string {
+	var out []string
+	for _, e := range s.Externals {
+		out = append(out, fmt.Sprintf("%s is not a model: `%s` (iolab bench -server); its CPU and context switches per request are its own and "+
+			"its reaped children's (wait4), over the requests iolab load counted", e.Name, e.Command))
+	}
+	unavailable := map[string]bool{} // said once per series
+	for _, run := range s.Runs {
+		switch {
+		case run.Unavailable != "":
+			if !unavailable[run.Series] {
+				unavailable[run.Series] = true
+				out = append(out, fmt.Sprintf("%s is unavailable here (n/a in the tables): %s", run.Series, run.Unavailable))
+			}
+		case run.Error != "":
+			out = append(out, fmt.Sprintf("%s at %d clients failed: %s", run.Series, run.Clients, run.Error))
+		case run.External && run.Load.Requests == 0 && run.Load.ErrorsTotal > 0:
+			out = append(out, fmt.Sprintf("%s answered no request correctly at %d clients: does it speak %s?", run.Series, run.Clients, s.Proto))
+		case run.Load.ClientBound:
+			out = append(out, loadgen.ClientBoundNote(&run.Load, run.Series))
+		}
+		if run.Load.ErrorsTotal > 0 {
+			out = append(out, loadgen.ErrorsNote(&run.Load, run.Series))
+		}
+	}
+	return out
+}
+
+// failedCaveat warns, for a latency, that a model's failed requests are
+// not in its percentiles: a server that answers one client and times out
+// the rest has a fine p99 of the one it answered.
+func (s *ScenarioResult) failedCaveat(m metric, n int, models ...string) string {
+	if m.key != "p50" && m.key != "p99" {
+		return ""
+	}
+	out := ""
+	seen := map[string]bool{}
+	for _, model := range models {
+		run := s.run(model, n)
+		if seen[model] || run == nil || run.Load.ErrorsTotal == 0 {
+			continue
+		}
+		seen[model] = true
+		out += fmt.Sprintf(" %s also failed %d requests, which no latency includes.", model, run.Load.ErrorsTotal)
+	}
+	return out
+}
+
+// allEqual reports whether m was measured at least once and was want
+// every time.
+func (s *ScenarioResult) allEqual(m metric, want float64) bool {
+	measured := false
+	for _, model := range s.rows(m) {
+		for _, n := range s.Clients {
+			v, ok := s.value(m, model, n)
+			if ok && v != want {
+				return false
+			}
+			measured = measured || ok
+		}
+	}
+	return measured
+}
