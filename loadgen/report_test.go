@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"iolab/internal/golden"
+	"iolab/models/golden"
 )
 
 // sample is a fixed result: a closed-loop greeting sweep over the

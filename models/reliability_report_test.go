@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"iolab/internal/golden"
+	"iolab/models/golden"
 )
 
 // relCell is one scenario against one model, as the table shows it.

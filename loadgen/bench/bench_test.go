@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"iolab/internal/golden"
 	"iolab/loadgen"
 	"iolab/models"
 	_ "iolab/models/all"
+	"iolab/models/golden"
 	"iolab/models/proc"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"iolab/internal/golden"
+	"iolab/models/golden"
 )
 
 // fakeSVG is a plot file as WritePlots writes one: an XML prolog and a

@@ -15,9 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"iolab/internal/golden"
 	"iolab/loadgen/internal/testserve"
 	"iolab/models"
+	"iolab/models/golden"
 )
 
 func analyze(t *testing.T, file string, opts Options) *Report {

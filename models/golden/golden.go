@@ -1,7 +1,8 @@
 // Package golden compares a test's output with a file in its package's
-// testdata/, and rewrites the file when the tests run with -update. It
-// lives at the root of the module, under internal, so that the tests of
-// models and of loadgen share it while neither imports the other.
+// testdata/, and rewrites the file when the tests run with -update. Only
+// tests import it. It lives under models, not under an internal
+// directory, so that the tests of models and of loadgen share it: loadgen
+// may import models, and models never imports loadgen.
 package golden
 
 import (
