@@ -27,9 +27,9 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	defer lnFile.Close()
 
 	stats := models.NewStats(&s.cfg)
-	full := &fullPool{stats: stats}
-	full.size.Store(int64(s.cfg.Workers))
-	pool := child.NewPool(role, &s.cfg, stats, child.SpecOf(&s.cfg), full.busy)
+	limit := &poolLimit{stats: stats}
+	limit.size.Store(int64(s.cfg.Workers))
+	pool := child.NewPool(role, &s.cfg, stats, child.SpecOf(&s.cfg), limit.busy)
 
 	// Start the pool. A parent short of descriptors or processes starts
 	// what it can, says so, and serves with that: each worker costs it
@@ -47,7 +47,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}
 	pool.AwaitReady(ctx) // each worker's Go runtime up, about to accept
 	s.cfg.Workers = pool.Len()
-	full.size.Store(int64(s.cfg.Workers))
+	limit.size.Store(int64(s.cfg.Workers))
 	stats.Start("prefork", &s.cfg, bound.String()) // once the pool is up
 	ready(net.TCPAddrFromAddrPort(bound))
 
@@ -62,21 +62,24 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	return nil
 }
 
-// fullPool logs when every worker is busy, and when one is free again:
-// the pool is the prefork model's connection limit. Its busy is the
-// pool's count of busy workers, as they tell it.
-type fullPool struct {
+// poolLimit logs max_conns_reached when every worker is busy and
+// max_conns_left when one is free again: the pool is the prefork model's
+// connection limit. busy is the Pool's hook, which hears the count of
+// busy workers as they tell it (child.Busy, child.Idle).
+type poolLimit struct {
 	stats *models.Stats
-	size  atomic.Int64 // the workers started at boot
+	// size is the workers started: set again once the pool is up, while
+	// a worker may already be telling.
+	size atomic.Int64
 }
 
-func (f *fullPool) busy(n int, more bool) {
-	size := int(f.size.Load())
+func (l *poolLimit) busy(n int, more bool) {
+	size := int(l.size.Load())
 	switch {
 	case more && n == size:
-		f.stats.LimitReached(n, size)
+		l.stats.LimitReached(n, size)
 	case !more && n == size-1:
-		f.stats.LimitLeft(n, size)
+		l.stats.LimitLeft(n, size)
 	}
 }
 

@@ -1,16 +1,23 @@
 // Package child starts and runs the processes of the fork and prefork
-// models.
+// models, and the loop processes of reuseport -procs.
 //
 // A Go program cannot fork(2) without exec(2): the runtime runs several
 // threads, and a forked child would hold only a copy of the one that
 // forked, with the others' locks still held. So a child is this same
 // program started again (os.Executable), told by its environment what to
 // be, and handed the sockets it needs as inherited descriptors (fd 3 on):
-// the listening socket for a prefork worker, one connection for a fork
-// child. Each model's init calls Main, which runs the child and exits
-// before main (or a test binary's TestMain) runs, as Docker's reexec
-// package does. What that costs beside a C server's bare fork(2), a whole
+// the listening socket for a prefork worker or a loop process, one
+// connection for a fork child. Each model's init calls Main, which runs
+// the child and exits before main (or a test binary's TestMain) runs, as
+// Docker's reexec package does; the model's child function calls Serve,
+// which does what every child does and leaves the model only how it
+// waits. What that costs beside a C server's bare fork(2), a whole
 // program and Go runtime started per child, is measured in notes/.
+//
+// A parent starts each child with a Spawner. A fork parent starts one per
+// connection and reaps it; a parent with a fixed set of children, a
+// prefork pool or reuseport's loop processes, keeps them in a Pool, which
+// replaces one that dies and stops them all at shutdown.
 //
 // A child writes its log events as JSON lines on its stderr, a pipe to the
 // parent, which re-logs them through its own logger (Relay), so that a
