@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,12 +112,11 @@ func RunProcs(ctx context.Context, exe string, cfg Config, n int, cpus []int) (*
 
 // runProcess runs one `iolab load -json -` and reads its results.
 func runProcess(ctx context.Context, exe string, argv []string) (*Result, error) {
-	cmd := exec.CommandContext(ctx, exe, argv...)
+	// Cancelled, it is asked to stop as Ctrl-C would, and still writes
+	// what it measured; killed if it has not exited 10 s later.
+	cmd := proc.Command(ctx, syscall.SIGINT, 10*time.Second, exe, argv...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	cmd.WaitDelay = 10 * time.Second
-	cmd.SysProcAttr = proc.OrphanSignal()
 	err := cmd.Run()
 	var r Result
 	if jerr := json.Unmarshal(out.Bytes(), &r); jerr != nil || len(r.Levels) == 0 {

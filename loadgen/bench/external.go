@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -87,12 +86,9 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 		return nil, err
 	}
 	command := strings.ReplaceAll(e.Command, "{port}", strconv.Itoa(port))
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+command)
+	cmd := proc.Command(ctx, syscall.SIGTERM, stopGrace, "/bin/sh", "-c", "exec "+command)
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = proc.OrphanSignal()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", e.Name, err)
@@ -142,16 +138,13 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	return s, nil
 }
 
-// stopExternal stops an external server: SIGTERM, then SIGKILL 5 s later.
-// What it used comes from wait4(2), through os.ProcessState: its own
-// usage and that of the children it waited for. Ended by either signal,
-// it stopped as asked.
+// stopExternal stops an external server: SIGTERM, then SIGKILL stopGrace
+// later. What it used comes from wait4(2), through os.ProcessState: its
+// own usage and that of the children it waited for. Ended by either
+// signal, it stopped as asked.
 func (s *server) stopExternal() (Lifetime, error) {
 	defer s.log.Close()
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	timer := time.AfterFunc(5*time.Second, func() { _ = s.cmd.Process.Kill() })
-	defer timer.Stop()
-	<-s.exited
+	proc.Stop(func(sig syscall.Signal) { _ = s.cmd.Process.Signal(sig) }, syscall.SIGTERM, stopGrace, s.exited)
 	var life Lifetime
 	st := s.cmd.ProcessState
 	if st == nil {

@@ -74,6 +74,10 @@ func (e *UnavailableError) Error() string {
 // startTimeout bounds how long a server may take to start listening.
 const startTimeout = 20 * time.Second
 
+// stopGrace is how long a server asked to stop (SIGTERM) has before it is
+// killed: its shutdown timeout (-shutdown-timeout 2s), and some more.
+const stopGrace = 5 * time.Second
+
 // startServer starts the server for one run, pinned to the server's CPUs,
 // and waits until it accepts connections. The server's log goes to
 // logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
@@ -127,13 +131,10 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 		return nil, err
 	}
 	s.log = logFile
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// On Ctrl-C, or any cancel, ask the server to stop gracefully; kill it
-	// if it has not stopped 5 s later. If the bench itself dies, the kernel
-	// sends the server SIGTERM (Pdeathsig): no server is left behind.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = proc.OrphanSignal()
+	// if it has not stopped stopGrace later. If the bench itself dies, the
+	// kernel sends the server SIGTERM (Pdeathsig): no server is left behind.
+	cmd := proc.Command(ctx, syscall.SIGTERM, stopGrace, argv[0], argv[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		logFile.Close()
@@ -248,26 +249,14 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 }
 
 // stop asks the server to stop (SIGTERM), waits for it, and returns what
-// it used over its life. A server that does not stop within 5 s is killed.
+// it used over its life. A server that does not stop within stopGrace is
+// killed.
 func (s *server) stop() (Lifetime, error) {
 	defer s.log.Close()
-	if s.perf != nil && s.pid != s.cmd.Process.Pid {
-		// The server, not perf: perf writes its counts and exits, with
-		// the server's status, when the server has exited.
-		_ = syscall.Kill(s.pid, syscall.SIGTERM)
-	} else {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	timer := time.AfterFunc(5*time.Second, func() {
-		if s.perf != nil {
-			_ = syscall.Kill(s.pid, syscall.SIGKILL)
-		}
-		_ = s.cmd.Process.Kill()
-	})
-	defer timer.Stop()
-	// Read the log to its end before Wait, which closes the pipe: the last
-	// lines, the stop and usage events among them, would be lost otherwise.
-	<-s.exited
+	// Read the log to its end (s.exited) before Wait, which closes the
+	// pipe: the last lines, the stop and usage events among them, would be
+	// lost otherwise.
+	proc.Stop(s.signal, syscall.SIGTERM, stopGrace, s.exited)
 	err := s.cmd.Wait()
 	if s.container != "" {
 		removeContainer(s.container) // --rm did it, unless docker run was killed
@@ -288,6 +277,20 @@ func (s *server) stop() (Lifetime, error) {
 		return life, fmt.Errorf("server logged no exit usage (see %s)", s.log.Name())
 	}
 	return life, nil
+}
+
+// signal sends sig to the server. Under perf, the server is perf's child:
+// asked to stop, the server alone is asked, and perf writes its counts and
+// exits, with the server's status, once the server has exited; killed,
+// both are.
+func (s *server) signal(sig syscall.Signal) {
+	if s.perf != nil && s.pid != s.cmd.Process.Pid {
+		_ = syscall.Kill(s.pid, sig)
+		if sig != syscall.SIGKILL {
+			return
+		}
+	}
+	_ = s.cmd.Process.Signal(sig)
 }
 
 // sampler reads the server's process tree in /proc (proc.ReadTree) every

@@ -5,10 +5,8 @@ package fork
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"sync"
 	"syscall"
@@ -29,7 +27,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	defer ln.Close()
-	p := &parent{cfg: &s.cfg, ln: ln, spawner: child.NewSpawner(), relay: child.Relay(s.cfg.Log, ln.Stats()),
+	p := &parent{cfg: &s.cfg, ln: ln, spawner: child.NewSpawner(&s.cfg, ln.Stats()),
 		children: make(map[*child.Child]bool), exited: make(chan struct{}, 1)}
 	defer p.spawner.Close() // after every child has exited: see child.Spawner
 	defer p.stopAll()
@@ -59,8 +57,7 @@ type parent struct {
 	cfg     *models.Config
 	ln      *blocking.Listener
 	spawner *child.Spawner
-	relay   func(pid int, line []byte) // re-logs a child's stderr
-	exited  chan struct{}              // a child has exited (one token at most): a start may succeed now
+	exited  chan struct{} // a child has exited (one token at most): a start may succeed now
 
 	mu       sync.Mutex
 	children map[*child.Child]bool // running; guarded by mu
@@ -87,7 +84,7 @@ func (p *parent) fork(ctx context.Context, c blocking.Conn) {
 	defer f.Close()                        // the child has its copy; closing ours is the parent's half of close(connfd)
 	var backoff models.AcceptBackoff
 	for {
-		ch, err := p.start(spec, f)
+		ch, err := p.spawner.Start(role, spec, []*os.File{f}, nil)
 		if err == nil {
 			p.watch(ch)
 			return
@@ -122,16 +119,6 @@ func outOfResources(err error) bool {
 		}
 	}
 	return false
-}
-
-// start starts one child serving f. Only tests watch for work
-// (Config.OnWork): then the parent reads the child's stdout.
-func (p *parent) start(spec child.Spec, f *os.File) (*child.Child, error) {
-	var hooks *child.Hooks
-	if p.cfg.OnWork != nil {
-		hooks = &child.Hooks{Work: p.cfg.OnWork}
-	}
-	return p.spawner.Start(role, spec, []*os.File{f}, hooks, p.relay)
 }
 
 // watch records ch as running and starts its reaper, which gives the
@@ -172,19 +159,14 @@ func (p *parent) stopAll() {
 // serveOne is a child's whole life: serve the connection on descriptor
 // 3, log its close and the child's totals, exit.
 func serveOne(spec child.Spec) int {
-	cfg, err := spec.Config()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "fork child: %v\n", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	conn := &sock.Conn{Fd: child.FirstFile}
-	remote, _ := sock.Peer(conn.Fd)
-	ln := blocking.Inherit(ctx, &cfg, role, -1) // no listener: one connection
-	ln.Stats().NumberFrom(spec.Conn)
-	runtime.LockOSThread()
-	ln.ServeInherited(blocking.Conn{Conn: conn, Remote: remote}) // blocks in read(2)/write(2)
-	ln.Close()                                                   // the stop event, which the parent adds to its own
-	return 0
+	return child.Serve("fork child", spec, func(ctx context.Context, cfg *models.Config) error {
+		conn := &sock.Conn{Fd: child.FirstFile}
+		remote, _ := sock.Peer(conn.Fd)
+		ln := blocking.Inherit(ctx, cfg, role, -1) // no listener: one connection
+		ln.Stats().NumberFrom(spec.Conn)
+		runtime.LockOSThread()
+		ln.ServeInherited(blocking.Conn{Conn: conn, Remote: remote}) // blocks in read(2)/write(2)
+		ln.Close()                                                   // the stop event, which the parent adds to its own
+		return nil
+	})
 }

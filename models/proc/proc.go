@@ -10,6 +10,11 @@
 // server's threads and descriptors, while the load generator reads its
 // own CPU time and pins itself, and the bench samples the server from
 // outside.
+//
+// For the same reason it holds how iolab stops the processes it starts:
+// Command for the bench's servers and the load processes, Stop for those
+// and for the models' worker processes. Each is asked to stop, and killed
+// only if it will not.
 package proc
 
 import (

@@ -1,16 +1,23 @@
 // Package child starts and runs the processes of the fork and prefork
-// models.
+// models, and the loop processes of reuseport -procs.
 //
 // A Go program cannot fork(2) without exec(2): the runtime runs several
 // threads, and a forked child would hold only a copy of the one that
 // forked, with the others' locks still held. So a child is this same
 // program started again (os.Executable), told by its environment what to
 // be, and handed the sockets it needs as inherited descriptors (fd 3 on):
-// the listening socket for a prefork worker, one connection for a fork
-// child. Each model's init calls Main, which runs the child and exits
-// before main (or a test binary's TestMain) runs, as Docker's reexec
-// package does. What that costs beside a C server's bare fork(2), a whole
+// the listening socket for a prefork worker or a loop process, one
+// connection for a fork child. Each model's init calls Main, which runs
+// the child and exits before main (or a test binary's TestMain) runs, as
+// Docker's reexec package does; the model's child function calls Serve,
+// which does what every child does and leaves the model only how it
+// waits. What that costs beside a C server's bare fork(2), a whole
 // program and Go runtime started per child, is measured in notes/.
+//
+// A parent starts each child with a Spawner. A fork parent starts one per
+// connection and reaps it; a parent with a fixed set of children, a
+// prefork pool or reuseport's loop processes, keeps them in a Pool, which
+// replaces one that dies and stops them all at shutdown.
 //
 // A child writes its log events as JSON lines on its stderr, a pipe to the
 // parent, which re-logs them through its own logger (Relay), so that a
@@ -26,6 +33,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"sync"
 	"syscall"
@@ -85,14 +93,15 @@ func Tell(b byte) { _, _ = os.Stdout.Write([]byte{b}) }
 
 // Hooks are what a parent does with the bytes a child tells it. A nil
 // hook ignores its byte; Ready closes the channel Child.Ready returns.
+// WorkBegins goes to the parent's Config.OnWork (Spawner.Start).
 type Hooks struct {
 	State func(busy bool) // Busy (true) and Idle (false)
-	Work  func()          // WorkBegins
 }
 
 // hooked is a child's stdout as its parent reads it.
 type hooked struct {
-	hooks   Hooks
+	state   func(busy bool) // Hooks.State
+	work    func()          // the parent's Config.OnWork
 	readyCh chan struct{}
 	once    sync.Once
 }
@@ -104,10 +113,10 @@ func (h *hooked) Write(p []byte) (int, error) {
 		switch {
 		case b == Ready:
 			h.ready()
-		case (b == Busy || b == Idle) && h.hooks.State != nil:
-			h.hooks.State(b == Busy)
-		case b == WorkBegins && h.hooks.Work != nil:
-			h.hooks.Work()
+		case (b == Busy || b == Idle) && h.state != nil:
+			h.state(b == Busy)
+		case b == WorkBegins && h.work != nil:
+			h.work()
 		}
 	}
 	return len(p), nil
@@ -163,6 +172,27 @@ func Main(role string, child func(Spec) int) {
 	os.Exit(child(s))
 }
 
+// Serve is what every child's life has in common, around serve, which is
+// the model's own: it takes the parent's Config from spec, runs serve with
+// it, its context ended by SIGTERM (the parent's stop) or SIGINT (Ctrl-C
+// at a terminal), and returns the exit status for Main: 0 once serve has
+// returned, 1 if serve failed, 2 if spec is unusable. An error goes to
+// stderr as "name: error", a line the parent relays as an error.
+func Serve(name string, spec Spec, serve func(ctx context.Context, cfg *models.Config) error) int {
+	cfg, err := spec.Config()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := serve(ctx, &cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
+
 // Spawner starts children, all from one OS thread that it keeps for as
 // long as it lives. A child is started with a parent-death signal
 // (PR_SET_PDEATHSIG, SIGKILL), so that a parent killed outright leaves no
@@ -172,14 +202,18 @@ func Main(role string, child func(Spec) int) {
 // model's do. Forking from one locked thread that outlives every child
 // makes the signal mean what it says.
 type Spawner struct {
-	reqs chan func()
-	done chan struct{}
+	cfg   *models.Config             // the parent's
+	relay func(pid int, line []byte) // re-logs a child's stderr lines
+	reqs  chan func()
+	done  chan struct{}
 }
 
-// NewSpawner starts the spawning thread. Close it once every child it
-// started has exited.
-func NewSpawner() *Spawner {
-	s := &Spawner{reqs: make(chan func()), done: make(chan struct{})}
+// NewSpawner starts the spawning thread of a parent that serves cfg. Its
+// children's log lines are logged again through cfg.Log, and their totals
+// added to stats (Relay). Close it once every child it started has
+// exited.
+func NewSpawner(cfg *models.Config, stats *models.Stats) *Spawner {
+	s := &Spawner{cfg: cfg, relay: Relay(cfg.Log, stats), reqs: make(chan func()), done: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with Close
 		defer close(s.done)
@@ -208,12 +242,15 @@ type Child struct {
 }
 
 // Start starts a child in role with spec, inheriting files as descriptors
-// 3, 4 and so on. Each line it writes on stderr goes to line, with its
-// pid. With hooks, the parent reads the child's stdout (one more pipe)
-// and acts on the bytes the child tells it; without, the child's stdout
-// is /dev/null. The files are the caller's to close once Start has
+// 3, 4 and so on. Each line it writes on stderr is relayed (NewSpawner).
+// With hooks, the parent reads the child's stdout (one more pipe) and
+// acts on the bytes the child tells it. So it does, hooks or not, when
+// the parent's Config has an OnWork hook (tests): this is that hook's
+// parent half, which calls it when the child tells WorkBegins (the
+// child's half is in Spec.Config). Otherwise the child's stdout is
+// /dev/null. The files are the caller's to close once Start has
 // returned: the child has its own copies.
-func (s *Spawner) Start(role string, spec Spec, files []*os.File, hooks *Hooks, line func(pid int, line []byte)) (*Child, error) {
+func (s *Spawner) Start(role string, spec Spec, files []*os.File, hooks *Hooks) (*Child, error) {
 	raw, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -226,8 +263,11 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, hooks *Hooks, 
 	cmd.Env = append(os.Environ(), roleEnv+"="+role, specEnv+"="+string(raw))
 	cmd.ExtraFiles = files
 	var out *hooked
-	if hooks != nil {
-		out = &hooked{hooks: *hooks, readyCh: make(chan struct{})}
+	if hooks != nil || s.cfg.OnWork != nil {
+		out = &hooked{work: s.cfg.OnWork, readyCh: make(chan struct{})}
+		if hooks != nil {
+			out.state = hooks.State
+		}
 		cmd.Stdout = out // exec.Cmd makes the pipe, copies it, and Wait waits for the copy
 	}
 	cmd.SysProcAttr = sysProcAttr()
@@ -246,7 +286,7 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, hooks *Hooks, 
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			line(c.Pid, sc.Bytes())
+			s.relay(c.Pid, sc.Bytes())
 		}
 		_, _ = io.Copy(io.Discard, stderr) // a line too long: drain, or the child blocks
 		c.err = cmd.Wait()                 // after the pipe's end, as exec.Cmd asks
@@ -259,26 +299,12 @@ func (s *Spawner) Start(role string, spec Spec, files []*os.File, hooks *Hooks, 
 }
 
 // Ready is closed once the child has told its parent Ready, or has
-// exited. Only a child started with hooks can tell.
+// exited. Only a child whose stdout the parent reads can tell.
 func (c *Child) Ready() <-chan struct{} {
 	if c.out == nil {
 		return c.done
 	}
 	return c.out.readyCh
-}
-
-// AwaitReady waits until every child in cs is up (or has exited), or ctx
-// is done. A parent calls it before it says that it serves: until then a
-// worker is still starting its Go runtime, and the clients would wait in
-// the accept queue for it.
-func AwaitReady(ctx context.Context, cs []*Child) {
-	for _, c := range cs {
-		select {
-		case <-c.Ready():
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // Done is closed once the child has exited and been reaped.
@@ -294,30 +320,6 @@ func (c *Child) Signal(sig syscall.Signal) {
 	case <-c.done:
 	default:
 		_ = c.cmd.Process.Signal(sig)
-	}
-}
-
-// Stop asks every child in cs to stop (SIGTERM: each stops accepting and
-// finishes what it has in flight within its shutdown timeout), waits for
-// all of them, and kills with SIGKILL those still running grace later.
-func Stop(cs []*Child, grace time.Duration) {
-	for _, c := range cs {
-		c.Signal(syscall.SIGTERM)
-	}
-	kill := time.NewTimer(grace)
-	defer kill.Stop()
-	for _, c := range cs {
-		select {
-		case <-c.Done():
-		case <-kill.C:
-			for _, c := range cs {
-				c.Signal(syscall.SIGKILL)
-			}
-			<-c.Done()
-		}
-	}
-	for _, c := range cs {
-		<-c.Done()
 	}
 }
 
