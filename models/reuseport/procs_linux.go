@@ -32,10 +32,13 @@ func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os
 	spawner := child.NewSpawner()
 	defer spawner.Close() // after every loop process has exited: see child.Spawner
 	relay := child.Relay(s.cfg.Log, stats)
-	spec := child.SpecOf(&s.cfg)
-	if s.cfg.MaxConns > 0 { // the limit, shared out; by default each process its own
-		spec.MaxConns = (s.cfg.MaxConns + len(lns) - 1) / len(lns)
+	// A loop process serves with this Config: the limit, if set, shared
+	// out; by default each process has its own.
+	loop := s.cfg
+	if s.cfg.MaxConns > 0 {
+		loop.MaxConns = (s.cfg.MaxConns + len(lns) - 1) / len(lns)
 	}
+	spec := child.SpecOf(&loop)
 	hooks := &child.Hooks{Work: s.cfg.OnWork} // and each loop process tells when it is up
 
 	type loopProc struct {
@@ -80,8 +83,8 @@ func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os
 	}
 	child.AwaitReady(ctx, loops) // each loop's Go runtime up, about to wait in epoll_wait
 	cfg := s.cfg
-	if spec.MaxConns > 0 {
-		cfg.MaxConns = spec.MaxConns * len(lns)
+	if loop.MaxConns > 0 {
+		cfg.MaxConns = loop.MaxConns * len(lns)
 	} else {
 		cfg.MaxConns = cfg.Limit() * len(lns) // each process has the limit this one has
 	}
