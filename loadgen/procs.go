@@ -14,36 +14,6 @@ import (
 	"iolab/models/proc"
 )
 
-// Args returns the flags of `iolab load` that measure what c measures:
-// its address, protocol, levels, lengths, rate, line and source addresses.
-// (Progress and Mark are the caller's, and have no flag.)
-func (c *Config) Args() []string {
-	levels := make([]string, len(c.Clients))
-	for i, n := range c.Clients {
-		levels[i] = strconv.Itoa(n)
-	}
-	args := []string{"-addr", c.Addr, "-proto", c.Proto.String(), "-clients", strings.Join(levels, ","),
-		"-duration", c.Duration.String(), "-warmup", c.Warmup.String(), "-timeout", c.Timeout.String(),
-		"-size", strconv.Itoa(c.Size), "-pipeline", strconv.Itoa(c.Pipeline)}
-	if c.Rate > 0 {
-		args = append(args, "-rate", strconv.FormatFloat(c.Rate, 'f', -1, 64))
-	}
-	if c.Requests > 0 {
-		args = append(args, "-requests", strconv.FormatInt(c.Requests, 10))
-	}
-	if c.Expect != nil {
-		args = append(args, "-expect", string(c.Expect))
-	}
-	if len(c.Sources) > 0 {
-		srcs := make([]string, len(c.Sources))
-		for i, a := range c.Sources {
-			srcs[i] = a.String()
-		}
-		args = append(args, "-source", strings.Join(srcs, ","))
-	}
-	return args
-}
-
 // Share returns process i's share of cfg when n load processes run it at
 // once: its part of every level's clients, of the rate and of the request
 // budget. It fails if a level has fewer clients than processes.

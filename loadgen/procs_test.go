@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"flag"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -33,18 +35,35 @@ func TestShare(t *testing.T) {
 	}
 }
 
-// TestArgs checks that a Config's flags say all it measures.
+// TestArgs checks that a Config's flags say all it measures: parsed by
+// the flags of `iolab load`, they rebuild it from DefaultConfig.
 func TestArgs(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Proto, cfg.Clients = "127.0.0.1:9", models.Echo, []int{1, 5}
-	cfg.Duration, cfg.Rate, cfg.Expect = 2*time.Second, 10, []byte("hi")
+	cfg.Duration, cfg.Warmup, cfg.Timeout = 2*time.Second, 0, 1500*time.Millisecond
+	cfg.Rate, cfg.Requests, cfg.Size, cfg.Pipeline = 1000.0/3, 10, 100, 4
+	cfg.Expect = []byte("olá, with spaces")
 	cfg.Sources, _ = ParseSources("127.0.0.2-127.0.0.3")
-	got := cfg.Args()
-	for _, want := range [][]string{{"-addr", "127.0.0.1:9"}, {"-proto", "echo"}, {"-clients", "1,5"},
-		{"-duration", "2s"}, {"-rate", "10"}, {"-expect", "hi"}, {"-source", "127.0.0.2,127.0.0.3"}} {
-		i := slices.Index(got, want[0])
-		if i < 0 || i+1 >= len(got) || got[i+1] != want[1] {
-			t.Errorf("Args() = %v: want %s %s", got, want[0], want[1])
+	for name, c := range map[string]Config{"default": DefaultConfig(), "everything": cfg} {
+		args := c.Args()
+		got := DefaultConfig()
+		fs := flag.NewFlagSet("load", flag.ContinueOnError)
+		parse := got.Flags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatalf("%s: %q: %v", name, args, err)
 		}
+		if err := parse(); err != nil {
+			t.Fatalf("%s: %q: %v", name, args, err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("%s: %q parse to %+v, want %+v", name, args, got, c)
+		}
+	}
+	def := DefaultConfig()
+	if args := def.Args(); len(args) != 0 {
+		t.Errorf("DefaultConfig().Args() = %q, want none", args)
+	}
+	if got, want := cfg.Args(), "-source=127.0.0.2,127.0.0.3"; !slices.Contains(got, want) {
+		t.Errorf("Args() = %q, want %s among them", got, want)
 	}
 }

@@ -166,7 +166,7 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 	}
 	var err error
 	if f.clients != "" {
-		if cfg.Clients, err = parseInts(f.clients); err != nil {
+		if cfg.Clients, err = loadgen.ParseClients(f.clients); err != nil {
 			return cfg, badUsage("-clients: %v", err)
 		}
 	}

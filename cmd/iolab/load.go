@@ -8,43 +8,30 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"iolab/loadgen"
-	"iolab/models"
 	"iolab/models/proc"
 )
 
-// loadFlags is what `iolab load` is told, before it is checked.
+// loadFlags is what `iolab load` is told, before it is checked: the
+// load generator's Config, whose flags loadgen.Config.Flags defines, and
+// what is not Config: where to run, in how many processes, what to write
+// and what fails the run.
 type loadFlags struct {
-	addr, proto, clients, expect string
-	rate                         float64
-	requests                     int64
-	duration, warmup, timeout    time.Duration
-	size, pipeline, agents       int
-	cpus, sources                string
-	jsonFile, csvFile            string
-	failIf                       string
-	thresholds                   []loadgen.Threshold
+	cfg               loadgen.Config
+	parse             func() error // parses cfg's text flags, after fs.Parse
+	agents            int
+	cpus              string
+	jsonFile, csvFile string
+	failIf            string
+	thresholds        []loadgen.Threshold
 }
 
 func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	var f loadFlags
-	def := loadgen.DefaultConfig()
-	fs.StringVar(&f.addr, "addr", def.Addr, "server address, host:port")
-	fs.StringVar(&f.proto, "proto", def.Proto.String(), "workload: greeting (connect, read until EOF, close) or echo (a line out, the same line back, on a persistent connection)")
-	fs.StringVar(&f.clients, "clients", "1,2,5,10", "client levels, comma-separated: one row per level")
-	fs.Float64Var(&f.rate, "rate", 0, "open loop: requests per second in total, spread over the clients (0: closed loop)")
-	fs.DurationVar(&f.duration, "duration", def.Duration, "measured interval of each level")
-	fs.Int64Var(&f.requests, "requests", 0, "end each level after this many measured requests instead of -duration")
-	fs.DurationVar(&f.warmup, "warmup", def.Warmup, "warm-up before each level, measured apart and left out of the results")
-	fs.DurationVar(&f.timeout, "timeout", def.Timeout, "bound on each phase of a request: connect, and wait for the answer")
-	fs.IntVar(&f.size, "size", def.Size, "echo line length in bytes, newline included")
-	fs.IntVar(&f.pipeline, "pipeline", def.Pipeline, "echo lines in flight per connection")
-	fs.StringVar(&f.expect, "expect", "", "greeting: the exact text expected (default: any non-empty reply)")
+	f := loadFlags{cfg: loadgen.DefaultConfig()}
+	f.parse = f.cfg.Flags(fs)
 	fs.StringVar(&f.cpus, "cpus", "", "pin the load generator to these CPUs, e.g. 0 or 0,2-3; GOMAXPROCS follows")
-	fs.StringVar(&f.sources, "source", "", "local addresses to bind client sockets to, each client its own in turn: a range 127.0.0.2-127.0.0.50 or a comma-separated list; on loopback this lifts the limit of ~28,000 ephemeral ports per source address")
 	fs.IntVar(&f.agents, "agents", 1, "run this many load-generator processes (agents), each with its share of the clients (and of -rate and -cpus), and merge their results exactly (iolab merge)")
 	fs.StringVar(&f.jsonFile, "json", "", "write the complete results, histograms included, to this JSON file (- for stdout, instead of the table)")
 	fs.StringVar(&f.csvFile, "csv", "", "write one row per level to this CSV file")
@@ -95,13 +82,13 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err != nil {
 			return err
 		}
-		return f.verdict(res)
+		return f.verdict(&cfg, res)
 	}
 }
 
 // verdict is the exit status of a run that measured: a failure if no
 // request succeeded, exit status 3 if a -fail-if threshold was breached.
-func (f *loadFlags) verdict(res *loadgen.Result) error {
+func (f *loadFlags) verdict(cfg *loadgen.Config, res *loadgen.Result) error {
 	var answered, failed int64
 	errs := map[string]int64{}
 	for _, l := range res.Levels {
@@ -113,7 +100,7 @@ func (f *loadFlags) verdict(res *loadgen.Result) error {
 	}
 	if answered == 0 {
 		if failed == 0 {
-			return fmt.Errorf("no request was answered at %s within -timeout %s: is it a server of -proto %s?", f.addr, f.timeout, f.proto)
+			return fmt.Errorf("no request was answered at %s within -timeout %s: is it a server of -proto %s?", cfg.Addr, cfg.Timeout, cfg.Proto)
 		}
 		var kinds []string
 		for _, k := range loadgen.ErrKinds() {
@@ -122,7 +109,7 @@ func (f *loadFlags) verdict(res *loadgen.Result) error {
 			}
 		}
 		return fmt.Errorf("no request succeeded at %s: %s failed, %s; is it a server of -proto %s (and -expect)?",
-			f.addr, loadgen.Count(failed), strings.Join(kinds, ", "), f.proto)
+			cfg.Addr, loadgen.Count(failed), strings.Join(kinds, ", "), cfg.Proto)
 	}
 	if breaches := loadgen.Breaches(res, f.thresholds); len(breaches) > 0 {
 		return &exitError{status: 3, msg: strings.Join(breaches, "\n")}
@@ -133,26 +120,14 @@ func (f *loadFlags) verdict(res *loadgen.Result) error {
 // config checks the flags and turns them into the load generator's
 // Config.
 func (f *loadFlags) config() (loadgen.Config, error) {
-	cfg := loadgen.DefaultConfig()
-	cfg.Addr, cfg.Rate, cfg.Requests = f.addr, f.rate, f.requests
-	cfg.Duration, cfg.Warmup, cfg.Timeout = f.duration, f.warmup, f.timeout
-	cfg.Size, cfg.Pipeline = f.size, f.pipeline
-	if f.expect != "" {
-		cfg.Expect = []byte(f.expect)
+	if err := f.parse(); err != nil {
+		return f.cfg, badUsage("%v", err)
 	}
-	var err error
-	if cfg.Proto, err = models.ParseProto(f.proto); err != nil {
-		return cfg, badUsage("%v", err)
-	}
-	if cfg.Clients, err = parseInts(f.clients); err != nil {
-		return cfg, badUsage("-clients: %v", err)
-	}
-	if cfg.Sources, err = loadgen.ParseSources(f.sources); err != nil {
-		return cfg, badUsage("-source: %v", err)
-	}
+	cfg := f.cfg
 	if err := cfg.Validate(); err != nil {
 		return cfg, badUsage("%v", err)
 	}
+	var err error
 	if f.thresholds, err = loadgen.ParseThresholds(f.failIf); err != nil {
 		return cfg, badUsage("-fail-if %v", err)
 	}
@@ -209,19 +184,6 @@ func progressLine(w io.Writer) func(loadgen.Progress) {
 			p.Level, p.Levels, loadgen.Count(int64(p.Clients)), phase, elapsed.Seconds(), of,
 			loadgen.Count(p.Requests), loadgen.Count(p.Errors))
 	}
-}
-
-// parseInts parses "1,2,5,10".
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // pinTo pins this process to the CPUs of a -cpus flag, if any.

@@ -22,38 +22,24 @@ import (
 	"iolab/models/proc"
 )
 
-// serveFlags is what `iolab serve` is told, before it is checked.
+// serveFlags is what `iolab serve` is told, before it is checked: the
+// model, how to log and where to run, and the server's Config, whose
+// flags models.Config.Flags defines.
 type serveFlags struct {
-	model, addr, proto, work, greeting string
-	backlog, maxLine                   int
-	maxConns, maxOutput, workers       int
-	idle, shutdown, request            time.Duration
-	logLevel, logFormat                string
-	edge, procs                        bool
-	cpus                               string
+	model, logLevel, logFormat, cpus string
+	cfg                              models.Config
+	parse                            func() error // parses cfg's text flags, after fs.Parse
 }
 
 func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var f serveFlags
-	def := models.DefaultConfig()
+	f := serveFlags{cfg: models.DefaultConfig()}
+	f.parse = f.cfg.Flags(fs)
 	// In a container it is often easier to set the environment than the
 	// arguments: IOLAB_MODEL, IOLAB_PROTO and IOLAB_WORK give the defaults.
 	fs.StringVar(&f.model, "model", os.Getenv("IOLAB_MODEL"), "server model: "+strings.Join(models.Names(), ", ")+" (required; default $IOLAB_MODEL)")
-	fs.StringVar(&f.addr, "addr", def.Addr, "TCP address to listen on, host:port")
-	fs.StringVar(&f.proto, "proto", envOr("IOLAB_PROTO", def.Proto.String()), "protocol: greeting (write the greeting, close) or echo (answer each line); default $IOLAB_PROTO or greeting")
-	fs.StringVar(&f.work, "work", envOr("IOLAB_WORK", "none"), "work per request: none, sleep:DURATION (wait, like a slow backend) or cpu:DURATION (compute); default $IOLAB_WORK or none")
-	fs.StringVar(&f.greeting, "greeting", models.DefaultGreeting, "text of the greeting")
-	fs.IntVar(&f.backlog, "backlog", 0, "listen(2) backlog; 0 is the system maximum (net.core.somaxconn); 1 reproduces the tutorial's listen(1)")
-	fs.IntVar(&f.maxLine, "max-line", def.MaxLine, "longest echo line in bytes, newline included; longer gets \"ERR line too long\" and a close")
-	fs.DurationVar(&f.idle, "idle-timeout", def.IdleTimeout, "close a connection after this long without traffic; also the write timeout: one answer, one deadline")
-	fs.DurationVar(&f.request, "request-timeout", def.RequestTimeout, "an echo line must arrive in full within this long of its first byte")
-	fs.IntVar(&f.maxConns, "max-conns", 0, fmt.Sprintf("connections served at once; at the limit new clients wait in the accept queue (0: the open-file limit less a reserve, %d here)", models.DefaultMaxConns()))
-	fs.IntVar(&f.maxOutput, "max-output", def.MaxOutput, "bytes of answers a connection may have waiting to be written; past it the server stops reading that client (0: four times -max-line)")
-	fs.IntVar(&f.workers, "workers", 0, "pool, prefork: worker threads or processes started at boot, each serving one connection at a time; reuseport: event loops (0: the model's default)")
-	fs.BoolVar(&f.edge, "edge", false, "epoll, reuseport: watch sockets edge-triggered (EPOLLET), draining each until EAGAIN; other models ignore it")
-	fs.BoolVar(&f.procs, "procs", false, "reuseport: run the event loops as processes, one per listener, each with its own open-file limit; other models ignore it")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", def.ShutdownTimeout, "on SIGINT/SIGTERM, wait this long for requests in flight")
+	envDefault(fs, "proto", "IOLAB_PROTO")
+	envDefault(fs, "work", "IOLAB_WORK")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug (one event per connection), info, warn, error, disabled")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (JSON lines) or console (for people)")
 	fs.StringVar(&f.cpus, "cpus", "", "pin the server to these CPUs, e.g. 1 or 0,2-3; GOMAXPROCS follows (iolab bench uses it)")
@@ -99,7 +85,7 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		if !serving.Load() {
 			// It never served: a start-up error is one line, with no
 			// usage event to read past.
-			return startError(f.addr, err)
+			return startError(cfg.Addr, err)
 		}
 		// The last usage event is the server's whole life: iolab bench reads
 		// it, also from a container, where it cannot wait4 the server.
@@ -160,17 +146,10 @@ func (f *serveFlags) config(logOut io.Writer) (models.Model, models.Config, erro
 	if err != nil {
 		return model, models.Config{}, badUsage("unknown model %q (want one of %s)", f.model, strings.Join(models.Names(), ", "))
 	}
-	cfg := models.DefaultConfig()
-	cfg.Addr, cfg.Backlog, cfg.MaxLine = f.addr, f.backlog, f.maxLine
-	cfg.IdleTimeout, cfg.ShutdownTimeout, cfg.RequestTimeout = f.idle, f.shutdown, f.request
-	cfg.MaxConns, cfg.MaxOutput, cfg.Workers, cfg.Edge, cfg.Procs = f.maxConns, f.maxOutput, f.workers, f.edge, f.procs
-	cfg.Greeting = []byte(f.greeting)
-	if cfg.Proto, err = models.ParseProto(f.proto); err != nil {
-		return model, cfg, badUsage("%v", err)
+	if err := f.parse(); err != nil {
+		return model, f.cfg, badUsage("%v", err)
 	}
-	if cfg.Work, err = models.ParseWork(f.work); err != nil {
-		return model, cfg, badUsage("%v", err)
-	}
+	cfg := f.cfg
 	if cfg.Log, err = newLogger(logOut, f.logLevel, f.logFormat); err != nil {
 		return model, cfg, badUsage("%v", err)
 	}
@@ -204,12 +183,16 @@ func isTerminal(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-// envOr returns the environment variable key, or def if it is unset.
-func envOr(key, def string) string {
+// envDefault makes the environment variable key, if it is set, the
+// default of the flag name. The flag is text (see models.Config.Flags):
+// its value is checked with the other flags, and a bad one is named as
+// if it had been given on the command line.
+func envDefault(fs *flag.FlagSet, name, key string) {
 	if v, ok := os.LookupEnv(key); ok {
-		return v
+		f := fs.Lookup(name)
+		_ = f.Value.Set(v) // text: it cannot fail
+		f.DefValue = v
 	}
-	return def
 }
 
 // logUsage logs the usage event: the server's own getrusage(2), which

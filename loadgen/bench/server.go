@@ -83,16 +83,14 @@ const stopGrace = 5 * time.Second
 // logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
 func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients int) (*server, error) {
 	model, env := e.model, e.env
-	serve := []string{"-model", model, "-proto", sc.Proto.String(), "-work", sc.Work.String(),
-		"-log-level", "info", "-log-format", "json",
-		// The bench's shutdown waits for answers in flight at most this long.
-		"-shutdown-timeout", "2s"}
-	if cfg.Workers > 0 {
-		serve = append(serve, "-workers", strconv.Itoa(cfg.Workers))
-	}
-	if e.backlog > 0 {
-		serve = append(serve, "-backlog", strconv.Itoa(e.backlog))
-	}
+	srv := models.DefaultConfig() // what the bench sets, as flags through Args
+	srv.Workers, srv.Backlog = cfg.Workers, e.backlog
+	srv.ShutdownTimeout = 2 * time.Second // the bench's shutdown waits for answers in flight at most this long
+	// -proto and -work always, defaults or not: iolab serve takes those
+	// from IOLAB_PROTO and IOLAB_WORK, which may be set where the bench
+	// runs. The address is the environment's (below).
+	serve := append([]string{"-model", model, "-proto", sc.Proto.String(), "-work", sc.Work.String(),
+		"-log-level", "info", "-log-format", "json"}, srv.Args()...)
 	serve = append(serve, sc.Serve[model]...)
 	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
 	cpus := joinInts(cfg.serverCPUs(sc))

@@ -27,7 +27,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 		return err
 	}
 	defer ln.Close()
-	p := &parent{cfg: &s.cfg, ln: ln, spawner: child.NewSpawner(&s.cfg, ln.Stats()),
+	p := &parent{cfg: &s.cfg, spec: child.SpecOf(&s.cfg), ln: ln, spawner: child.NewSpawner(&s.cfg, ln.Stats()),
 		children: make(map[*child.Child]bool), exited: make(chan struct{}, 1)}
 	defer p.spawner.Close() // after every child has exited: see child.Spawner
 	defer p.stopAll()
@@ -55,6 +55,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 // parent is the state of the fork model's accepting process.
 type parent struct {
 	cfg     *models.Config
+	spec    child.Spec // what every child serves with, but for its Conn
 	ln      *blocking.Listener
 	spawner *child.Spawner
 	exited  chan struct{} // a child has exited (one token at most): a start may succeed now
@@ -78,7 +79,7 @@ type parent struct {
 // the shutdown, or a start that fails for any other reason, closes it
 // unserved.
 func (p *parent) fork(ctx context.Context, c blocking.Conn) {
-	spec := child.SpecOf(p.cfg)
+	spec := p.spec
 	spec.Conn = p.ln.Stats().NextID()
 	f := os.NewFile(uintptr(c.Fd), "conn") // the child's descriptor 3
 	defer f.Close()                        // the child has its copy; closing ours is the parent's half of close(connfd)

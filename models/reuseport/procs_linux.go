@@ -25,10 +25,13 @@ import (
 // log events, and adds up their totals.
 func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os.File, bound netip.AddrPort) error {
 	stats := models.NewStats(&s.cfg)
-	spec := child.SpecOf(&s.cfg)
-	if s.cfg.MaxConns > 0 { // the limit, shared out; by default each process its own
-		spec.MaxConns = (s.cfg.MaxConns + len(lns) - 1) / len(lns)
+	// A loop process serves with this Config: the limit, if set, shared
+	// out; by default each process has its own.
+	loop := s.cfg
+	if s.cfg.MaxConns > 0 {
+		loop.MaxConns = (s.cfg.MaxConns + len(lns) - 1) / len(lns)
 	}
+	spec := child.SpecOf(&loop)
 	// No count of busy children: a loop serves many clients at once, and
 	// tells its parent only that it is up.
 	pool := child.NewPool(role, &s.cfg, stats, spec, nil)
@@ -40,8 +43,8 @@ func (s *Server) serveProcs(ctx context.Context, ready func(net.Addr), lns []*os
 	}
 	pool.AwaitReady(ctx) // each loop's Go runtime up, about to wait in epoll_wait
 	cfg := s.cfg
-	if spec.MaxConns > 0 {
-		cfg.MaxConns = spec.MaxConns * len(lns)
+	if loop.MaxConns > 0 {
+		cfg.MaxConns = loop.MaxConns * len(lns)
 	} else {
 		cfg.MaxConns = cfg.Limit() * len(lns) // each process has the limit this one has
 	}

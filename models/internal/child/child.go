@@ -37,7 +37,6 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -54,18 +53,11 @@ const (
 const FirstFile = 3
 
 // Spec is what a child serves with: the parent's Config, in a form that
-// crosses exec(2).
+// crosses exec(2), and what is the child's own.
 type Spec struct {
-	Proto           string        `json:"proto"`
-	Greeting        string        `json:"greeting"`
-	Work            string        `json:"work"`
-	MaxLine         int           `json:"max_line"`
-	MaxOutput       int           `json:"max_output"`
-	MaxConns        int           `json:"max_conns"`
-	Edge            bool          `json:"edge,omitempty"`
-	IdleTimeout     time.Duration `json:"idle_timeout"`
-	RequestTimeout  time.Duration `json:"request_timeout"`
-	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	// Args are the parent's Config as flags of `iolab serve`
+	// (models.Config.Args): only those that differ from the defaults.
+	Args []string `json:"args,omitempty"`
 	// Level is the log level, as zerolog spells it.
 	Level string `json:"level"`
 	// Conn, for a fork child, is its connection's number in the parent's
@@ -126,30 +118,20 @@ func (h *hooked) ready() { h.once.Do(func() { close(h.readyCh) }) }
 
 // SpecOf returns the Spec of cfg.
 func SpecOf(cfg *models.Config) Spec {
-	return Spec{Proto: cfg.Proto.String(), Greeting: string(cfg.Greeting), Work: cfg.Work.String(),
-		MaxLine: cfg.MaxLine, MaxOutput: cfg.MaxOutput, MaxConns: cfg.MaxConns, Edge: cfg.Edge, IdleTimeout: cfg.IdleTimeout,
-		RequestTimeout: cfg.RequestTimeout, ShutdownTimeout: cfg.ShutdownTimeout,
-		Level: cfg.Log.GetLevel().String(), OnWork: cfg.OnWork != nil}
+	return Spec{Args: cfg.Args(), Level: cfg.Log.GetLevel().String(), OnWork: cfg.OnWork != nil}
 }
 
 // Config returns the Config a child serves with: s, and a logger that
 // writes JSON lines to stderr, for the parent to relay.
 func (s Spec) Config() (models.Config, error) {
 	cfg := models.DefaultConfig()
-	var err error
-	if cfg.Proto, err = models.ParseProto(s.Proto); err != nil {
-		return cfg, err
-	}
-	if cfg.Work, err = models.ParseWork(s.Work); err != nil {
+	if err := cfg.ParseArgs(s.Args); err != nil {
 		return cfg, err
 	}
 	lvl, err := zerolog.ParseLevel(s.Level)
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Greeting, cfg.MaxLine, cfg.MaxOutput = []byte(s.Greeting), s.MaxLine, s.MaxOutput
-	cfg.MaxConns, cfg.Edge = s.MaxConns, s.Edge
-	cfg.IdleTimeout, cfg.RequestTimeout, cfg.ShutdownTimeout = s.IdleTimeout, s.RequestTimeout, s.ShutdownTimeout
 	cfg.Log = zerolog.New(os.Stderr).Level(lvl)
 	if s.OnWork {
 		cfg.OnWork = func() { Tell(WorkBegins) }
