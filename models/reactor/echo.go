@@ -127,6 +127,8 @@ func (h *handler) resume(c gnet.Conn, err error) error {
 	}
 	now := time.Now().UnixNano()
 	st.working, st.timer = false, nil
+	// AsyncWrite wrote the answer, not st.out: it is counted here, as
+	// Lines.Answer counts the others.
 	st.rec.Requests++
 	st.rec.BytesOut += int64(len(st.reply))
 	st.offer(st.reply, now, c.OutboundBuffered(), h.coalesce())
