@@ -39,7 +39,8 @@ type BlockingConn interface {
 // tr tells Converse when the server is shutting down: a request read after
 // that is not served, and an answer in progress is finished first.
 //
-// The deadlines it sets, one per wait:
+// The deadlines it sets, one per wait, follow the timeout rule of every
+// model (Clocks.Deadline):
 //
 //   - a read waits at most IdleTimeout; while part of a line is held, at
 //     most until RequestTimeout after that line's first byte arrived, so
@@ -53,8 +54,8 @@ func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, 
 			return ReasonShutdown, nil
 		}
 		time.Sleep(BeginWork(cfg)) // returns at once when nothing is owed
-		if err := write(c, cfg, rec, cfg.Greeting); err != nil {
-			return closeReason(err, tr, ReasonWriteTimeout)
+		if timeout, err := write(c, cfg, rec, cfg.Greeting); err != nil {
+			return closeReason(err, tr, timeout)
 		}
 		rec.Requests++
 		return ReasonDone, nil
@@ -62,41 +63,44 @@ func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, 
 	return echoLines(c, cfg, rec, tr)
 }
 
-// echoLines is Converse for the echo protocol.
+// echoLines is Converse for the echo protocol: the request loop of Lines,
+// where every wait blocks the thread.
 //
 // The answers waiting to be written are out, and out only ever holds the
 // answers to one read: they are written, blocking, before the next read.
 // A read fills at most the LineBuffer, which never exceeds MaxLine, so out
-// holds at most MaxLine bytes of answers, or MaxLine plus ErrLineReply at
-// the end; and out is also written whenever the next answer would take it
-// past Config.OutputCap, so that bound holds whatever the buffer sizes.
-// Beyond out, what waits is in the kernel: the socket's send buffer and
-// the client's receive buffer. A client that never reads therefore costs
-// this model those buffers and no more: the thread stops in write(2),
-// stops reading, and the client's further requests stay in the server's
-// receive buffer until the write deadline closes the connection as
-// ReasonWriteTimeout. That is the backpressure an event loop has to build
-// by hand, by no longer asking to read.
+// holds at most MaxLine bytes of answers, or ErrLineReply alone (a line
+// too long fills the buffer by itself); and out is also written whenever
+// the next answer would take it past Config.OutputCap, so that bound holds
+// whatever the buffer sizes. Beyond out, what waits is in the kernel: the
+// socket's send buffer and the client's receive buffer. A client that
+// never reads therefore costs this model those buffers and no more: the
+// thread stops in write(2), stops reading, and the client's further
+// requests stay in the server's receive buffer until the write deadline
+// closes the connection as ReasonWriteTimeout. That is the backpressure
+// an event loop has to build by hand, by no longer asking to read.
 func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, error) {
 	in := NewLineBuffer(cfg.MaxLine)
 	outCap := cfg.OutputCap()
 	var out []byte // answers not yet written; flushed before blocking again
-	flush := func() error {
-		err := write(c, cfg, rec, out)
+	lines := Lines{Cfg: cfg, Rec: rec, Out: &out}
+	flush := func() (Reason, error) {
+		timeout, err := write(c, cfg, rec, out)
 		out = out[:0]
-		return err
+		return timeout, err
 	}
 	// lineStart is when the first byte of the incomplete line held in in
-	// arrived; it matters only while in.Buffered() > 0.
-	var lineStart time.Time
+	// arrived (a clock); it matters only while in.Buffered() > 0.
+	var lineStart int64
 	for {
-		deadline, timeout := time.Now().Add(cfg.IdleTimeout), ReasonIdle
+		// The read waits for the next request from now: idle, or the
+		// rest of a line (Clocks.Deadline).
+		clocks := Clocks{Active: clock(time.Now())}
 		if in.Buffered() > 0 {
-			if d := lineStart.Add(cfg.RequestTimeout); d.Before(deadline) {
-				deadline, timeout = d, ReasonRequestTimeout
-			}
+			clocks.Reading = lineStart
 		}
-		if err := c.SetReadDeadline(deadline); err != nil {
+		timeout, due := clocks.Deadline(cfg)
+		if err := c.SetReadDeadline(clockTime(due)); err != nil {
 			return closeReason(err, tr, timeout)
 		}
 		p := in.Space()
@@ -109,22 +113,21 @@ func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason,
 		// newline in it ended what was. The clock is read only then, so
 		// whole lines, the usual case, cost nothing here.
 		if n > 0 && p[n-1] != '\n' && (in.Buffered() == 0 || bytes.IndexByte(p[:n], '\n') >= 0) {
-			lineStart = time.Now()
+			lineStart = clock(time.Now())
 		}
 		in.Commit(n)
 		rec.BytesIn += int64(n)
+		// The drain is the Track's: a read that completes once the
+		// shutdown has begun is not served, none of its lines, so Lines
+		// never sees a drain here (draining false).
 		if !tr.Begin() {
 			return ReasonShutdown, nil
 		}
 		for {
-			line, err := in.Next()
-			if errors.Is(err, ErrLineTooLong) {
-				if len(out)+len(ErrLineReply) > outCap {
-					_ = flush()
-				}
-				out = append(out, ErrLineReply...)
-				_ = flush()
-				return ReasonTooLong, nil
+			line, end, closing := lines.Next(in, false)
+			if closing { // a line too long: out holds ErrLineReply alone
+				_, _ = flush()
+				return end, nil
 			}
 			if line == nil {
 				break
@@ -133,18 +136,15 @@ func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason,
 			// blocks, so that a client never waits on work that is not
 			// its own; and before out would pass its cap.
 			if cfg.Work.Kind != NoWork || len(out)+len(line) > outCap {
-				if err := flush(); err != nil {
-					return closeReason(err, tr, ReasonWriteTimeout)
+				if timeout, err := flush(); err != nil {
+					return closeReason(err, tr, timeout)
 				}
 			}
-			if cfg.Work.Kind != NoWork {
-				time.Sleep(BeginWork(cfg))
-			}
-			out = append(out, line...)
-			rec.Requests++
+			time.Sleep(lines.Begin()) // returns at once when nothing is owed
+			lines.Answer(line)
 		}
-		if err := flush(); err != nil {
-			return closeReason(err, tr, ReasonWriteTimeout)
+		if timeout, err := flush(); err != nil {
+			return closeReason(err, tr, timeout)
 		}
 		if !tr.End() {
 			return ReasonShutdown, nil
@@ -152,17 +152,20 @@ func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason,
 	}
 }
 
-// write writes p, if any, within IdleTimeout of now, and counts it.
-func write(c BlockingConn, cfg *Config, rec *ConnRecord, p []byte) error {
+// write writes p, if any, and counts it. The whole of p has one write
+// deadline, from now, as the answers are offered (Clocks.Deadline);
+// write returns the reason it stands for with the error.
+func write(c BlockingConn, cfg *Config, rec *ConnRecord, p []byte) (Reason, error) {
 	if len(p) == 0 {
-		return nil
+		return 0, nil
 	}
-	if err := c.SetWriteDeadline(time.Now().Add(cfg.IdleTimeout)); err != nil {
-		return err
+	timeout, due := Clocks{Writing: clock(time.Now())}.Deadline(cfg)
+	if err := c.SetWriteDeadline(clockTime(due)); err != nil {
+		return timeout, err
 	}
 	n, err := c.Write(p)
 	rec.BytesOut += int64(n)
-	return err
+	return timeout, err
 }
 
 // closeReason names why a read or write ended the conversation; timeout

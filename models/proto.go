@@ -57,7 +57,7 @@ func ParseProto(s string) (Proto, error) {
 // ErrLineTooLong once buf holds maxLine bytes without a newline: such a line
 // can no longer end within the limit, so there is no point waiting for it.
 //
-// Every model frames echo requests with ScanLine, on its own buffer.
+// Every model frames echo requests with it, through LineBuffer.Next.
 func ScanLine(buf []byte, maxLine int) (int, error) {
 	window := buf
 	if len(window) > maxLine {
@@ -73,9 +73,10 @@ func ScanLine(buf []byte, maxLine int) (int, error) {
 }
 
 // LineBuffer accumulates what a connection has read and hands out complete
-// lines. Models that read into their own memory use it (gnet brings its own
-// buffer and calls ScanLine directly). A LineBuffer never holds more than
-// one incomplete line, so its size is bounded by the line limit.
+// lines. Models that read into their own memory use it; input already
+// held in a buffer of its own (gnet's) is framed through LinesOf. A
+// LineBuffer never holds more than one incomplete line, so its size is
+// bounded by the line limit.
 type LineBuffer struct {
 	buf     []byte      // read into buf[w:]; unconsumed input is buf[r:w]
 	pool    *BufferPool // where buf comes from and goes back to; nil: the heap
@@ -101,6 +102,15 @@ func NewLineBuffer(maxLine int) *LineBuffer {
 // thousands of idle ones hold none.
 func NewPooledLineBuffer(maxLine int, pool *BufferPool) *LineBuffer {
 	return &LineBuffer{maxLine: int32(min(maxLine, math.MaxInt32)), pool: pool}
+}
+
+// LinesOf returns a LineBuffer that holds p, for the models whose input
+// is already in a buffer of their own (gnet's, or what a takeover kept):
+// Next frames it as it frames what a model reads. It reads nothing more:
+// Space must not be called. Buffered says how much of p is left. p is
+// shorter than 2 GiB, as any line buffer is.
+func LinesOf(p []byte, maxLine int) LineBuffer {
+	return LineBuffer{buf: p, w: int32(len(p)), maxLine: int32(min(maxLine, math.MaxInt32))}
 }
 
 // Space returns the free tail to read into. It first moves unconsumed

@@ -21,8 +21,9 @@ func (h *handler) greet(st *state) []byte {
 
 // answer handles complete lines, in order, until none is left, one must
 // wait for its sleep timer, or the answers waiting in gnet reach the cap
-// (then the rest waits in gnet's inbound buffer: settle sees to it). It
-// runs on the loop.
+// (then the rest waits in gnet's inbound buffer: settle sees to it): the
+// request loop of models.Lines over gnet's inbound buffer. It runs on the
+// loop.
 func (h *handler) answer(c gnet.Conn, st *state, now int64) gnet.Action {
 	room := h.cfg.OutputCap() - c.OutboundBuffered()
 	if room <= 0 {
@@ -32,35 +33,31 @@ func (h *handler) answer(c gnet.Conn, st *state, now int64) gnet.Action {
 	}
 	// No more than the answers that fit can use: where gnet's ring
 	// buffer wraps, Peek copies what it returns.
-	in := c.InboundBuffered()
-	buf, _ := c.Peek(min(in, room+h.cfg.MaxLine)) // valid until Discard
-	used := 0
+	inbound := c.InboundBuffered()
+	buf, _ := c.Peek(min(inbound, room+h.cfg.MaxLine)) // valid until Discard
+	in := models.LinesOf(buf, h.cfg.MaxLine)
+	lines := models.Lines{Cfg: h.cfg, Rec: &st.rec, Out: &st.out}
 	action := gnet.None
 	caughtUp := false // every complete line is answered
-	for {
-		if len(st.out) >= room {
-			break
-		}
-		n, err := models.ScanLine(buf[used:], h.cfg.MaxLine)
-		if err != nil {
-			st.out = append(st.out, models.ErrLineReply...)
-			st.closeFor(models.ReasonTooLong)
+	for len(st.out) < room {
+		// The drain is checked below, once the loop stops, wherever it
+		// stops: at the cap too, where the lines left are not answered.
+		line, end, closing := lines.Next(&in, false)
+		if closing {
+			st.closeFor(end)
 			action = gnet.Close
 			break
 		}
-		if n == 0 {
-			caughtUp = len(buf) == in
+		if line == nil {
+			caughtUp = len(buf) == inbound
 			break
 		}
-		line := buf[used : used+n]
-		used += n
 		if h.startWork(c, st, line) {
 			break
 		}
-		st.out = append(st.out, line...)
-		st.rec.Requests++
+		lines.Answer(line)
 	}
-	if used > 0 {
+	if used := len(buf) - in.Buffered(); used > 0 {
 		// Only then: gnet's Discard(0) discards everything buffered,
 		// which would lose the start of an incomplete line.
 		_, _ = c.Discard(used)
@@ -130,6 +127,8 @@ func (h *handler) resume(c gnet.Conn, err error) error {
 	}
 	now := time.Now().UnixNano()
 	st.working, st.timer = false, nil
+	// AsyncWrite wrote the answer, not st.out: it is counted here, as
+	// Lines.Answer counts the others.
 	st.rec.Requests++
 	st.rec.BytesOut += int64(len(st.reply))
 	st.offer(st.reply, now, c.OutboundBuffered(), h.coalesce())

@@ -149,7 +149,7 @@ func (h *handler) settle(c gnet.Conn, st *state, now int64) gnet.Action {
 		st.closeFor(models.ReasonWriteTimeout)
 		return gnet.Close
 	}
-	reason, due := st.deadline(h.cfg)
+	reason, due := st.clocks().Deadline(h.cfg)
 	if due != 0 && due <= now {
 		st.closeFor(reason)
 		return gnet.Close
@@ -161,27 +161,16 @@ func (h *handler) settle(c gnet.Conn, st *state, now int64) gnet.Action {
 	return gnet.None
 }
 
-// deadline returns the connection's earliest deadline, unix nanoseconds,
-// and the reason to close it with once it passes; 0 if there is none.
-func (st *state) deadline(cfg *models.Config) (models.Reason, int64) {
-	var (
-		reason models.Reason
-		due    int64
-	)
-	consider := func(r models.Reason, d int64) {
-		if due == 0 || d < due {
-			reason, due = r, d
-		}
-	}
+// clocks returns what the connection's timeouts run from
+// (models.Clocks.Deadline, the rule of every model), in unix nanoseconds:
+// the write timeout from when the oldest answer gnet still holds was
+// handed over.
+func (st *state) clocks() models.Clocks {
+	c := models.Clocks{Active: st.active, Reading: st.lineAt, Asleep: st.working}
 	if len(st.offers) > 0 { // answers the client has not taken
-		consider(models.ReasonWriteTimeout, st.offers[0].at+int64(cfg.IdleTimeout))
-	} else if !st.working {
-		consider(models.ReasonIdle, st.active+int64(cfg.IdleTimeout))
+		c.Writing = st.offers[0].at
 	}
-	if st.lineAt != 0 {
-		consider(models.ReasonRequestTimeout, st.lineAt+int64(cfg.RequestTimeout))
-	}
-	return reason, due
+	return c
 }
 
 // nudge asks the loop to look at a stalled connection again soon: gnet

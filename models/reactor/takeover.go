@@ -162,33 +162,31 @@ func (h *handler) write(t *takeover) {
 		out = nil
 		return err
 	}
+	// The request loop of models.Lines, blocking as in a blocking model.
+	// Its drain is its own: h.quit ends the waits (errQuit).
+	lines := models.Lines{Cfg: h.cfg, Rec: &t.rec, Out: &out}
 	reason, err := t.reason, error(nil)
 	if t.reply != nil {
 		if err = flush(); err == nil {
 			err = h.sleep(time.Until(t.wakeAt))
 		}
-		out = append(out, t.reply...)
-		t.rec.Requests++
+		lines.Answer(t.reply)
 	}
-	for rest := t.rest; err == nil && len(rest) > 0; {
-		n, scanErr := models.ScanLine(rest, h.cfg.MaxLine)
-		if scanErr != nil {
-			out = append(out, models.ErrLineReply...)
-			reason = models.ReasonTooLong
+	in := models.LinesOf(t.rest, h.cfg.MaxLine)
+	for err == nil {
+		line, end, closing := lines.Next(&in, false)
+		if line == nil {
+			if closing { // ErrLineReply is queued
+				reason = end
+			}
 			break
 		}
-		if n == 0 {
-			break
-		}
-		line := rest[:n]
-		rest = rest[n:]
-		if sleep := models.BeginWork(h.cfg); sleep > 0 {
+		if sleep := lines.Begin(); sleep > 0 {
 			if err = flush(); err == nil {
 				err = h.sleep(sleep)
 			}
 		}
-		out = append(out, line...)
-		t.rec.Requests++
+		lines.Answer(line)
 	}
 	if err == nil {
 		err = flush()

@@ -138,11 +138,6 @@ func At(now time.Time) Clock {
 	return 1
 }
 
-// since returns how long before now c was.
-func (c Clock) since(now time.Time) time.Duration {
-	return now.Sub(epoch) - time.Duration(c)
-}
-
 // Follow starts or stops one of a connection's clocks: it reads zero while
 // stopped, and the moment it started while running. A clock that keeps
 // running keeps its start, so that progress (a partial write, one more
@@ -156,25 +151,16 @@ func Follow(clock *Clock, running bool, now time.Time) {
 	}
 }
 
-// Late reports whether a connection is past one of its deadlines at now,
-// and which, given when it last read or wrote (active), since when its
+// Late reports whether a connection is past its deadline at now, and
+// which, given when it last read or wrote (active), since when its
 // answers have waited unsent (writing) and since when it has held part of
 // a line waiting for the rest (reading), zero for a clock that is
-// stopped; asleep says its request's work is in progress. The write and
-// request clocks never both run: a loop reads only once all is written.
+// stopped; asleep says its request's work is in progress. The rule is
+// every model's (models.Clocks.Deadline); a loop's sweep asks it.
 func Late(cfg *models.Config, now time.Time, active, writing, reading Clock, asleep bool) (models.Reason, bool) {
-	switch {
-	case writing != 0:
-		// Not taking its answers, however slowly it takes some.
-		return models.ReasonWriteTimeout, writing.since(now) >= cfg.IdleTimeout
-	case asleep:
-		return 0, false // the wait is the server's, not the client's
-	case reading != 0 && reading.since(now) >= cfg.RequestTimeout:
-		// Part of a line, and the rest too slow, however often a byte of
-		// it comes.
-		return models.ReasonRequestTimeout, true
-	}
-	return models.ReasonIdle, active.since(now) >= cfg.IdleTimeout
+	clocks := models.Clocks{Active: int64(active), Writing: int64(writing), Reading: int64(reading), Asleep: asleep}
+	reason, due := clocks.Deadline(cfg)
+	return reason, due != 0 && due <= int64(now.Sub(epoch))
 }
 
 // SweepEvery is the period of a loop's sweep for connections past a

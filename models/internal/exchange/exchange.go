@@ -11,7 +11,10 @@
 // says how long it must sleep; a sleep is the loop's to wait out, its own
 // way (a timer in its heap), and then it calls WorkDone. Finish queues the
 // answer in Out. Writing Out, and closing once Closing and all is written,
-// are the loop's again: that is how it waits.
+// are the loop's again: that is how it waits. What a request is (its
+// framing, the line limit, its work, its count) is models.Lines, the
+// request loop of every model; a Conn keeps that loop's state between
+// waits.
 package exchange
 
 import (
@@ -67,28 +70,30 @@ func (x *Conn) Rest() {
 }
 
 // Answer begins the complete lines in In, in order, with begin, until none
-// is left or one must wait. begin is the loop's, since how a request waits
-// is: it calls Begin, or hands the work elsewhere. After a line too long,
-// the connection answers ErrLineReply and closes. During the shutdown, a
+// is left or one must wait: the request loop of models.Lines, whose waits
+// are the loop's. begin is the loop's, since how a request waits is: it
+// calls Begin, or hands the work elsewhere. After a line too long, the
+// connection answers ErrLineReply and closes. During the shutdown, a
 // connection left with nothing in progress closes once its answers are
 // written.
 func (x *Conn) Answer(draining bool, begin func(reply []byte)) {
+	lines := x.lines(nil) // framing needs no Config: In has the line limit
 	for !x.Asleep && !x.Closing {
-		line, err := x.In.Next()
-		if err != nil { // models.ErrLineTooLong
-			x.Out = append(x.Out, models.ErrLineReply...)
-			x.Closing, x.After = true, models.ReasonTooLong
-			break
-		}
+		line, end, closing := lines.Next(x.In, draining)
 		if line == nil {
+			if closing {
+				x.Closing, x.After = true, end
+			}
 			break
 		}
 		x.Reading = 0 // the line is complete: its clock stops
 		begin(line)
 	}
-	if draining && !x.Asleep && !x.Closing {
-		x.Closing, x.After = true, models.ReasonShutdown
-	}
+}
+
+// lines is the request loop over the connection's input and answers.
+func (x *Conn) lines(cfg *models.Config) models.Lines {
+	return models.Lines{Cfg: cfg, Rec: &x.Rec, Out: &x.Out}
 }
 
 // Begin starts a request whose answer is reply: the echoed line, or the
@@ -101,7 +106,7 @@ func (x *Conn) Answer(draining bool, begin func(reply []byte)) {
 // while asleep (TakesInput).
 func (x *Conn) Begin(cfg *models.Config, reply []byte) (sleep time.Duration) {
 	x.Reply = reply
-	if sleep = models.BeginWork(cfg); sleep > 0 {
+	if sleep = x.lines(cfg).Begin(); sleep > 0 {
 		x.Asleep = true
 		return sleep
 	}
@@ -114,9 +119,8 @@ func (x *Conn) Begin(cfg *models.Config, reply []byte) (sleep time.Duration) {
 // written. Out may grow while the loop writes from it (a send in flight,
 // in io_uring); the loop keeps what it writes from alive by itself.
 func (x *Conn) Finish(cfg *models.Config) {
-	x.Out = append(x.Out, x.Reply...)
+	x.lines(cfg).Answer(x.Reply)
 	x.Reply, x.Asleep = nil, false
-	x.Rec.Requests++
 	if cfg.Proto == models.Greeting {
 		x.Closing, x.After = true, models.ReasonDone
 	}
