@@ -1,7 +1,7 @@
 // Package fork is the classic Unix server (inetd, early Apache; Stevens,
 // UNIX Network Programming, vol. 1, section 30.5): the parent blocks in
-// accept(2), and for each connection starts a child process that serves
-// that one client and exits. The parent reaps its children.
+// accept(2) and starts a child process per connection, which blocks in
+// read(2) and write(2) on its one client and exits; the parent reaps it.
 //
 // A C server calls fork(2): the child is a copy of the parent, made in
 // some tens of microseconds by copying page tables. A Go program cannot

@@ -1,8 +1,8 @@
 // Package prefork is Apache's prefork design (Stevens, UNIX Network
 // Programming, vol. 1, section 30.6): the parent opens the listening
 // socket and starts a fixed pool of worker processes (-workers); each
-// worker inherits the socket, blocks in accept(2) on it, and serves the
-// client it gets to the end, one at a time, as the sequential model does.
+// worker inherits the socket, blocks in accept(2) on it, then in read(2)
+// and write(2) on the client it gets, one at a time, as sequential does.
 // The parent accepts nothing: it starts the workers, starts a new one when
 // one dies, and stops them all at shutdown.
 //

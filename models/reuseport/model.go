@@ -1,10 +1,10 @@
 // Package reuseport is the multi-reactor, as nginx and most fast servers
 // spread an event loop over cores: N event loops (-workers, default the
-// CPUs the server may use), each on its own locked OS thread with its own
-// listening socket, all bound to the same port with SO_REUSEPORT. The
-// kernel spreads incoming connections over the listeners by a hash of the
-// client's and server's addresses and ports, so each loop accepts and
-// serves its own share, and the loops share nothing but the counters.
+// CPUs the server may use), each waiting in epoll_wait(2) on its own
+// locked OS thread with its own listener, all bound to one port with
+// SO_REUSEPORT. The kernel spreads new connections over the listeners by
+// a hash of the client's and server's addresses and ports, so each loop
+// accepts and serves its own share; the loops share only the counters.
 //
 // Each loop is the epoll model's loop, the same code (epoll.Run), not a
 // copy of it. Read models/epoll first; then reuseport_linux.go (Serve:

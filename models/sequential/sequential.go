@@ -1,8 +1,8 @@
-// Package sequential is the tutorial's first server: one thread that
-// accepts a connection, serves it to the end, closes it, and only then
-// accepts the next. While it serves one client, every other client waits in
-// the kernel's accept queue (listen(2)'s backlog) or, once that is full, in
-// SYN retransmissions.
+// Package sequential is the tutorial's first server: one thread blocks in
+// accept(2), then in read(2) and write(2) serving that connection to the
+// end, closes it, and only then accepts the next. Meanwhile every other
+// client waits in the kernel's accept queue (listen(2)'s backlog) or, once
+// that is full, in SYN retransmissions.
 //
 // Read it in this order: sequential.go (Serve: the accept loop, on one
 // locked OS thread), then models/internal/blocking/blocking_linux.go

@@ -1,5 +1,5 @@
 // Package threads is the tutorial's threading.Thread server: one OS thread
-// per connection, each blocking in the kernel on its own socket.
+// per connection, each blocking in read(2) and write(2) on its own socket.
 //
 // A goroutine is not an OS thread: Go multiplexes goroutines over a few
 // threads and parks them in its netpoller. To get the tutorial's model, each
