@@ -21,8 +21,9 @@
 //
 // The contract every model keeps:
 //
-//   - New(cfg) validates cfg and returns a concrete server; it does not
-//     listen yet.
+//   - A model registers a Model whose Build makes its server from a
+//     Config that Model.New has validated; the server does not listen
+//     yet.
 //   - Serve(ctx, ready) listens on cfg.Addr with cfg.Backlog, calls ready
 //     with the bound address once connections are accepted, and serves
 //     until ctx is done. Then it stops accepting, lets requests in flight
@@ -199,7 +200,7 @@ func (c *Config) Limit() int {
 	return DefaultMaxConns()
 }
 
-// Server is what every model's New returns.
+// Server is what every model's Build returns.
 type Server interface {
 	// Serve listens, calls ready with the bound address, and serves until
 	// ctx is done, as the package documentation describes.
@@ -234,15 +235,43 @@ type Model struct {
 	Bounded bool
 	// Workers is the default size of the pool the model starts at boot
 	// (Config.Workers), for pool and prefork; 0 for the models that have
-	// none. Such a model serves at most that many clients at once.
+	// none. Such a model serves at most that many clients at once, so New
+	// also cuts the pool to the connection limit.
 	Workers int
 	// Available, when set, reports whether the model can serve on this
 	// system, by trying what it needs (the uring model sets up a tiny
 	// io_uring and closes it). Its error names the cause and the fix. A
 	// nil Available means always available.
 	Available func() error
-	// New builds a server for cfg.
-	New func(cfg Config) (Server, error)
+	// Build makes the model's server from cfg, which New has validated.
+	// A model whose Config fields have defaults of its own (the workers
+	// model's pool size, the fork model's cap on children) sets them
+	// here, on its copy of cfg.
+	Build func(cfg Config) Server
+}
+
+// New validates cfg, sizes a fixed pool (Workers) and builds m's server.
+// The server does not listen until Serve.
+func (m *Model) New(cfg Config) (Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if m.Workers > 0 {
+		// Each worker serves one client at a time, so the pool is the
+		// connection limit: a -max-conns below it shrinks it.
+		cfg.Workers = min(cfg.WorkersOr(m.Workers), cfg.Limit())
+	}
+	return m.Build(cfg), nil
+}
+
+// New builds a server of the model called name for cfg, as Model.New
+// does.
+func New(name string, cfg Config) (Server, error) {
+	m, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return m.New(cfg)
 }
 
 // Usable returns nil if m can serve here, or the error of its Available.

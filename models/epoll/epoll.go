@@ -32,8 +32,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "epoll",
@@ -42,14 +40,6 @@ func init() {
 			"It stops reading a client whose unsent answers pass -max-output, and closes it if they are not drained " +
 			"within -idle-timeout (write_timeout).",
 		Source: "models/epoll",
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns an epoll reactor for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }

@@ -36,7 +36,7 @@ func init() {
 		Source:    "models/fork",
 		Processes: true,
 		Bounded:   true,
-		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:     build,
 	})
 }
 
@@ -72,15 +72,12 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
-// New returns a fork server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+// build makes the parent, with a connection limit of maxChildren when
+// -max-conns is 0: a child costs far more than the descriptor that
+// models.DefaultMaxConns counts.
+func build(cfg models.Config) models.Server {
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = maxChildren()
 	}
-	return &Server{cfg: cfg}, nil
+	return &Server{cfg: cfg}
 }

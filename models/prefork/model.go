@@ -47,23 +47,13 @@ func init() {
 		WorkersAre: "processes",
 		Bounded:    true,
 		Processes:  true,
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:      func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }
 
-// Server is the prefork model's parent.
+// Server is the prefork model's parent. Its cfg.Workers is the pool's
+// size: -workers or DefaultWorkers, cut to the connection limit by
+// Model.New.
 type Server struct {
 	cfg models.Config
-}
-
-var _ models.Server = (*Server)(nil)
-
-// New returns a prefork server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	// The pool is the connection limit: a -max-conns below it shrinks it.
-	cfg.Workers = min(cfg.WorkersOr(DefaultWorkers), cfg.Limit())
-	return &Server{cfg: cfg}, nil
 }

@@ -32,8 +32,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 // role names the loop processes of -procs to package child.
 const role = "reuseport-loop"
 
@@ -48,18 +46,14 @@ func init() {
 			"the kernel's hash ignores it, so a client may wait at a full process while another has room.",
 		Source:     "models/reuseport",
 		WorkersAre: "event loops",
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:      build,
 	})
 }
 
-// New returns a multi-reactor for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if cfg.Workers == 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0) // the CPUs the server may use (-cpus sets it)
-	}
-	cfg.Workers = min(cfg.Workers, cfg.Limit())
-	return &Server{cfg: cfg}, nil
+// build makes the multi-reactor with one loop per CPU the server may use
+// (-cpus sets them) when -workers is 0, and no more loops than the
+// connection limit, since a loop without a connection to serve is waste.
+func build(cfg models.Config) models.Server {
+	cfg.Workers = min(cfg.WorkersOr(runtime.GOMAXPROCS(0)), cfg.Limit())
+	return &Server{cfg: cfg}
 }

@@ -31,8 +31,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "sequential",
@@ -41,16 +39,8 @@ func init() {
 			"A client that stops reading holds everyone up until -idle-timeout closes it (write_timeout).",
 		Source: "models/sequential",
 		Serial: true,
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns a sequential server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }
 
 // Serve accepts and serves one connection at a time on one OS thread.

@@ -44,8 +44,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 // ErrUnavailable is what Available and Serve return when this process
 // may not use io_uring; the error wrapping it names the cause and the fix.
 var ErrUnavailable = errors.New("uring: io_uring is not available")
@@ -61,15 +59,8 @@ func init() {
 			"(kernel.io_uring_disabled, Docker's default seccomp profile): see iolab models.",
 		Source:    "models/uring",
 		Available: Available,
-		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		// Whether io_uring may be used is found out by Serve (and by
+		// Available, ahead of it).
+		Build: func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns an io_uring server for cfg. Whether io_uring may be used is
-// found out by Serve (and by Available, ahead of it).
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }

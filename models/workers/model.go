@@ -26,8 +26,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "workers",
@@ -36,15 +34,11 @@ func init() {
 			"the loop's other clients do not.",
 		Source:     "models/workers",
 		WorkersAre: "threads",
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build: func(cfg models.Config) models.Server {
+			// The pool takes cpu work, not connections: the connection
+			// limit does not bound it.
+			cfg.Workers = cfg.WorkersOr(DefaultWorkers)
+			return &Server{cfg: cfg}
+		},
 	})
-}
-
-// New returns an AMPED server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg.Workers = cfg.WorkersOr(DefaultWorkers)
-	return &Server{cfg: cfg}, nil
 }
