@@ -23,7 +23,8 @@
 //
 //   - A model registers a Model whose Build makes its server from a
 //     Config that Model.New has validated; the server does not listen
-//     yet.
+//     yet. A model that needs Linux says so (Model.Linux) and still
+//     builds elsewhere (LinuxOnly).
 //   - Serve(ctx, ready) listens on cfg.Addr with cfg.Backlog, calls ready
 //     with the bound address once connections are accepted, and serves
 //     until ctx is done. Then it stops accepting, lets requests in flight
@@ -44,7 +45,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -238,6 +241,10 @@ type Model struct {
 	// none. Such a model serves at most that many clients at once, so New
 	// also cuts the pool to the connection limit.
 	Workers int
+	// Linux is true for a model written on Linux's own system calls
+	// (epoll, io_uring, raw sockets, pidfds): on other systems Usable
+	// reports that it needs Linux, and names the models that do not.
+	Linux bool
 	// Available, when set, reports whether the model can serve on this
 	// system, by trying what it needs (the uring model sets up a tiny
 	// io_uring and closes it). Its error names the cause and the fix. A
@@ -274,13 +281,48 @@ func New(name string, cfg Config) (Server, error) {
 	return m.New(cfg)
 }
 
-// Usable returns nil if m can serve here, or the error of its Available.
+// ErrNeedsLinux is what Usable returns, wrapped, for a Linux model on
+// another system, and what such a model's Serve returns there.
+var ErrNeedsLinux = errors.New("models: the model needs Linux")
+
+// Usable returns nil if m can serve here: for a Linux model elsewhere,
+// ErrNeedsLinux with the models to try instead; otherwise the error of
+// its Available.
 func (m *Model) Usable() error {
+	if m.Linux && runtime.GOOS != "linux" {
+		return fmt.Errorf("%w; on this system try %s", ErrNeedsLinux, portable())
+	}
 	if m.Available == nil {
 		return nil
 	}
 	return m.Available()
 }
+
+// portable names, as -model flags, the models that are not Linux's alone
+// and can serve here: "-model goroutine or -model gnet".
+func portable() string {
+	var flags []string
+	for _, m := range All() {
+		if !m.Linux && m.Usable() == nil {
+			flags = append(flags, "-model "+m.Name)
+		}
+	}
+	if len(flags) < 2 {
+		return strings.Join(flags, "")
+	}
+	return strings.Join(flags[:len(flags)-1], ", ") + " or " + flags[len(flags)-1]
+}
+
+// LinuxOnly gives a Linux model's Server the Serve it has on other
+// systems, which returns ErrNeedsLinux. The model embeds it in its Server
+// and writes its own Serve in a _linux.go file: on Linux that Serve,
+// declared on the Server itself, is the one called (Go picks the
+// shallowest method), and elsewhere, where it is not compiled, this one
+// is. So the model builds everywhere without a stub file of its own.
+type LinuxOnly struct{}
+
+// Serve returns ErrNeedsLinux.
+func (LinuxOnly) Serve(context.Context, func(net.Addr)) error { return ErrNeedsLinux }
 
 var registry = map[string]Model{}
 

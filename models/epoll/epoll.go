@@ -27,8 +27,10 @@ import (
 	"iolab/models"
 )
 
-// Server is the epoll reactor model.
+// Server is the epoll reactor model. Its Serve is in loop_linux.go; on
+// other systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
 
@@ -40,6 +42,7 @@ func init() {
 			"It stops reading a client whose unsent answers pass -max-output, and closes it if they are not drained " +
 			"within -idle-timeout (write_timeout).",
 		Source: "models/epoll",
+		Linux:  true,
 		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }

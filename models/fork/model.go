@@ -36,6 +36,7 @@ func init() {
 		Source:    "models/fork",
 		Processes: true,
 		Bounded:   true,
+		Linux:     true,
 		Build:     build,
 	})
 }
@@ -67,8 +68,10 @@ func maxChildren() int {
 	return max(1, min(DefaultMaxChildren, (models.DefaultMaxConns()-fdsPerStart)/fdsPerChild))
 }
 
-// Server is the fork model's parent.
+// Server is the fork model's parent. Its Serve is in fork_linux.go; on
+// other systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
 

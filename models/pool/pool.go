@@ -52,6 +52,7 @@ func init() {
 		Workers:    DefaultWorkers,
 		WorkersAre: "threads",
 		Bounded:    true,
+		Linux:      true,
 		Build:      func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }

@@ -47,13 +47,16 @@ func init() {
 		WorkersAre: "processes",
 		Bounded:    true,
 		Processes:  true,
+		Linux:      true,
 		Build:      func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }
 
 // Server is the prefork model's parent. Its cfg.Workers is the pool's
 // size: -workers or DefaultWorkers, cut to the connection limit by
-// Model.New.
+// Model.New. Its Serve is in prefork_linux.go; on other systems it is
+// LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }

@@ -27,8 +27,10 @@ import (
 	"iolab/models/internal/child"
 )
 
-// Server is the multi-reactor model.
+// Server is the multi-reactor model. Its Serve is in reuseport_linux.go;
+// on other systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
 
@@ -46,6 +48,7 @@ func init() {
 			"the kernel's hash ignores it, so a client may wait at a full process while another has room.",
 		Source:     "models/reuseport",
 		WorkersAre: "event loops",
+		Linux:      true,
 		Build:      build,
 	})
 }

@@ -39,6 +39,7 @@ func init() {
 			"A client that stops reading holds everyone up until -idle-timeout closes it (write_timeout).",
 		Source: "models/sequential",
 		Serial: true,
+		Linux:  true,
 		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }

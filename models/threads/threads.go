@@ -82,6 +82,7 @@ func init() {
 			"the runtime's own thread limit is raised to match. A client that stops reading is closed one -idle-timeout " +
 			"after its answers back up (write_timeout), its thread blocked in write(2) until then.",
 		Source: "models/threads",
+		Linux:  true,
 		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }

@@ -39,8 +39,10 @@ import (
 	"iolab/models"
 )
 
-// Server is the io_uring model.
+// Server is the io_uring model. Its Serve is in serve_linux.go; on other
+// systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
 
@@ -58,6 +60,7 @@ func init() {
 			"(plus what one turn brought, at most the 1 MiB buffer ring), then is cancelled. Unavailable where io_uring is refused " +
 			"(kernel.io_uring_disabled, Docker's default seccomp profile): see iolab models.",
 		Source:    "models/uring",
+		Linux:     true,
 		Available: Available,
 		// Whether io_uring may be used is found out by Serve (and by
 		// Available, ahead of it).

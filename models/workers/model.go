@@ -21,8 +21,10 @@ import (
 // keep a few CPUs computing, far fewer than clients.
 const DefaultWorkers = 8
 
-// Server is the AMPED model.
+// Server is the AMPED model. Its Serve is in workers_linux.go; on other
+// systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
 
@@ -34,6 +36,7 @@ func init() {
 			"the loop's other clients do not.",
 		Source:     "models/workers",
 		WorkersAre: "threads",
+		Linux:      true,
 		Build: func(cfg models.Config) models.Server {
 			// The pool takes cpu work, not connections: the connection
 			// limit does not bound it.
