@@ -21,8 +21,10 @@
 //
 // The contract every model keeps:
 //
-//   - New(cfg) validates cfg and returns a concrete server; it does not
-//     listen yet.
+//   - A model registers a Model whose Build makes its server from a
+//     Config that Model.New has validated; the server does not listen
+//     yet. A model that needs Linux says so (Model.Linux) and still
+//     builds elsewhere (LinuxOnly).
 //   - Serve(ctx, ready) listens on cfg.Addr with cfg.Backlog, calls ready
 //     with the bound address once connections are accepted, and serves
 //     until ctx is done. Then it stops accepting, lets requests in flight
@@ -43,7 +45,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -199,7 +203,7 @@ func (c *Config) Limit() int {
 	return DefaultMaxConns()
 }
 
-// Server is what every model's New returns.
+// Server is what every model's Build returns.
 type Server interface {
 	// Serve listens, calls ready with the bound address, and serves until
 	// ctx is done, as the package documentation describes.
@@ -234,24 +238,91 @@ type Model struct {
 	Bounded bool
 	// Workers is the default size of the pool the model starts at boot
 	// (Config.Workers), for pool and prefork; 0 for the models that have
-	// none. Such a model serves at most that many clients at once.
+	// none. Such a model serves at most that many clients at once, so New
+	// also cuts the pool to the connection limit.
 	Workers int
+	// Linux is true for a model written on Linux's own system calls
+	// (epoll, io_uring, raw sockets, pidfds): on other systems Usable
+	// reports that it needs Linux, and names the models that do not.
+	Linux bool
 	// Available, when set, reports whether the model can serve on this
 	// system, by trying what it needs (the uring model sets up a tiny
 	// io_uring and closes it). Its error names the cause and the fix. A
 	// nil Available means always available.
 	Available func() error
-	// New builds a server for cfg.
-	New func(cfg Config) (Server, error)
+	// Build makes the model's server from cfg, which New has validated.
+	// A model whose Config fields have defaults of its own (the workers
+	// model's pool size, the fork model's cap on children) sets them
+	// here, on its copy of cfg.
+	Build func(cfg Config) Server
 }
 
-// Usable returns nil if m can serve here, or the error of its Available.
+// New validates cfg, sizes a fixed pool (Workers) and builds m's server.
+// The server does not listen until Serve.
+func (m *Model) New(cfg Config) (Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if m.Workers > 0 {
+		// Each worker serves one client at a time, so the pool is the
+		// connection limit: a -max-conns below it shrinks it.
+		cfg.Workers = min(cfg.WorkersOr(m.Workers), cfg.Limit())
+	}
+	return m.Build(cfg), nil
+}
+
+// New builds a server of the model called name for cfg, as Model.New
+// does.
+func New(name string, cfg Config) (Server, error) {
+	m, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return m.New(cfg)
+}
+
+// ErrNeedsLinux is what Usable returns, wrapped, for a Linux model on
+// another system, and what such a model's Serve returns there.
+var ErrNeedsLinux = errors.New("models: the model needs Linux")
+
+// Usable returns nil if m can serve here: for a Linux model elsewhere,
+// ErrNeedsLinux with the models to try instead; otherwise the error of
+// its Available.
 func (m *Model) Usable() error {
+	if m.Linux && runtime.GOOS != "linux" {
+		return fmt.Errorf("%w; on this system try %s", ErrNeedsLinux, portable())
+	}
 	if m.Available == nil {
 		return nil
 	}
 	return m.Available()
 }
+
+// portable names, as -model flags, the models that are not Linux's alone
+// and can serve here: "-model goroutine or -model gnet".
+func portable() string {
+	var flags []string
+	for _, m := range All() {
+		if !m.Linux && m.Usable() == nil {
+			flags = append(flags, "-model "+m.Name)
+		}
+	}
+	if len(flags) < 2 {
+		return strings.Join(flags, "")
+	}
+	return strings.Join(flags[:len(flags)-1], ", ") + " or " + flags[len(flags)-1]
+}
+
+// LinuxOnly gives a Linux model's Server the Serve it has on other
+// systems, which returns ErrNeedsLinux. The model embeds it in its Server
+// and writes its own Serve in a _linux.go file: on Linux that Serve,
+// declared on the Server itself, is the one called (Go picks the
+// shallowest method), and elsewhere, where it is not compiled, this one
+// is. So the model builds everywhere without a stub file of its own.
+type LinuxOnly struct{}
+
+// Serve returns ErrNeedsLinux.
+func (LinuxOnly) Serve(context.Context, func(net.Addr)) error { return ErrNeedsLinux }
 
 var registry = map[string]Model{}
 

@@ -38,9 +38,9 @@ func suiteModels() []models.Model {
 func variant(m models.Model, flag string, set func(*models.Config)) models.Model {
 	v := m
 	v.Name = m.Name + " " + flag
-	v.New = func(cfg models.Config) (models.Server, error) {
+	v.Build = func(cfg models.Config) models.Server {
 		set(&cfg)
-		return m.New(cfg)
+		return m.Build(cfg)
 	}
 	return v
 }

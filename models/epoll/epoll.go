@@ -27,12 +27,12 @@ import (
 	"iolab/models"
 )
 
-// Server is the epoll reactor model.
+// Server is the epoll reactor model. Its Serve is in loop_linux.go; on
+// other systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
-
-var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
@@ -42,14 +42,7 @@ func init() {
 			"It stops reading a client whose unsent answers pass -max-output, and closes it if they are not drained " +
 			"within -idle-timeout (write_timeout).",
 		Source: "models/epoll",
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:  true,
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns an epoll reactor for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }

@@ -24,7 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
-	"iolab/models/epoll"
+	_ "iolab/models/epoll" // the epoll model, registered
 	"iolab/models/internal/leakcheck"
 	"iolab/models/internal/servetest"
 )
@@ -482,7 +482,7 @@ func TestHelperServeWithFewFDs(t *testing.T) {
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Proto, cfg.MaxConns = "127.0.0.1:0", models.Echo, maxConns
 	cfg.Log = zerolog.New(os.Stderr).Level(zerolog.InfoLevel)
-	srv, err := epoll.New(cfg)
+	srv, err := models.New("epoll", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func serve(t *testing.T, tweak func(*models.Config)) *server {
 	log := newEventLog()
 	cfg.Log = zerolog.New(log).Level(zerolog.DebugLevel)
 	tweak(&cfg)
-	srv, err := epoll.New(cfg)
+	srv, err := models.New("epoll", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

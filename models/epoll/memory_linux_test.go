@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
-	"iolab/models/epoll"
+	_ "iolab/models/epoll" // the epoll model, registered
 	"iolab/models/internal/leakcheck"
 	"iolab/models/internal/servetest"
 )
@@ -35,7 +35,7 @@ func TestIdleConnMemory(t *testing.T) {
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Proto, cfg.ShutdownTimeout = "127.0.0.1:0", models.Echo, patience
 	cfg.Log = zerolog.Nop()
-	srv, err := epoll.New(cfg)
+	srv, err := models.New("epoll", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

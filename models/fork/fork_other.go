@@ -2,16 +2,7 @@
 
 package fork
 
-import (
-	"context"
-	"net"
-
-	"iolab/models/internal/child"
-	"iolab/models/internal/sock"
-)
-
-// Serve reports that the fork model is implemented for Linux only.
-func (s *Server) Serve(context.Context, func(net.Addr)) error { return sock.ErrUnsupported }
+import "iolab/models/internal/child"
 
 // serveOne is never reached on this system.
 func serveOne(child.Spec) int { return 2 }

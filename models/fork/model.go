@@ -1,7 +1,7 @@
 // Package fork is the classic Unix server (inetd, early Apache; Stevens,
 // UNIX Network Programming, vol. 1, section 30.5): the parent blocks in
-// accept(2), and for each connection starts a child process that serves
-// that one client and exits. The parent reaps its children.
+// accept(2) and starts a child process per connection, which blocks in
+// read(2) and write(2) on its one client and exits; the parent reaps it.
 //
 // A C server calls fork(2): the child is a copy of the parent, made in
 // some tens of microseconds by copying page tables. A Go program cannot
@@ -36,7 +36,8 @@ func init() {
 		Source:    "models/fork",
 		Processes: true,
 		Bounded:   true,
-		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:     true,
+		Build:     build,
 	})
 }
 
@@ -67,20 +68,19 @@ func maxChildren() int {
 	return max(1, min(DefaultMaxChildren, (models.DefaultMaxConns()-fdsPerStart)/fdsPerChild))
 }
 
-// Server is the fork model's parent.
+// Server is the fork model's parent. Its Serve is in fork_linux.go; on
+// other systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
-// New returns a fork server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+// build makes the parent, with a connection limit of maxChildren when
+// -max-conns is 0: a child costs far more than the descriptor that
+// models.DefaultMaxConns counts.
+func build(cfg models.Config) models.Server {
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = maxChildren()
 	}
-	return &Server{cfg: cfg}, nil
+	return &Server{cfg: cfg}
 }

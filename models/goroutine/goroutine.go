@@ -39,8 +39,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "goroutine",
@@ -48,16 +46,8 @@ func init() {
 		Limits: "at -max-conns it stops accepting, and clients wait in the kernel's accept queue. " +
 			"A client that stops reading is closed one -idle-timeout after its answers back up (write_timeout).",
 		Source: "models/goroutine",
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns a goroutine-per-connection server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }
 
 // Serve accepts in the calling goroutine and serves each connection in a

@@ -96,7 +96,7 @@ func serve(t *testing.T, proto models.Proto, log *bytes.Buffer) (string, func())
 	cfg.Addr, cfg.Proto = "127.0.0.1:0", proto
 	// Connection goroutines log too: serialise their writes.
 	cfg.Log = zerolog.New(zerolog.SyncWriter(log)).Level(zerolog.DebugLevel)
-	srv, err := New(cfg)
+	srv, err := models.New("goroutine", cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -35,12 +35,11 @@ import (
 // client.
 const DefaultWorkers = 64
 
-// Server is the prethreaded model.
+// Server is the prethreaded model. Its cfg.Workers is the pool's size:
+// -workers or DefaultWorkers, cut to the connection limit by Model.New.
 type Server struct {
 	cfg models.Config
 }
-
-var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
@@ -52,18 +51,9 @@ func init() {
 		Workers:    DefaultWorkers,
 		WorkersAre: "threads",
 		Bounded:    true,
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:      true,
+		Build:      func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns a prethreaded server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	// The pool is the connection limit: a -max-conns below it shrinks it.
-	cfg.Workers = min(cfg.WorkersOr(DefaultWorkers), cfg.Limit())
-	return &Server{cfg: cfg}, nil
 }
 
 // Serve starts the workers, reports ready once every one of them has its

@@ -1,8 +1,8 @@
 // Package prefork is Apache's prefork design (Stevens, UNIX Network
 // Programming, vol. 1, section 30.6): the parent opens the listening
 // socket and starts a fixed pool of worker processes (-workers); each
-// worker inherits the socket, blocks in accept(2) on it, and serves the
-// client it gets to the end, one at a time, as the sequential model does.
+// worker inherits the socket, blocks in accept(2) on it, then in read(2)
+// and write(2) on the client it gets, one at a time, as sequential does.
 // The parent accepts nothing: it starts the workers, starts a new one when
 // one dies, and stops them all at shutdown.
 //
@@ -47,23 +47,16 @@ func init() {
 		WorkersAre: "processes",
 		Bounded:    true,
 		Processes:  true,
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:      true,
+		Build:      func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
 }
 
-// Server is the prefork model's parent.
+// Server is the prefork model's parent. Its cfg.Workers is the pool's
+// size: -workers or DefaultWorkers, cut to the connection limit by
+// Model.New. Its Serve is in prefork_linux.go; on other systems it is
+// LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
-}
-
-var _ models.Server = (*Server)(nil)
-
-// New returns a prefork server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	// The pool is the connection limit: a -max-conns below it shrinks it.
-	cfg.Workers = min(cfg.WorkersOr(DefaultWorkers), cfg.Limit())
-	return &Server{cfg: cfg}, nil
 }

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
-	"iolab/models/reactor"
+	_ "iolab/models/reactor" // the gnet model, registered
 )
 
 // The child of TestFloodUnderFewFDs: a gnet server that may open only
@@ -208,7 +208,7 @@ func TestHelperGnetWithFewFDs(t *testing.T) {
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
 	cfg.Log = zerolog.New(os.Stderr).Level(zerolog.InfoLevel) // the limit events, not every connection
-	srv, err := reactor.New(cfg)
+	srv, err := models.New("gnet", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,8 +94,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "gnet",
@@ -105,16 +103,8 @@ func init() {
 			"(write_timeout), half-closed or not. gnet ends the engine if accept(2) fails (EMFILE); " +
 			"the default -max-conns keeps it below the open-file limit.",
 		Source: "models/reactor",
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns a gnet server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }
 
 // Serve runs gnet's engine until ctx is done.

@@ -14,7 +14,7 @@ import (
 	"iolab/models"
 	"iolab/models/internal/leakcheck"
 	"iolab/models/internal/servetest"
-	"iolab/models/reactor"
+	_ "iolab/models/reactor" // the gnet model, registered
 )
 
 // patience bounds every wait on the server. Nothing waits this long
@@ -42,7 +42,7 @@ func start(t *testing.T, tweak func(*models.Config)) *server {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	srv, err := reactor.New(cfg)
+	srv, err := models.New("gnet", cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -1,10 +1,10 @@
 // Package reuseport is the multi-reactor, as nginx and most fast servers
 // spread an event loop over cores: N event loops (-workers, default the
-// CPUs the server may use), each on its own locked OS thread with its own
-// listening socket, all bound to the same port with SO_REUSEPORT. The
-// kernel spreads incoming connections over the listeners by a hash of the
-// client's and server's addresses and ports, so each loop accepts and
-// serves its own share, and the loops share nothing but the counters.
+// CPUs the server may use), each waiting in epoll_wait(2) on its own
+// locked OS thread with its own listener, all bound to one port with
+// SO_REUSEPORT. The kernel spreads new connections over the listeners by
+// a hash of the client's and server's addresses and ports, so each loop
+// accepts and serves its own share; the loops share only the counters.
 //
 // Each loop is the epoll model's loop, the same code (epoll.Run), not a
 // copy of it. Read models/epoll first; then reuseport_linux.go (Serve:
@@ -27,12 +27,12 @@ import (
 	"iolab/models/internal/child"
 )
 
-// Server is the multi-reactor model.
+// Server is the multi-reactor model. Its Serve is in reuseport_linux.go;
+// on other systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
-
-var _ models.Server = (*Server)(nil)
 
 // role names the loop processes of -procs to package child.
 const role = "reuseport-loop"
@@ -48,18 +48,15 @@ func init() {
 			"the kernel's hash ignores it, so a client may wait at a full process while another has room.",
 		Source:     "models/reuseport",
 		WorkersAre: "event loops",
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:      true,
+		Build:      build,
 	})
 }
 
-// New returns a multi-reactor for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if cfg.Workers == 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0) // the CPUs the server may use (-cpus sets it)
-	}
-	cfg.Workers = min(cfg.Workers, cfg.Limit())
-	return &Server{cfg: cfg}, nil
+// build makes the multi-reactor with one loop per CPU the server may use
+// (-cpus sets them) when -workers is 0, and no more loops than the
+// connection limit, since a loop without a connection to serve is waste.
+func build(cfg models.Config) models.Server {
+	cfg.Workers = min(cfg.WorkersOr(runtime.GOMAXPROCS(0)), cfg.Limit())
+	return &Server{cfg: cfg}
 }

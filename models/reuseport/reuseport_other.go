@@ -2,16 +2,7 @@
 
 package reuseport
 
-import (
-	"context"
-	"net"
-
-	"iolab/models/internal/child"
-	"iolab/models/internal/sock"
-)
-
-// Serve reports that the multi-reactor is implemented for Linux only.
-func (s *Server) Serve(context.Context, func(net.Addr)) error { return sock.ErrUnsupported }
+import "iolab/models/internal/child"
 
 // runLoop is never reached on this system.
 func runLoop(child.Spec) int { return 2 }

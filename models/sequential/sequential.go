@@ -1,8 +1,8 @@
-// Package sequential is the tutorial's first server: one thread that
-// accepts a connection, serves it to the end, closes it, and only then
-// accepts the next. While it serves one client, every other client waits in
-// the kernel's accept queue (listen(2)'s backlog) or, once that is full, in
-// SYN retransmissions.
+// Package sequential is the tutorial's first server: one thread blocks in
+// accept(2), then in read(2) and write(2) serving that connection to the
+// end, closes it, and only then accepts the next. Meanwhile every other
+// client waits in the kernel's accept queue (listen(2)'s backlog) or, once
+// that is full, in SYN retransmissions.
 //
 // Read it in this order: sequential.go (Serve: the accept loop, on one
 // locked OS thread), then models/internal/blocking/blocking_linux.go
@@ -31,8 +31,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "sequential",
@@ -41,16 +39,9 @@ func init() {
 			"A client that stops reading holds everyone up until -idle-timeout closes it (write_timeout).",
 		Source: "models/sequential",
 		Serial: true,
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:  true,
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns a sequential server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }
 
 // Serve accepts and serves one connection at a time on one OS thread.

@@ -1,5 +1,5 @@
 // Package threads is the tutorial's threading.Thread server: one OS thread
-// per connection, each blocking in the kernel on its own socket.
+// per connection, each blocking in read(2) and write(2) on its own socket.
 //
 // A goroutine is not an OS thread: Go multiplexes goroutines over a few
 // threads and parks them in its netpoller. To get the tutorial's model, each
@@ -74,8 +74,6 @@ type Server struct {
 	cfg models.Config
 }
 
-var _ models.Server = (*Server)(nil)
-
 func init() {
 	models.Register(models.Model{
 		Name:  "threads",
@@ -84,16 +82,9 @@ func init() {
 			"the runtime's own thread limit is raised to match. A client that stops reading is closed one -idle-timeout " +
 			"after its answers back up (write_timeout), its thread blocked in write(2) until then.",
 		Source: "models/threads",
-		New:    func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:  true,
+		Build:  func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns a thread-per-connection server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }
 
 // acceptors is how many threads call accept(2) on the listening socket

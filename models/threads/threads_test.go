@@ -32,7 +32,7 @@ func TestThreadLimitFollowsMaxConns(t *testing.T) {
 	} {
 		cfg := models.DefaultConfig()
 		cfg.Addr, cfg.MaxConns = "127.0.0.1:0", tc.maxConns
-		s, err := New(cfg)
+		s, err := models.New("threads", cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

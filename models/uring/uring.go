@@ -39,12 +39,12 @@ import (
 	"iolab/models"
 )
 
-// Server is the io_uring model.
+// Server is the io_uring model. Its Serve is in serve_linux.go; on other
+// systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
-
-var _ models.Server = (*Server)(nil)
 
 // ErrUnavailable is what Available and Serve return when this process
 // may not use io_uring; the error wrapping it names the cause and the fix.
@@ -60,16 +60,10 @@ func init() {
 			"(plus what one turn brought, at most the 1 MiB buffer ring), then is cancelled. Unavailable where io_uring is refused " +
 			"(kernel.io_uring_disabled, Docker's default seccomp profile): see iolab models.",
 		Source:    "models/uring",
+		Linux:     true,
 		Available: Available,
-		New:       func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		// Whether io_uring may be used is found out by Serve (and by
+		// Available, ahead of it).
+		Build: func(cfg models.Config) models.Server { return &Server{cfg: cfg} },
 	})
-}
-
-// New returns an io_uring server for cfg. Whether io_uring may be used is
-// found out by Serve (and by Available, ahead of it).
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return &Server{cfg: cfg}, nil
 }

@@ -198,7 +198,7 @@ func serve(t *testing.T, log io.Writer, with func(*models.Config)) *servetest.Ru
 	if with != nil {
 		with(&cfg)
 	}
-	srv, err := New(cfg)
+	srv, err := models.New("uring", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

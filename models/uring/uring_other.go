@@ -2,16 +2,9 @@
 
 package uring
 
-import (
-	"context"
-	"fmt"
-	"net"
-)
+import "fmt"
 
-// Available reports that io_uring exists only on Linux.
+// Available reports that io_uring(7) exists only on Linux.
 func Available() error {
-	return fmt.Errorf("%w: io_uring(7) exists only on Linux; on this system try -model goroutine or -model gnet", ErrUnavailable)
+	return fmt.Errorf("%w: io_uring(7) exists only on Linux", ErrUnavailable)
 }
-
-// Serve reports that io_uring exists only on Linux.
-func (s *Server) Serve(context.Context, func(net.Addr)) error { return Available() }

@@ -1,11 +1,11 @@
 // Package workers is Flash's AMPED design (Pai, Druschel and Zwaenepoel,
-// 1999), the half-sync/half-async pattern: one epoll event loop does all
-// the I/O, as the epoll model's does, and hands each request's cpu work to
-// a bounded pool of OS threads (-workers, default 8). A finished request
-// comes back to the loop through a queue and an eventfd wake-up, and the
-// loop writes the answer. cpu work no longer stalls the loop's other
-// clients; sleep work stays on the loop's timers, since waiting needs no
-// thread.
+// 1999), the half-sync/half-async pattern: one event loop waits in
+// epoll_wait(2) and does all the I/O, as the epoll model's does, and hands
+// each request's cpu work to a bounded pool of OS threads (-workers,
+// default 8). A finished request comes back to the loop through a queue
+// and an eventfd wake-up, and the loop writes the answer. cpu work no
+// longer stalls the loop's other clients; sleep work stays on the loop's
+// timers, since waiting needs no thread.
 //
 // The loop is the epoll model's own (epoll.ServeAs), given this package's
 // pool as its offload hook. Read models/epoll first, then
@@ -23,12 +23,12 @@ import (
 // keep a few CPUs computing, far fewer than clients.
 const DefaultWorkers = 8
 
-// Server is the AMPED model.
+// Server is the AMPED model. Its Serve is in workers_linux.go; on other
+// systems it is LinuxOnly's, which says the model needs Linux.
 type Server struct {
+	models.LinuxOnly
 	cfg models.Config
 }
-
-var _ models.Server = (*Server)(nil)
 
 func init() {
 	models.Register(models.Model{
@@ -38,15 +38,12 @@ func init() {
 			"the loop's other clients do not.",
 		Source:     "models/workers",
 		WorkersAre: "threads",
-		New:        func(cfg models.Config) (models.Server, error) { return New(cfg) },
+		Linux:      true,
+		Build: func(cfg models.Config) models.Server {
+			// The pool takes cpu work, not connections: the connection
+			// limit does not bound it.
+			cfg.Workers = cfg.WorkersOr(DefaultWorkers)
+			return &Server{cfg: cfg}
+		},
 	})
-}
-
-// New returns an AMPED server for cfg.
-func New(cfg models.Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg.Workers = cfg.WorkersOr(DefaultWorkers)
-	return &Server{cfg: cfg}, nil
 }
