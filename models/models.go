@@ -11,10 +11,13 @@
 // (gnet). Everything else is shared, so that the only difference a
 // student sees between two models is how they wait:
 //
-//   - the protocols, greeting and line echo (proto.go), with the framing
-//     every model calls (ScanLine, LineBuffer);
+//   - the protocols, greeting and line echo (proto.go), and the echo
+//     request loop every model runs (Lines, answer.go);
 //   - the work done per request, sleep or cpu, begun by BeginWork
 //     (work.go); only the sleep it leaves is each model's own;
+//   - the timeouts, one rule (Clocks.Deadline, timeout.go), and the
+//     connection limit, one type (Slots, limits.go);
+//   - the configuration and its flags (flags.go);
 //   - the bookkeeping and structured log events (stats.go, events.go);
 //   - graceful shutdown for models that park a thread or goroutine per
 //     connection (drain.go).
