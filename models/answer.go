@@ -18,7 +18,7 @@ import "time"
 //		if line == nil {
 //			break // closing: close with end once the answers are written
 //		}
-//		sleep := lines.Begin()
+//		sleep := lines.Begin(line)
 //		// wait out sleep, the model's own way
 //		lines.Answer(line)
 //	}
@@ -59,7 +59,7 @@ func (l Lines) Next(in *LineBuffer, draining bool) (line []byte, end Reason, clo
 // work spins on the calling thread) and returns the sleep still owed
 // before its answer may go out. The model waits that out its own way,
 // then calls Answer.
-func (l Lines) Begin() (sleep time.Duration) { return BeginWork(l.Cfg) }
+func (l Lines) Begin(line []byte) (sleep time.Duration) { return BeginWork(l.Cfg, line) }
 
 // Answer queues the answer to a request whose work is done, the request's
 // own line, and counts the request.

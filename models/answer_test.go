@@ -22,7 +22,7 @@ func TestLines(t *testing.T) {
 			}
 			break
 		}
-		if sleep := lines.Begin(); sleep != 0 {
+		if sleep := lines.Begin(line); sleep != 0 {
 			t.Fatalf("Begin with no work: sleep %v", sleep)
 		}
 		lines.Answer(line)
@@ -56,7 +56,7 @@ func TestLinesDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		in.Commit(copy(in.Space(), line))
 		got, _, _ := lines.Next(in, false)
-		time.Sleep(lines.Begin())
+		time.Sleep(lines.Begin(got))
 		lines.Answer(got)
 		out = out[:0]
 	})

@@ -53,7 +53,7 @@ func Converse(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason, 
 		if !tr.Begin() {
 			return ReasonShutdown, nil
 		}
-		time.Sleep(BeginWork(cfg)) // returns at once when nothing is owed
+		time.Sleep(BeginWork(cfg, nil)) // returns at once when nothing is owed
 		if timeout, err := write(c, cfg, rec, cfg.Greeting); err != nil {
 			return closeReason(err, tr, timeout)
 		}
@@ -140,7 +140,7 @@ func echoLines(c BlockingConn, cfg *Config, rec *ConnRecord, tr *Track) (Reason,
 					return closeReason(err, tr, timeout)
 				}
 			}
-			time.Sleep(lines.Begin()) // returns at once when nothing is owed
+			time.Sleep(lines.Begin(line)) // returns at once when nothing is owed
 			lines.Answer(line)
 		}
 		if timeout, err := flush(); err != nil {

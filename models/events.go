@@ -336,6 +336,13 @@ func logStart(log zerolog.Logger, model string, cfg *Config, addr string, f Feat
 	if f.Ring != "" {
 		e = e.Str("ring", f.Ring)
 	}
+	if cfg.Work.Kind == Disk {
+		// How its reads miss the page cache, and what one took as the
+		// file opened: the conditions a disk: run is read in.
+		if d, err := DataFile(cfg); err == nil {
+			e = e.Str("data_file", d.Path).Str("disk_mode", string(d.Mode)).Int64("disk_read_us", d.Latency.Microseconds())
+		}
+	}
 	e.Msg("serving")
 }
 

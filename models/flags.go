@@ -19,7 +19,9 @@ import (
 // Log and OnWork have no flag: they are the caller's.
 func (c *Config) Flags(fs *flag.FlagSet) (parse func() error) {
 	proto := fs.String("proto", c.Proto.String(), "protocol: greeting (write the greeting, close) or echo (answer each line); default $IOLAB_PROTO or greeting")
-	work := fs.String("work", c.Work.String(), "work per request: none, sleep:DURATION (wait, like a slow backend) or cpu:DURATION (compute); default $IOLAB_WORK or none")
+	work := fs.String("work", c.Work.String(), "work per request: none, sleep:DURATION (wait, like a slow backend), cpu:DURATION (compute), block:DURATION (a blocking system call on the serving thread) or disk:SIZE (read the data file, missing the page cache); default $IOLAB_WORK or none")
+	fs.StringVar(&c.WorkMark, "work-mark", c.WorkMark, "only echo lines that begin with this text do the -work; the others are answered at once (default: every request)")
+	fs.StringVar(&c.DataFile, "data-file", c.DataFile, "the file disk: work reads, created if missing (256 MiB); it must be on a disk, not tmpfs (default: iolab/disk.dat in the user's cache directory)")
 	greeting := fs.String("greeting", string(c.Greeting), "text of the greeting")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "TCP address to listen on, host:port")
 	fs.IntVar(&c.Backlog, "backlog", c.Backlog, "listen(2) backlog; 0 is the system maximum (net.core.somaxconn); 1 reproduces the tutorial's listen(1)")

@@ -79,6 +79,14 @@ type Config struct {
 	Greeting []byte
 	// Work is done for each request before it is answered.
 	Work Work
+	// WorkMark, when set, limits Work to the echo requests whose line
+	// begins with it (-work-mark); the others are answered at once. The
+	// mixed scenario's client marks a share of its requests so, and times
+	// the cheap ones apart from the heavy.
+	WorkMark string
+	// DataFile is the file disk work reads (-data-file); empty means the
+	// default place, iolab/disk.dat in the user's cache directory.
+	DataFile string
 	// Backlog is passed to listen(2); 0 means the system maximum
 	// (net.core.somaxconn).
 	Backlog int
@@ -260,11 +268,17 @@ type Model struct {
 	Build func(cfg Config) Server
 }
 
-// New validates cfg, sizes a fixed pool (Workers) and builds m's server.
-// The server does not listen until Serve.
+// New validates cfg, sizes a fixed pool (Workers), opens the data file
+// of disk work (creating it if needed: ErrDataFile if it cannot) and
+// builds m's server. The server does not listen until Serve.
 func (m *Model) New(cfg Config) (Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Work.Kind == Disk {
+		if _, err := DataFile(&cfg); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrDataFile, err)
+		}
 	}
 	if m.Workers > 0 {
 		// Each worker serves one client at a time, so the pool is the
@@ -283,6 +297,10 @@ func New(name string, cfg Config) (Server, error) {
 	}
 	return m.New(cfg)
 }
+
+// ErrDataFile is what New returns, wrapped, when disk work has no data
+// file to read: it cannot be created or opened where -data-file says.
+var ErrDataFile = errors.New("models: no data file for disk work")
 
 // ErrNeedsLinux is what Usable returns, wrapped, for a Linux model on
 // another system, and what such a model's Serve returns there.

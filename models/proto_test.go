@@ -100,8 +100,17 @@ func TestParseWork(t *testing.T) {
 	}{
 		{"", Work{}, true},
 		{"none", Work{}, true},
-		{"sleep:10ms", Work{Sleep, 10 * time.Millisecond}, true},
-		{"cpu:1ms", Work{CPU, time.Millisecond}, true},
+		{"sleep:10ms", Work{Kind: Sleep, D: 10 * time.Millisecond}, true},
+		{"cpu:1ms", Work{Kind: CPU, D: time.Millisecond}, true},
+		{"block:2ms", Work{Kind: Block, D: 2 * time.Millisecond}, true},
+		{"disk:4KiB", Work{Kind: Disk, Size: 4096}, true},
+		{"disk:64kib", Work{Kind: Disk, Size: 64 << 10}, true},
+		{"disk:1MiB", Work{Kind: Disk, Size: 1 << 20}, true},
+		{"disk:4k", Work{}, false},   // 4,000 bytes: not whole 4 KiB blocks
+		{"disk:100", Work{}, false},  // less than a block
+		{"disk:1GiB", Work{}, false}, // more than one read
+		{"disk:lots", Work{}, false}, // not a size
+		{"block:0s", Work{}, false},
 		{"sleep", Work{}, false},
 		{"sleep:", Work{}, false},
 		{"sleep:-1s", Work{}, false},

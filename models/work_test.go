@@ -26,6 +26,7 @@ func TestBeginWork(t *testing.T) {
 			{Work{}, 0, 0, false},
 			{Work{Kind: Sleep, D: sleep}, sleep, 1, false},
 			{Work{Kind: CPU, D: cpu}, 0, 1, true},
+			{Work{Kind: Block, D: cpu}, 0, 1, false},
 		} {
 			t.Run(proto.String()+"/"+tc.work.String(), func(t *testing.T) {
 				cfg := DefaultConfig()
@@ -36,7 +37,9 @@ func TestBeginWork(t *testing.T) {
 				runtime.LockOSThread() // both clock readings from this thread
 				defer runtime.UnlockOSThread()
 				before, _ := threadCPUOf(t)
-				got := BeginWork(&cfg)
+				began := time.Now()
+				got := BeginWork(&cfg, nil)
+				took := time.Since(began)
 				after, _ := threadCPUOf(t)
 				used := after - before
 
@@ -51,6 +54,10 @@ func TestBeginWork(t *testing.T) {
 					t.Errorf("used %v of thread CPU, want at least %v", used, tc.work.D)
 				case tc.work.Kind == Sleep && used >= tc.work.D:
 					t.Errorf("used %v of thread CPU for %v: it spun instead of leaving the sleep to the caller", used, tc.work)
+				case tc.work.Kind == Block && (took < tc.work.D || used >= tc.work.D):
+					// Blocked in the kernel: the whole time passed on
+					// this thread, and none of it computing.
+					t.Errorf("%v returned after %v having used %v of thread CPU; want a block of at least %v that uses less", tc.work, took, used, tc.work.D)
 				}
 			})
 		}

@@ -68,6 +68,9 @@ func serveCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			return err
 		}
 		srv, err := model.New(cfg)
+		if errors.Is(err, models.ErrDataFile) {
+			return fmt.Errorf("%v (choose another place with -data-file)", err)
+		}
 		if err != nil {
 			return badUsage("%v", err)
 		}

@@ -287,7 +287,7 @@ func (l *loop) answer(c *conn) {
 // pool), handed to it. A sleep must not block the loop, so it arms a
 // timer, and the request finishes when the timer fires (WorkDone).
 func (l *loop) begin(c *conn, reply []byte) {
-	if l.offload != nil {
+	if l.offload != nil && l.cfg.Heavy(reply) { // a cheap request has no work to hand off
 		l.handOff(c, reply)
 		return
 	}

@@ -21,6 +21,10 @@ type Job struct {
 	c *conn
 }
 
+// Request is the job's request line (the greeting, for that protocol),
+// which the loop does not touch until the job is back.
+func (j Job) Request() []byte { return j.c.Reply }
+
 // Done hands the job back to its loop: it queues the connection and
 // wakes the loop through the poller's eventfd (loopHandedBack).
 func (j Job) Done() {

@@ -86,13 +86,14 @@ func (h *handler) answer(c gnet.Conn, st *state, now int64) gnet.Action {
 }
 
 // startWork begins the work of one request (models.BeginWork: cpu work
-// spins on the loop's thread, holding up its other connections). A sleep
+// spins on the loop's thread, block and disk work block it in the kernel,
+// holding up its other connections either way). A sleep
 // must not block the loop: a Go timer waits instead, and its answer
 // reaches the loop through AsyncWrite. startWork reports whether the
 // answer is left to that timer.
 func (h *handler) startWork(c gnet.Conn, st *state, req []byte) bool {
 	if h.cfg.Work.Kind != models.Sleep {
-		models.BeginWork(h.cfg)
+		models.BeginWork(h.cfg, req)
 		return false
 	}
 	// Counted before BeginWork says the work began (Config.OnWork): a
@@ -100,7 +101,7 @@ func (h *handler) startWork(c gnet.Conn, st *state, req []byte) bool {
 	h.mu.Lock()
 	h.working++
 	h.mu.Unlock()
-	sleep := models.BeginWork(h.cfg)
+	sleep := models.BeginWork(h.cfg, req)
 	if sleep == 0 {
 		h.workDone()
 		return false

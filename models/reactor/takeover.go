@@ -181,7 +181,7 @@ func (h *handler) write(t *takeover) {
 			}
 			break
 		}
-		if sleep := lines.Begin(); sleep > 0 {
+		if sleep := lines.Begin(line); sleep > 0 {
 			if err = flush(); err == nil {
 				err = h.sleep(sleep)
 			}

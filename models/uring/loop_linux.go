@@ -13,6 +13,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/deadline"
+	"iolab/models/internal/disk"
 	"iolab/models/internal/exchange"
 )
 
@@ -49,6 +50,8 @@ type loop struct {
 	inflight  int               // submissions whose last completion has not come yet
 	cqes      []cqe             // the completions of one turn, reaped
 	pool      models.BufferPool // input buffers of the connections with nothing in hand
+	data      *disk.File        // disk work's data file; nil for other work
+	dataBufs  [][]byte          // aligned read buffers not in flight
 
 	wakefd    int     // eventfd(2) the watcher writes to stop the loop
 	wakeBuf   [8]byte // where the kernel reads the eventfd's counter into
@@ -82,6 +85,7 @@ type conn struct {
 	stash   []byte // received by multishot but not yet taken into In (see take)
 	eof     bool   // multishot receive saw the end of the stream, after stash
 	sending []byte // the bytes of the send in flight; nil with none
+	reading []byte // the buffer of the data file's read in flight; nil with none
 	recving bool   // a receive is in flight (armed, if multishot)
 	cancels uint8  // which operations have a cancel in flight (kindRecv, kindSend bits)
 }
@@ -134,16 +138,19 @@ func (l *loop) turn() {
 			// The cancelled request's own completion (-ECANCELED, or its
 			// result if it finished first) says what happened; the
 			// cancel's -ENOENT or -EALREADY add nothing.
-		case kindRecv, kindSend:
+		case kindRecv, kindSend, kindRead:
 			c := l.conns[id]
 			if c == nil {
 				l.recycle(e) // cannot happen: a connection waits for its last completion
 				continue
 			}
-			if kind == kindRecv {
+			switch kind {
+			case kindRecv:
 				l.loopRecv(c, e)
-			} else {
+			case kindSend:
 				l.loopSend(c, e)
+			default:
+				l.loopReadData(c, e)
 			}
 			l.settle(c)
 		}
@@ -240,6 +247,10 @@ func (l *loop) answer(c *conn) {
 // when it fires (WorkDone). Out may grow while a send is in flight; that
 // send reads the bytes c.sending keeps, which appending does not touch.
 func (l *loop) begin(c *conn, reply []byte) {
+	if l.data != nil && l.cfg.Heavy(reply) {
+		l.readData(c, reply) // disk work: the kernel reads, the loop goes on
+		return
+	}
 	if sleep := c.Begin(l.cfg, reply); sleep > 0 {
 		l.schedule(l.now.Add(sleep), timer{Kind: deadline.Work, Conn: c})
 	}
@@ -360,8 +371,8 @@ func (l *loop) retire(c *conn) {
 			c.cancels |= 1 << op.kind
 		}
 	}
-	if c.recving || c.sending != nil {
-		return
+	if c.recving || c.sending != nil || c.reading != nil {
+		return // a file read is not cancelled: it ends soon, on its own
 	}
 	unix.Close(c.fd)
 	c.fd = -1

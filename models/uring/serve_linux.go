@@ -82,6 +82,12 @@ func newLoop(cfg *models.Config, lfd int, stats *models.Stats) (*loop, error) {
 	if l.backlog == 0 {
 		l.backlog = sock.MaxBacklog()
 	}
+	if cfg.Work.Kind == models.Disk {
+		if l.data, err = models.DataFile(cfg); err != nil {
+			l.close()
+			return nil, err
+		}
+	}
 	if l.wakefd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
 		l.close()
 		return nil, os.NewSyscallError("eventfd", err)

@@ -33,6 +33,7 @@ const (
 	kindCancel                  // an IORING_OP_ASYNC_CANCEL of ours
 	kindRecv                    // a connection's receive
 	kindSend                    // a connection's send
+	kindRead                    // a connection's read of the data file (disk_linux.go)
 
 	kindShift = 56
 	idMask    = 1<<kindShift - 1

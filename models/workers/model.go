@@ -1,11 +1,12 @@
 // Package workers is Flash's AMPED design (Pai, Druschel and Zwaenepoel,
 // 1999), the half-sync/half-async pattern: one event loop waits in
 // epoll_wait(2) and does all the I/O, as the epoll model's does, and hands
-// each request's cpu work to a bounded pool of OS threads (-workers,
-// default 8). A finished request comes back to the loop through a queue
-// and an eventfd wake-up, and the loop writes the answer. cpu work no
-// longer stalls the loop's other clients; sleep work stays on the loop's
-// timers, since waiting needs no thread.
+// each request's work that holds a thread (cpu, and the blocking calls of
+// block: and disk:, Flash's disk reads) to a bounded pool of OS threads
+// (-workers, default 8). A finished request comes back to the loop through
+// a queue and an eventfd wake-up, and the loop writes the answer. Such
+// work no longer stalls the loop's other clients; sleep work stays on the
+// loop's timers, since waiting needs no thread.
 //
 // The loop is the epoll model's own (epoll.ServeAs), given this package's
 // pool as its offload hook. Read models/epoll first, then

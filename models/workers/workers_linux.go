@@ -13,15 +13,16 @@ import (
 )
 
 // Serve runs one epoll event loop with a pool of cfg.Workers threads until
-// ctx is done. With cpu work the loop hands each request to the pool
-// (epoll.Offload) and goes on serving its other clients; sleep work stays
-// on the loop's timers, since waiting needs no thread, and so does a
-// request with no work at all.
+// ctx is done. With work that holds a thread (cpu, block, disk: a disk
+// read is what Flash's helpers were for) the loop hands each request to
+// the pool (epoll.Offload) and goes on serving its other clients; sleep
+// work stays on the loop's timers, since waiting needs no thread, and so
+// does a request with no work at all.
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	p := startPool(&s.cfg, s.cfg.Workers, s.cfg.Limit())
 	defer p.stop() // after ServeAs, which returns once every job is back
 	var offload epoll.Offload
-	if s.cfg.Work.Kind == models.CPU {
+	if s.cfg.Work.HoldsThread() {
 		offload = p.submit
 	}
 	return epoll.ServeAs(ctx, "workers", &s.cfg, offload, ready)
@@ -47,7 +48,7 @@ func startPool(cfg *models.Config, n, queue int) *pool {
 			runtime.LockOSThread() // a worker is an OS thread of its own
 			defer runtime.UnlockOSThread()
 			for j := range p.jobs { // blocks on the channel (a futex) until a job comes
-				models.BeginWork(p.cfg) // cpu work: spins on this thread
+				models.BeginWork(p.cfg, j.Request()) // spins, or blocks this thread in the kernel
 				j.Done()
 			}
 		})

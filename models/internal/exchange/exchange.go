@@ -106,7 +106,7 @@ func (x *Conn) lines(cfg *models.Config) models.Lines {
 // while asleep (TakesInput).
 func (x *Conn) Begin(cfg *models.Config, reply []byte) (sleep time.Duration) {
 	x.Reply = reply
-	if sleep = x.lines(cfg).Begin(); sleep > 0 {
+	if sleep = x.lines(cfg).Begin(reply); sleep > 0 {
 		x.Asleep = true
 		return sleep
 	}

@@ -1,0 +1,68 @@
+//go:build linux
+
+package uring
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"iolab/models"
+	"iolab/models/internal/disk"
+)
+
+// Disk work (-work disk:SIZE): where every other model blocks a thread in
+// pread(2) for a request's read of the data file (its own thread, its
+// event loop's, or a worker's), this loop hands the read to the kernel,
+// IORING_OP_READ on the file it opened with O_DIRECT, and goes on with
+// its other connections. The read's completion comes back through the CQ
+// like a receive's, and finishes the request (WorkDone). That is what the
+// completion model adds over readiness: epoll cannot wait for a regular
+// file, which it always reports ready; io_uring waits for the read.
+//
+// block: work, a blocking system call of the loop's own, has no such
+// operation, and blocks this loop as it does epoll's.
+
+// readData begins c's request, whose answer is reply, by submitting its
+// read. The buffer stays with c until the completion (c.reading), however
+// c ends meanwhile: the kernel writes into it.
+func (l *loop) readData(c *conn, reply []byte) {
+	c.Reply, c.Asleep = reply, true
+	models.WorkBegins(l.cfg)
+	size := l.cfg.Work.Size
+	e := l.prep(opRead, l.data.Fd(), kindRead, c.id)
+	if e == nil {
+		// The kernel takes no submission now (out of memory): read here,
+		// blocking the loop, as epoll's does, rather than lose the request.
+		if err := l.data.Read(size); err != nil {
+			models.WorkFailed(l.cfg, err)
+		}
+		l.WorkDone(c)
+		return
+	}
+	if n := len(l.dataBufs); n > 0 {
+		c.reading, l.dataBufs = l.dataBufs[n-1], l.dataBufs[:n-1]
+	} else {
+		c.reading = disk.Buffer(size)
+	}
+	e.addr = uint64(uintptr(unsafe.Pointer(&c.reading[0])))
+	e.len = uint32(size)
+	e.off = uint64(l.data.Offset(size))
+}
+
+// loopReadData finishes the request whose read has completed. A read that
+// failed is logged as models.WorkFailed says, and the request answered
+// all the same; a connection closed meanwhile only gets its buffer back.
+func (l *loop) loopReadData(c *conn, e *cqe) {
+	l.dataBufs = append(l.dataBufs, c.reading)
+	c.reading = nil
+	switch {
+	case e.res < 0:
+		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %w", syscall.Errno(-e.res)))
+	case int(e.res) < l.cfg.Work.Size:
+		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %d of %d bytes", e.res, l.cfg.Work.Size))
+	}
+	if !c.Closed {
+		l.WorkDone(c)
+	}
+}
