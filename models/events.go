@@ -136,6 +136,13 @@ type Event struct {
 	Accept string `json:"accept"`
 	Recv   string `json:"recv"`
 	Ring   string `json:"ring"`
+	// DataFile, DiskMode and DiskReadMicros say, for disk: work, which
+	// file the requests read, how the reads miss the page cache (direct,
+	// dropped, cached, pipe: models/internal/disk) and what one read took
+	// as the server opened it (start).
+	DataFile       string `json:"data_file"`
+	DiskMode       string `json:"disk_mode"`
+	DiskReadMicros int64  `json:"disk_read_us"`
 
 	// Conn numbers the connection in accept order, from 1 (conn_open,
 	// conn_close).

@@ -168,6 +168,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("models: unknown protocol %d", c.Proto)
 	case c.Proto == Greeting && len(c.Greeting) == 0:
 		return errors.New("models: empty greeting")
+	case c.Work.Validate() != nil:
+		return c.Work.Validate()
 	case c.Backlog < 0:
 		return fmt.Errorf("models: backlog %d is negative", c.Backlog)
 	case c.MaxLine < 2:

@@ -52,9 +52,38 @@ func (w Work) String() string {
 	case Block:
 		return "block:" + w.D.String()
 	case Disk:
-		return "disk:" + humanize.IBytes(uint64(w.Size))
+		return "disk:" + sizeText(w.Size)
 	}
 	return "none"
+}
+
+// Validate reports what is wrong with w, as ParseWork does for its text.
+func (w Work) Validate() error {
+	switch w.Kind {
+	case NoWork:
+	case Sleep, CPU, Block:
+		if w.D <= 0 {
+			return fmt.Errorf("models: work %v: %v is not a positive duration", w, w.D)
+		}
+	case Disk:
+		if err := disk.CheckSize(w.Size); err != nil {
+			return fmt.Errorf("models: work %v: %v", w, err)
+		}
+	default:
+		return fmt.Errorf("models: unknown work kind %d", w.Kind)
+	}
+	return nil
+}
+
+// sizeText spells n as -work takes it back: 64KiB, 1MiB, or bytes.
+func sizeText(n int) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprint(n)
 }
 
 // HoldsThread reports whether the work occupies the thread that does it

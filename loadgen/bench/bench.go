@@ -163,11 +163,8 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	if w := cfg.Work; w != nil {
-		switch {
-		case w.Kind != models.NoWork && w.Kind != models.Sleep && w.Kind != models.CPU:
-			return fmt.Errorf("unknown work kind %d", w.Kind)
-		case w.Kind != models.NoWork && w.D <= 0:
-			return fmt.Errorf("work %v: %v is not a positive duration", *w, w.D)
+		if err := w.Validate(); err != nil {
+			return err
 		}
 	}
 	// An empty CPU list leaves that side unpinned; NoPin leaves both.

@@ -1,0 +1,102 @@
+//go:build linux
+
+package models_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"iolab/models"
+)
+
+// TestBlockingReadInFlight holds one request's disk read in flight, on a
+// named pipe as the data file, and sends a cheap request meanwhile: the
+// lesson of Flash's paper, asserted on the order of events. The epoll
+// loop makes the read itself, in pread(2), and serves nobody until it
+// returns: the cheap request is answered after the heavy one. The workers
+// model hands the read to a helper thread, and uring to the kernel
+// (IORING_OP_READ): both answer the cheap request while the read waits.
+//
+// Only epoll's "not yet" has a window (a short wait that must end without
+// an answer); a wrong epoll would answer within it on any machine not
+// stalled for that long, and a right one cannot answer in it at all, so a
+// busy machine can hide a bug, never fail a correct loop.
+func TestBlockingReadInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		model  string
+		serves bool // the cheap request is answered while the read waits
+	}{
+		{"epoll", false},
+		{"workers", true},
+		{"uring", true},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			m, err := models.Lookup(tc.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Usable(); err != nil {
+				t.Skipf("%s cannot serve here: %v", tc.model, err)
+			}
+			pipe := filepath.Join(t.TempDir(), "slow-disk")
+			if err := unix.Mkfifo(pipe, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			reading := make(chan struct{}, 1)
+			s := start(t, m, func(c *models.Config) {
+				c.Proto = models.Echo
+				c.Work = models.Work{Kind: models.Disk, Size: 4096}
+				c.WorkMark, c.DataFile = "!", pipe
+				c.OnWork = func() { reading <- struct{}{} }
+			})
+			heavy, cheap := s.dial(t), s.dial(t)
+			heavy.send(t, "!heavy\n")
+			select {
+			case <-reading:
+			case <-time.After(patience):
+				t.Fatal("the heavy request's work never began")
+			}
+			cheap.send(t, "cheap\n")
+
+			answered := make(chan error, 1)
+			go func() { answered <- cheap.expectErr("cheap\n") }()
+			if tc.serves {
+				// Answered while the read still waits for the pipe.
+				if err := <-answered; err != nil {
+					t.Fatalf("the cheap request while the read is in flight: %v", err)
+				}
+				release(t, pipe)
+				heavy.expect(t, "!heavy\n")
+				return
+			}
+			select {
+			case err := <-answered:
+				t.Fatalf("the cheap request was answered (%v) while the loop's read was in flight: the loop did not block", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			release(t, pipe)
+			heavy.expect(t, "!heavy\n")
+			if err := <-answered; err != nil {
+				t.Fatalf("the cheap request after the read: %v", err)
+			}
+		})
+	}
+}
+
+// release writes one read's worth of bytes into the pipe: the read in
+// flight returns.
+func release(t *testing.T, pipe string) {
+	t.Helper()
+	w, err := os.OpenFile(pipe, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+}
