@@ -100,3 +100,36 @@ func release(t *testing.T, pipe string) {
 		t.Fatal(err)
 	}
 }
+
+// TestUringShutdownCancelsARead stops a uring server while a request's
+// read waits on a pipe nobody writes: the loop cancels the read
+// (IORING_OP_ASYNC_CANCEL) and Serve returns. The models that block a
+// thread in that read cannot interrupt it: their shutdown waits for it,
+// which is why TestBlockingReadInFlight always writes what it reads.
+func TestUringShutdownCancelsARead(t *testing.T) {
+	m, err := models.Lookup("uring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Usable(); err != nil {
+		t.Skipf("uring cannot serve here: %v", err)
+	}
+	pipe := filepath.Join(t.TempDir(), "never")
+	if err := unix.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reading := make(chan struct{}, 1)
+	s := start(t, m, func(c *models.Config) {
+		c.Proto = models.Echo
+		c.Work = models.Work{Kind: models.Disk, Size: 4096}
+		c.DataFile, c.ShutdownTimeout = pipe, 100*time.Millisecond
+		c.OnWork = func() { reading <- struct{}{} }
+	})
+	s.dial(t).send(t, "never answered\n")
+	select {
+	case <-reading:
+	case <-time.After(patience):
+		t.Fatal("the request's work never began")
+	}
+	s.stop(t) // fails the test if Serve does not return within patience
+}

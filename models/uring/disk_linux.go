@@ -52,17 +52,21 @@ func (l *loop) readData(c *conn, reply []byte) {
 
 // loopReadData finishes the request whose read has completed. A read that
 // failed is logged as models.WorkFailed says, and the request answered
-// all the same; a connection closed meanwhile only gets its buffer back.
+// all the same. A connection closed meanwhile (its read cancelled, as
+// retire cancels whatever it has in flight: a read of a pipe may never
+// end) only gets its buffer back.
 func (l *loop) loopReadData(c *conn, e *cqe) {
 	l.dataBufs = append(l.dataBufs, c.reading)
 	c.reading = nil
+	c.cancels &^= 1 << kindRead
+	if c.Closed {
+		return
+	}
 	switch {
 	case e.res < 0:
 		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %w", syscall.Errno(-e.res)))
 	case int(e.res) < l.cfg.Work.Size:
 		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %d of %d bytes", e.res, l.cfg.Work.Size))
 	}
-	if !c.Closed {
-		l.WorkDone(c)
-	}
+	l.WorkDone(c)
 }

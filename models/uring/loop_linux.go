@@ -87,7 +87,7 @@ type conn struct {
 	sending []byte // the bytes of the send in flight; nil with none
 	reading []byte // the buffer of the data file's read in flight; nil with none
 	recving bool   // a receive is in flight (armed, if multishot)
-	cancels uint8  // which operations have a cancel in flight (kindRecv, kindSend bits)
+	cancels uint8  // which operations have a cancel in flight (kindRecv, kindSend, kindRead bits)
 }
 
 // run submits, waits for completions and dispatches them, turn after
@@ -361,7 +361,7 @@ func (l *loop) retire(c *conn) {
 	for _, op := range []struct {
 		kind   uint8
 		flying bool
-	}{{kindRecv, c.recving}, {kindSend, c.sending != nil}} {
+	}{{kindRecv, c.recving}, {kindSend, c.sending != nil}, {kindRead, c.reading != nil}} {
 		if op.flying && c.cancels&(1<<op.kind) == 0 {
 			if !l.cancel(userData(op.kind, c.id)) {
 				// No room in the SQ even for a cancel: shutdown(2) ends
@@ -372,7 +372,7 @@ func (l *loop) retire(c *conn) {
 		}
 	}
 	if c.recving || c.sending != nil || c.reading != nil {
-		return // a file read is not cancelled: it ends soon, on its own
+		return
 	}
 	unix.Close(c.fd)
 	c.fd = -1
