@@ -34,8 +34,8 @@ type Server struct {
 func init() {
 	models.Register(models.Model{
 		Name:  "workers",
-		Waits: "one event loop in epoll_wait(2) does the I/O; cpu work goes to a pool of OS threads (-workers) and comes back through an eventfd",
-		Limits: "as epoll: at -max-conns it stops watching the listener. cpu work waits for a free worker thread, " +
+		Waits: "one event loop in epoll_wait(2) does the I/O; cpu, block and disk work go to a pool of OS threads (-workers) and come back through an eventfd",
+		Limits: "as epoll: at -max-conns it stops watching the listener. cpu, block and disk work wait for a free worker thread, " +
 			"the loop's other clients do not.",
 		Source:     "models/workers",
 		WorkersAre: "threads",
