@@ -16,10 +16,11 @@ import (
 type echoClient struct {
 	*loop // the loop it runs in: its clock, poller, recorder and timers
 
-	size     int    // Config.Size: the length of a line, newline included
-	pipeline int    // Config.Pipeline: how many lines a connection keeps in flight
-	pad      []byte // a line of padding, 'x'... '\n', that putLine numbers
-	expect   []byte // scratch: the line a reply must equal
+	size     int        // Config.Size: the length of a line, newline included
+	pipeline int        // Config.Pipeline: how many lines a connection keeps in flight
+	pad      []byte     // a line of padding, 'x'... '\n', that putLine numbers
+	expect   []byte     // scratch: the line a reply must equal
+	heavy    heavyLines // Config.Heavy: which lines begin with the mark
 }
 
 // echoConn is a connection's echo state, which greeting leaves unused.
@@ -42,7 +43,7 @@ type echoConn struct {
 func newEchoClient(l *loop) *echoClient {
 	cfg := l.lv.cfg
 	e := &echoClient{loop: l, size: cfg.Size, pipeline: cfg.Pipeline,
-		pad: make([]byte, cfg.Size), expect: make([]byte, cfg.Size)}
+		pad: make([]byte, cfg.Size), expect: make([]byte, cfg.Size), heavy: newHeavyLines(cfg)}
 	for i := range e.pad {
 		e.pad[i] = 'x'
 	}
@@ -130,7 +131,7 @@ func (e *echoClient) queueLine(c *conn, due int64) {
 	c.dueRing[slot], c.sentRing[slot] = due, e.now
 	n := len(c.wbuf)
 	c.wbuf = c.wbuf[:n+e.size]
-	putLine(c.wbuf[n:], e.pad, c.id, c.seq)
+	putLine(c.wbuf[n:], e.pad, e.heavy.markOf(c.id, c.seq), c.id, c.seq)
 	c.seq++
 	c.inflight++
 	if c.deadline == 0 {
@@ -138,23 +139,25 @@ func (e *echoClient) queueLine(c *conn, due int64) {
 	}
 }
 
-// putLine writes echo line seq of client id into p: the client and the
-// sequence number in hex, so that a reply from another client or out of
-// order is caught, then the padding and newline of pad.
-func putLine(p, pad []byte, id, seq uint32) {
+// putLine writes echo line seq of client id into p: mark, if the line is
+// heavy (Config.Validate has checked that it fits), then the client and
+// the sequence number in hex, so that a reply from another client or out
+// of order is caught, then the padding and newline of pad.
+func putLine(p, pad, mark []byte, id, seq uint32) {
 	const hexdigits = "0123456789abcdef"
 	last := copy(p, pad) - 1
+	start := copy(p, mark)
 	put := func(at int, v uint32) {
 		for i := 7; i >= 0; i-- {
 			p[at+i] = hexdigits[v&15]
 			v >>= 4
 		}
 	}
-	if last >= 16 {
-		put(0, id)
-		put(8, seq)
-	} else if last >= 8 {
-		put(0, seq)
+	if room := last - start; room >= 16 {
+		put(start, id)
+		put(start+8, seq)
+	} else if room >= 8 {
+		put(start, seq)
 	}
 }
 
@@ -204,7 +207,8 @@ func (e *echoClient) readReplies(c *conn) {
 			e.fail(c, ErrWrongReply) // an answer nobody asked for
 			return
 		}
-		putLine(e.expect, e.pad, c.id, c.ack)
+		mark := e.heavy.markOf(c.id, c.ack) // nil for a plain line
+		putLine(e.expect, e.pad, mark, c.id, c.ack)
 		if !bytes.Equal(c.rbuf[off:off+size], e.expect) {
 			e.fail(c, ErrWrongReply)
 			return
@@ -212,7 +216,7 @@ func (e *echoClient) readReplies(c *conn) {
 		slot := int(c.ack) % len(c.dueRing)
 		due := c.dueRing[slot]
 		sec := e.sched.second(due)
-		e.rec.done(sec, e.now-due)
+		e.rec.done(sec, e.now-due, mark != nil)
 		if sec >= 0 {
 			if e.sched.open() {
 				_ = e.rec.uncorrected.RecordValue(clamp(e.now - c.sentRing[slot]))

@@ -36,6 +36,8 @@ func (c *Config) Flags(fs *flag.FlagSet) (parse func() error) {
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound on each phase of a request: connect, and wait for the answer")
 	fs.IntVar(&c.Size, "size", c.Size, "echo line length in bytes, newline included")
 	fs.IntVar(&c.Pipeline, "pipeline", c.Pipeline, "echo lines in flight per connection")
+	fs.Float64Var(&c.Heavy, "heavy", c.Heavy, "echo: mark this share of the lines (0 to 1) heavy: each begins with -heavy-mark, and heavy and cheap lines are timed apart (a server given -work-mark with the same text does its -work for the heavy lines only)")
+	fs.StringVar(&c.HeavyMark, "heavy-mark", c.HeavyMark, "the text that begins each heavy line (-heavy)")
 	expect := fs.String("expect", string(c.Expect), "greeting: the exact text expected (default: any non-empty reply)")
 	source := fs.String("source", strings.Join(sources, ","), "local addresses to bind client sockets to, each client its own in turn: a range 127.0.0.2-127.0.0.50 or a comma-separated list; on loopback this lifts the limit of ~28,000 ephemeral ports per source address")
 	return func() error {

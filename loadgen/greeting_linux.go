@@ -123,7 +123,7 @@ func (g *greetingClient) greeted(c *conn) {
 		}
 		g.lastDone = g.now
 	}
-	g.rec.done(g.sched.second(c.due), g.now-c.due)
+	g.rec.done(g.sched.second(c.due), g.now-c.due, false)
 	g.answered.Add(1)
 	g.hangUp(c)
 	g.next(c)

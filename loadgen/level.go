@@ -227,7 +227,7 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 	<-finished
 	report()
 
-	rec := newRecorder()
+	rec := newRecorder(cfg.Heavy > 0)
 	var lastDone, allUp int64
 	held, allUpEvery := 0, true
 	for _, l := range loops {
@@ -275,6 +275,12 @@ func (lv *level) result(rec *recorder, nloops int, seconds float64, user, sys, w
 		s := summary(rec.uncorrected)
 		out.Uncorrected = &s
 		out.Histograms["uncorrected"] = encode(rec.uncorrected)
+	}
+	if rec.heavy != nil {
+		c, h := summary(rec.cheap), summary(rec.heavy)
+		out.Cheap, out.Heavy = &c, &h
+		out.Histograms["cheap"] = encode(rec.cheap)
+		out.Histograms["heavy"] = encode(rec.heavy)
 	}
 	if rec.phases {
 		c, f := summary(rec.connect), summary(rec.firstByte)

@@ -62,6 +62,17 @@ type Config struct {
 	Size int
 	// Pipeline is how many echo lines each connection keeps in flight.
 	Pipeline int
+	// Heavy, between 0 and 1, is the share of echo lines that begin with
+	// HeavyMark: a server given the same text as -work-mark does its work
+	// for those lines only and answers the others at once, and the
+	// results time the two kinds apart (Level.Cheap, Level.Heavy). Which
+	// lines are heavy follows from the client and the line's number
+	// (heavy.go). Zero marks no line.
+	Heavy float64
+	// HeavyMark begins every heavy line. It must not begin as a plain
+	// line can (a hex digit or x), or the server could not tell them
+	// apart.
+	HeavyMark string
 	// Expect, if set, is the exact greeting; otherwise any non-empty
 	// greeting is right.
 	Expect []byte
@@ -84,14 +95,15 @@ type Config struct {
 // DefaultConfig returns the defaults of `iolab load`.
 func DefaultConfig() Config {
 	return Config{
-		Addr:     "localhost:8000",
-		Proto:    models.Greeting,
-		Clients:  []int{1, 2, 5, 10},
-		Duration: 5 * time.Second,
-		Warmup:   time.Second,
-		Timeout:  2 * time.Second,
-		Size:     64,
-		Pipeline: 1,
+		Addr:      "localhost:8000",
+		Proto:     models.Greeting,
+		Clients:   []int{1, 2, 5, 10},
+		Duration:  5 * time.Second,
+		Warmup:    time.Second,
+		Timeout:   2 * time.Second,
+		Size:      64,
+		Pipeline:  1,
+		HeavyMark: "!",
 	}
 }
 
@@ -118,6 +130,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("line size %d is not within 1 byte and 1 MiB", c.Size)
 	case c.Pipeline < 1 || c.Pipeline > 1024:
 		return fmt.Errorf("pipeline %d is not within 1 and 1024", c.Pipeline)
+	case !(c.Heavy >= 0 && c.Heavy <= 1): // NaN too
+		return fmt.Errorf("heavy share %v is not within 0 and 1", c.Heavy)
+	case c.Heavy > 0 && c.Proto != models.Echo:
+		return fmt.Errorf("a heavy share needs the echo protocol: a %v has no line to mark", c.Proto)
+	case c.Heavy > 0:
+		if err := checkMark(c.HeavyMark, c.Size); err != nil {
+			return err
+		}
 	}
 	for _, n := range c.Clients {
 		if n < 1 || n > maxClients {
@@ -230,6 +250,9 @@ type ConfigSummary struct {
 	Procs    int     `json:"gomaxprocs"`
 	// Sources says which local addresses the clients bound to (-source).
 	Sources string `json:"sources,omitempty"`
+	// Heavy and HeavyMark are Config's, when some lines were heavy.
+	Heavy     float64 `json:"heavy,omitempty"`
+	HeavyMark string  `json:"heavy_mark,omitempty"`
 }
 
 // Level is the measurement of one number of clients.
@@ -252,6 +275,13 @@ type Level struct {
 	Latency Summary `json:"latency"`
 	// Uncorrected is open loop's latency from the actual send.
 	Uncorrected *Summary `json:"uncorrected,omitempty"`
+	// Cheap and Heavy split Latency, when Config.Heavy marked some lines:
+	// the plain lines, answered at once by a server that does the work
+	// for marked lines only, and the marked ones. How long a cheap
+	// request waits behind a heavy one is the question of Flash (Pai et
+	// al., 1999), and each model answers it its own way.
+	Cheap *Summary `json:"cheap,omitempty"`
+	Heavy *Summary `json:"heavy,omitempty"`
 	// Connect and FirstByte are the greeting's phases: the handshake, and
 	// from connected to the first byte of the greeting.
 	Connect   *Summary `json:"connect,omitempty"`
@@ -335,6 +365,9 @@ func summarize(c *Config) ConfigSummary {
 	}
 	if c.Proto == models.Echo {
 		s.Size, s.Pipeline = c.Size, c.Pipeline
+		if c.Heavy > 0 {
+			s.Heavy, s.HeavyMark = c.Heavy, c.HeavyMark
+		}
 	} else {
 		s.Expect = string(c.Expect)
 	}

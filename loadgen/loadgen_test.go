@@ -355,40 +355,45 @@ func TestClientCPU(t *testing.T) {
 // TestEchoSteadyStateDoesNotAllocate reads the process's allocation count
 // at two moments of a long-lived echo run, from the progress callback, and
 // divides by the requests answered in between. The in-process epoll server
-// counts too: neither may allocate per request. (Building the results,
-// which encodes histograms, allocates; that happens after the run.)
+// counts too: neither may allocate per request, with heavy lines marked
+// (a mixed load) or without. (Building the results, which encodes
+// histograms, allocates; that happens after the run.)
 func TestEchoSteadyStateDoesNotAllocate(t *testing.T) {
-	addr := serve(t, "epoll", func(c *models.Config) { c.Proto = models.Echo })
-	cfg := quick(addr, models.Echo, 2)
-	cfg.Warmup, cfg.Duration = 200*time.Millisecond, time.Second
-	type mark struct {
-		mallocs  uint64
-		requests int64
-	}
-	var marks []mark
-	cfg.Progress = func(p loadgen.Progress) {
-		if p.Warmup || len(marks) == 2 || p.Elapsed > 1100*time.Millisecond {
-			return
-		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		marks = append(marks, mark{ms.Mallocs, p.Requests})
-	}
-	run(t, cfg)
-	if len(marks) < 2 {
-		t.Fatalf("only %d progress reports in the measured interval", len(marks))
-	}
-	allocs, reqs := marks[1].mallocs-marks[0].mallocs, marks[1].requests-marks[0].requests
-	t.Logf("%d allocations over %d requests", allocs, reqs)
-	// An allocation per request would count at least reqs; a few come
-	// from elsewhere (the runtime's timers, the progress report). The
-	// bound tells those apart however many requests a busy machine
-	// managed in the interval.
-	if reqs < 20 {
-		t.Fatalf("only %d requests between the progress reports: too few to tell", reqs)
-	}
-	if allocs > 3+uint64(reqs)/10 {
-		t.Errorf("%d allocations over %d echo requests in steady state; want none per request", allocs, reqs)
+	for _, heavy := range []float64{0, 0.2} {
+		t.Run("heavy="+strconv.FormatFloat(heavy, 'g', -1, 64), func(t *testing.T) {
+			addr := serve(t, "epoll", func(c *models.Config) { c.Proto, c.WorkMark = models.Echo, "!" })
+			cfg := quick(addr, models.Echo, 2)
+			cfg.Warmup, cfg.Duration, cfg.Heavy = 200*time.Millisecond, time.Second, heavy
+			type mark struct {
+				mallocs  uint64
+				requests int64
+			}
+			var marks []mark
+			cfg.Progress = func(p loadgen.Progress) {
+				if p.Warmup || len(marks) == 2 || p.Elapsed > 1100*time.Millisecond {
+					return
+				}
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				marks = append(marks, mark{ms.Mallocs, p.Requests})
+			}
+			run(t, cfg)
+			if len(marks) < 2 {
+				t.Fatalf("only %d progress reports in the measured interval", len(marks))
+			}
+			allocs, reqs := marks[1].mallocs-marks[0].mallocs, marks[1].requests-marks[0].requests
+			t.Logf("%d allocations over %d requests", allocs, reqs)
+			// An allocation per request would count at least reqs; a few
+			// come from elsewhere (the runtime's timers, the progress
+			// report). The bound tells those apart however many requests
+			// a busy machine managed in the interval.
+			if reqs < 20 {
+				t.Fatalf("only %d requests between the progress reports: too few to tell", reqs)
+			}
+			if allocs > 3+uint64(reqs)/10 {
+				t.Errorf("%d allocations over %d echo requests in steady state; want none per request", allocs, reqs)
+			}
+		})
 	}
 }
 
@@ -442,5 +447,36 @@ func TestInterruptedLevelIsPartial(t *testing.T) {
 	}
 	if res.RunID == "" || res.Version == "" || res.Started.IsZero() || res.Started.Location() != time.UTC {
 		t.Errorf("result not named: run_id %q, version %q, started %v", res.RunID, res.Version, res.Started)
+	}
+}
+
+// TestHeavyRepliesChecked runs a mixed load against a server that echoes
+// plain lines and answers a marked one with its mark changed: the reply
+// check recomputes which lines are heavy, so it fails every heavy answer
+// and none of the cheap ones.
+func TestHeavyRepliesChecked(t *testing.T) {
+	addr := misbehave(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadBytes('\n')
+			if err != nil {
+				return
+			}
+			if line[0] == '!' {
+				line[0] = '?'
+			}
+			if _, err := c.Write(line); err != nil {
+				return
+			}
+		}
+	})
+	cfg := quick(addr, models.Echo, 2)
+	cfg.Heavy = 0.3
+	l := run(t, cfg).Levels[0]
+	if l.Errors["wrong_reply"] == 0 || l.Errors["wrong_reply"] != l.ErrorsTotal {
+		t.Errorf("errors %v; want wrong replies, and only those", l.Errors)
+	}
+	if l.Heavy == nil || l.Heavy.Count != 0 || l.Cheap == nil || l.Cheap.Count == 0 || l.Cheap.Count != l.Requests {
+		t.Errorf("cheap %+v, heavy %+v, %d requests: want every answer a cheap one", l.Cheap, l.Heavy, l.Requests)
 	}
 }

@@ -108,7 +108,7 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 	}
 	l := &loop{lv: lv, sched: lv.sched, p: p, timeout: int64(lv.cfg.Timeout)}
 	l.sa, l.family = sockaddr(lv.addr)
-	l.rec = newRecorder()
+	l.rec = newRecorder(lv.cfg.Heavy > 0)
 	for id := index; id < lv.clients; id += nloops {
 		c := &conn{index: int32(len(l.conns)), id: uint32(id), fd: -1, heapIdx: -1}
 		c.nextDue = l.sched.first(id)

@@ -25,10 +25,11 @@ import (
 //
 // Runs merge only if they measured the same thing: the same protocol,
 // number of client levels (their clients may differ: each agent drives
-// its share), warm-up, timeout, rate, line size, pipeline and expected
-// greeting. Merge says which field differs otherwise. Their stop
-// conditions may differ (-duration, -requests): each run's rate is over
-// its own interval. A level cut short in any run is partial in the merge.
+// its share), warm-up, timeout, rate, line size, pipeline, expected
+// greeting, and share and mark of heavy lines. Merge says which field
+// differs otherwise. Their stop conditions may differ (-duration,
+// -requests): each run's rate is over its own interval. A level cut short
+// in any run is partial in the merge.
 //
 // The merged result is a run of its own: a fresh RunID, the iolab version
 // that merged it, the earliest start of the runs, and their ids in Merged.
@@ -124,6 +125,10 @@ func sameConfig(a, b *ConfigSummary) error {
 		return diff("pipeline", a.Pipeline, b.Pipeline)
 	case a.Expect != b.Expect:
 		return diff("expected greeting", a.Expect, b.Expect)
+	case a.Heavy != b.Heavy:
+		return diff("heavy share", a.Heavy, b.Heavy)
+	case a.HeavyMark != b.HeavyMark:
+		return diff("heavy mark", a.HeavyMark, b.HeavyMark)
 	}
 	return nil
 }
@@ -178,7 +183,7 @@ func mergeLevel(ls []*Level) (Level, error) {
 	if allUp && ls[0].Setup != nil {
 		out.Setup = &setup
 	}
-	for _, name := range []string{"latency", "uncorrected", "connect", "first_byte"} {
+	for _, name := range []string{"latency", "uncorrected", "connect", "first_byte", "cheap", "heavy"} {
 		h, ok, err := mergeHistograms(ls, name)
 		if err != nil {
 			return out, err
@@ -197,6 +202,10 @@ func mergeLevel(ls []*Level) (Level, error) {
 			out.Connect = &s
 		case "first_byte":
 			out.FirstByte = &s
+		case "cheap":
+			out.Cheap = &s
+		case "heavy":
+			out.Heavy = &s
 		}
 	}
 	if _, ok := out.Histograms["latency"]; !ok && out.Requests > 0 {

@@ -43,6 +43,7 @@ func TestArgs(t *testing.T) {
 	cfg.Duration, cfg.Warmup, cfg.Timeout = 2*time.Second, 0, 1500*time.Millisecond
 	cfg.Rate, cfg.Requests, cfg.Size, cfg.Pipeline = 1000.0/3, 10, 100, 4
 	cfg.Expect = []byte("olá, with spaces")
+	cfg.Heavy, cfg.HeavyMark = 0.125, "#slow "
 	cfg.Sources, _ = ParseSources("127.0.0.2-127.0.0.3")
 	for name, c := range map[string]Config{"default": DefaultConfig(), "everything": cfg} {
 		args := c.Args()

@@ -30,6 +30,10 @@ type recorder struct {
 	warmErrors  int64              // failed requests of the warm-up, all kinds
 	timeline    []second           // the measured interval, second by second
 	phases      bool               // connect and firstByte are measured (greeting), so the level reports them, even empty
+	// cheap and heavy split the measured latencies of a mixed load
+	// (Config.Heavy) by the kind of line; nil otherwise, since no run
+	// but a mixed one needs them.
+	cheap, heavy *hdr.Histogram
 }
 
 // second is one second of one loop's timeline.
@@ -38,9 +42,15 @@ type second struct {
 	errors int64          // failed requests counted in this second
 }
 
-func newRecorder() *recorder {
-	return &recorder{total: newHist(), uncorrected: newHist(), connect: newHist(),
+// newRecorder returns an empty recorder; split, for a mixed load, times
+// cheap and heavy requests apart as well.
+func newRecorder(split bool) *recorder {
+	r := &recorder{total: newHist(), uncorrected: newHist(), connect: newHist(),
 		firstByte: newHist(), warm: newHist()}
+	if split {
+		r.cheap, r.heavy = newHist(), newHist()
+	}
+	return r
 }
 
 // clamp keeps v within what the histograms track.
@@ -57,16 +67,25 @@ func (r *recorder) at(s int) *second {
 	return &r.timeline[s]
 }
 
-// done records an answered request: latency in ns, and the second of the
-// measured interval it started in (negative: warm-up). Each latency is
-// recorded once, in its second's histogram; finish adds the seconds up.
-func (r *recorder) done(sec int, latency int64) {
+// done records an answered request: latency in ns, the second of the
+// measured interval it started in (negative: warm-up), and whether it was
+// a heavy line of a mixed load. Each latency is recorded once in its
+// second's histogram, which finish adds up, and in a mixed load once more
+// by its kind.
+func (r *recorder) done(sec int, latency int64, heavy bool) {
 	v := clamp(latency)
 	if sec < 0 {
 		_ = r.warm.RecordValue(v)
 		return
 	}
 	_ = r.at(sec).hist.RecordValue(v)
+	switch {
+	case r.heavy == nil:
+	case heavy:
+		_ = r.heavy.RecordValue(v)
+	default:
+		_ = r.cheap.RecordValue(v)
+	}
 }
 
 // finish fills total from the timeline, once the loop is done.
@@ -101,6 +120,13 @@ func (r *recorder) merge(o *recorder) {
 	r.unsent += o.unsent
 	r.warmErrors += o.warmErrors
 	r.phases = r.phases || o.phases
+	if o.heavy != nil {
+		if r.heavy == nil {
+			r.cheap, r.heavy = newHist(), newHist()
+		}
+		r.cheap.Merge(o.cheap)
+		r.heavy.Merge(o.heavy)
+	}
 	for s := range o.timeline {
 		slot := r.at(s)
 		slot.hist.Merge(o.timeline[s].hist)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,12 +31,58 @@ func WriteTable(w io.Writer, r *Result) error {
 	if err := t.WriteText(w); err != nil {
 		return err
 	}
+	if err := writeKinds(w, r); err != nil {
+		return err
+	}
 	for _, n := range levelNotes(r) {
 		if _, err := fmt.Fprintln(w, n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeKinds writes, for a mixed load, a second table that times the
+// cheap and the heavy requests apart, level by level: the rows above mix
+// them, and how long a cheap request waits behind a heavy one is what a
+// mixed load is run for.
+func writeKinds(w io.Writer, r *Result) error {
+	if !mixed(r) {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "\ncheap and heavy requests apart (-heavy %v: the lines that begin with %q are heavy)\n",
+		r.Config.Heavy, r.Config.HeavyMark); err != nil {
+		return err
+	}
+	t := table.Table{Header: []string{"clients", "cheap", "cheap p50", "cheap p99", "heavy", "heavy p50", "heavy p99"}}
+	for _, l := range r.Levels {
+		c, h := kinds(&l)
+		t.Add(Count(int64(l.Clients)), Count(c.Count), Dur(c.P50), Dur(c.P99), Count(h.Count), Dur(h.P50), Dur(h.P99))
+	}
+	return t.WriteText(w)
+}
+
+// mixed reports whether some level of r timed cheap and heavy requests
+// apart (Config.Heavy).
+func mixed(r *Result) bool {
+	for _, l := range r.Levels {
+		if l.Heavy != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// kinds returns the cheap and heavy latencies of l, empty where it has
+// none.
+func kinds(l *Level) (cheap, heavy Summary) {
+	if l.Cheap != nil {
+		cheap = *l.Cheap
+	}
+	if l.Heavy != nil {
+		heavy = *l.Heavy
+	}
+	return cheap, heavy
 }
 
 // levelNotes returns the notes under the table, level by level: what
@@ -150,10 +197,20 @@ var csvHeader = []string{"proto", "rate", "clients", "seconds", "requests", "req
 	"errors", "refused", "reset", "connect_timeout", "read_timeout", "wrong_reply", "addr_unavailable", "other",
 	"late", "unsent", "client_cpu_pct", "client_bound"}
 
-// WriteCSV writes one row per level.
+// csvKinds names the columns WriteCSV adds for a mixed load: the cheap
+// and the heavy requests apart.
+var csvKinds = []string{"cheap_requests", "cheap_p50_us", "cheap_p99_us", "heavy_requests", "heavy_p50_us", "heavy_p99_us"}
+
+// WriteCSV writes one row per level; for a mixed load, with the columns
+// of csvKinds at the end, so that a program that reads a run without
+// them finds every other column where it always was.
 func WriteCSV(w io.Writer, r *Result) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
+	header := csvHeader
+	if mixed(r) {
+		header = append(slices.Clip(header), csvKinds...)
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for _, l := range r.Levels {
@@ -167,6 +224,11 @@ func WriteCSV(w io.Writer, r *Result) error {
 		}
 		row = append(row, strconv.FormatInt(l.Late, 10), strconv.FormatInt(l.Unsent, 10),
 			strconv.FormatFloat(l.ClientCPU.Percent, 'f', 1, 64), strconv.FormatBool(l.ClientBound))
+		if mixed(r) {
+			c, h := kinds(&l)
+			row = append(row, strconv.FormatInt(c.Count, 10), Micros(c.P50), Micros(c.P99),
+				strconv.FormatInt(h.Count, 10), Micros(h.P50), Micros(h.P99))
+		}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -61,6 +61,33 @@ func TestWriteCSVGolden(t *testing.T) {
 	golden.Check(t, "levels.csv.golden", b.Bytes())
 }
 
+// TestMixedGolden checks the outputs of a mixed load: the table's second
+// part, which times cheap and heavy requests apart, and the CSV's extra
+// columns. A load without heavy lines has neither (the golden files
+// above).
+func TestMixedGolden(t *testing.T) {
+	r := sample()
+	r.Config.Proto, r.Config.Heavy, r.Config.HeavyMark = "echo", 0.1, "!"
+	r.Levels = r.Levels[:3]
+	for i := range r.Levels {
+		l := &r.Levels[i]
+		l.Connect, l.FirstByte = nil, nil
+		cheap := Summary{Count: l.Requests * 9 / 10, P50: l.Latency.P50 / 2, P99: l.Latency.P99 / 2}
+		heavy := Summary{Count: l.Requests - cheap.Count, P50: 2_000_000 * int64(i+1), P99: 9_000_000 * int64(i+1)}
+		l.Cheap, l.Heavy = &cheap, &heavy
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "table-mixed.golden", b.Bytes())
+	b.Reset()
+	if err := WriteCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "levels-mixed.csv.golden", b.Bytes())
+}
+
 func TestDurAndRate(t *testing.T) {
 	for ns, want := range map[int64]string{0: "-", 850: "850ns", 75_100: "75.1µs", 12_300_000: "12.3ms", 1_234_000_000: "1.23s"} {
 		if got := Dur(ns); got != want {
