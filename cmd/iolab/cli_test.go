@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"iolab/loadgen"
+	"iolab/models"
 )
 
 // replyServer serves on an ephemeral port of 127.0.0.1 until the test
@@ -127,6 +132,11 @@ func TestBadInputs(t *testing.T) {
 		{"not a number", []string{"load", "-duration", "soon"}, 2, `invalid value "soon" for flag -duration`},
 		{"unknown flag", []string{"load", "-bogus"}, 2, "flag provided but not defined: -bogus"},
 		{"unexpected argument", []string{"load", "extra"}, 2, `unexpected argument "extra"`},
+		{"heavy greeting", []string{"load", "-heavy", "0.1"}, 2, "a heavy share needs the echo protocol"},
+		{"heavy share", []string{"load", "-proto", "echo", "-heavy", "2"}, 2, "heavy share 2 is not within 0 and 1"},
+		{"heavy not a number", []string{"load", "-proto", "echo", "-heavy", "lots"}, 2, `invalid value "lots" for flag -heavy`},
+		{"heavy mark", []string{"load", "-proto", "echo", "-heavy", "0.1", "-heavy-mark", "x"}, 2, `heavy mark "x" begins with 'x', as a plain line can`},
+		{"heavy mark too long", []string{"load", "-proto", "echo", "-heavy", "0.1", "-heavy-mark", "!!!!", "-size", "4"}, 2, `heavy mark "!!!!" does not fit in a line of 4 bytes`},
 		{"closed port", append([]string{"load", "-addr", closedPort(t)}, quick...), 1, "connection refused at"},
 		{"garbage replies", append([]string{"load", "-addr", garbage, "-proto", "echo"}, quick...), 1, "no request succeeded at " + garbage},
 		{"threshold breached", append([]string{"load", "-addr", good, "-fail-if", "errors>=0,p50>0s"}, quick...), 3, "-fail-if errors>=0 at 1 clients: errors was 0"},
@@ -235,5 +245,77 @@ func TestVersionAndRunIDs(t *testing.T) {
 	}
 	if strings.Join(rm.Merged, ",") != ra.RunID+","+rb.RunID {
 		t.Errorf("merged lists %v, want [%s %s]", rm.Merged, ra.RunID, rb.RunID)
+	}
+}
+
+// TestMixedLoad runs iolab load -heavy 0.5, as a user would, against an
+// epoll server in this process whose marked lines sleep before their
+// answer: the heavy requests' p50 is the sleep at least, and the cheap
+// ones' below it, since epoll waits for the sleep in a timer, not in its
+// loop. A cheap request that did the work could not be answered sooner
+// than the sleep, so the bounds tell a split that works from one that
+// does not (the kinds swapped, or every line doing the work), however
+// slow the machine.
+func TestMixedLoad(t *testing.T) {
+	const sleep = 50 * time.Millisecond
+	m, err := models.Lookup("epoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := models.DefaultConfig()
+	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
+	cfg.Work, cfg.WorkMark = models.Work{Kind: models.Sleep, D: sleep}, "!"
+	srv, err := m.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("Serve: %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "mixed.json")
+	args := []string{"load", "-addr", addr, "-proto", "echo", "-heavy", "0.5", "-clients", "4",
+		"-duration", "500ms", "-warmup", "100ms", "-json", path}
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("iolab %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "cheap and heavy requests apart") {
+		t.Errorf("the table does not time the kinds apart:\n%s", stdout.String())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res loadgen.Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	l := res.Levels[0]
+	if l.Cheap == nil || l.Heavy == nil || l.Cheap.Count == 0 || l.Heavy.Count == 0 || l.Cheap.Count+l.Heavy.Count != l.Requests {
+		t.Fatalf("cheap %+v, heavy %+v, %d requests: want both kinds, adding up", l.Cheap, l.Heavy, l.Requests)
+	}
+	t.Logf("cheap p50 %v p99 %v, heavy p50 %v p99 %v", time.Duration(l.Cheap.P50), time.Duration(l.Cheap.P99),
+		time.Duration(l.Heavy.P50), time.Duration(l.Heavy.P99))
+	if l.Heavy.P50 < int64(sleep) {
+		t.Errorf("heavy p50 %v, below the %v each heavy line sleeps", time.Duration(l.Heavy.P50), sleep)
+	}
+	if l.Cheap.P50 >= int64(sleep) {
+		t.Errorf("cheap p50 %v, at least the %v only heavy lines sleep: the cheap ones did the work", time.Duration(l.Cheap.P50), sleep)
+	}
+	if res.Config.Heavy != 0.5 || res.Config.HeavyMark != "!" {
+		t.Errorf("results say heavy %v, mark %q", res.Config.Heavy, res.Config.HeavyMark)
 	}
 }

@@ -46,7 +46,8 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		examples(fs.Output(),
 			"iolab load -addr localhost:8000 -clients 1,10,100 -duration 10s",
 			"iolab load -proto echo -clients 10 -rate 20000 -json run.json",
-			"iolab load -proto echo -clients 50 -fail-if 'errors>0,p99>10ms'")
+			"iolab load -proto echo -clients 50 -fail-if 'errors>0,p99>10ms'",
+			"iolab load -proto echo -clients 10 -heavy 0.1   # against iolab serve -proto echo -work disk:64KiB -work-mark '!'")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
