@@ -105,30 +105,24 @@ func (e *MismatchError) Unwrap() error { return e.Err }
 // sameConfig reports the first field in which a and b measured something
 // different.
 func sameConfig(a, b *ConfigSummary) error {
-	diff := func(name string, x, y any) error {
-		return fmt.Errorf("%s %v against %v", name, y, x)
-	}
-	switch {
-	case a.Proto != b.Proto:
-		return diff("protocol", a.Proto, b.Proto)
-	case len(a.Clients) != len(b.Clients):
-		return diff("client levels", a.Clients, b.Clients)
-	case a.Warmup != b.Warmup:
-		return diff("warm-up", a.Warmup, b.Warmup)
-	case a.Timeout != b.Timeout:
-		return diff("timeout", a.Timeout, b.Timeout)
-	case a.Rate != b.Rate:
-		return diff("rate", a.Rate, b.Rate)
-	case a.Size != b.Size:
-		return diff("size", a.Size, b.Size)
-	case a.Pipeline != b.Pipeline:
-		return diff("pipeline", a.Pipeline, b.Pipeline)
-	case a.Expect != b.Expect:
-		return diff("expected greeting", a.Expect, b.Expect)
-	case a.Heavy != b.Heavy:
-		return diff("heavy share", a.Heavy, b.Heavy)
-	case a.HeavyMark != b.HeavyMark:
-		return diff("heavy mark", a.HeavyMark, b.HeavyMark)
+	for _, f := range []struct {
+		name string
+		a, b any // of a comparable type
+	}{
+		{"protocol", a.Proto, b.Proto},
+		{"number of client levels", len(a.Clients), len(b.Clients)}, // each agent may drive its own share of clients
+		{"warm-up", a.Warmup, b.Warmup},
+		{"timeout", a.Timeout, b.Timeout},
+		{"rate", a.Rate, b.Rate},
+		{"size", a.Size, b.Size},
+		{"pipeline", a.Pipeline, b.Pipeline},
+		{"expected greeting", a.Expect, b.Expect},
+		{"heavy share", a.Heavy, b.Heavy},
+		{"heavy mark", a.HeavyMark, b.HeavyMark},
+	} {
+		if f.a != f.b {
+			return fmt.Errorf("%s %v against %v", f.name, f.b, f.a)
+		}
 	}
 	return nil
 }
