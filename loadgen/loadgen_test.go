@@ -186,6 +186,24 @@ func misbehave(t *testing.T, fn func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
+// answerLines starts an echo server of its own: each line it reads, it
+// answers with what answer returns.
+func answerLines(t *testing.T, answer func(line []byte) []byte) string {
+	t.Helper()
+	return misbehave(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadBytes('\n')
+			if err != nil {
+				return
+			}
+			if _, err := c.Write(answer(line)); err != nil {
+				return
+			}
+		}
+	})
+}
+
 // neverAccepts listens with the smallest backlog and never accepts: the
 // kernel queues one handshake, then drops SYNs.
 func neverAccepts(t *testing.T) string {
@@ -240,18 +258,9 @@ func TestErrorKinds(t *testing.T) {
 			return misbehave(t, func(c net.Conn) { c.Close() })
 		}, models.Greeting, nil, []loadgen.ErrKind{loadgen.ErrWrongReply}},
 		{"echoes wrongly", func(t *testing.T) string {
-			return misbehave(t, func(c net.Conn) {
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadBytes('\n')
-					if err != nil {
-						return
-					}
-					line[0] ^= 1
-					if _, err := c.Write(line); err != nil {
-						return
-					}
-				}
+			return answerLines(t, func(line []byte) []byte {
+				line[0] ^= 1
+				return line
 			})
 		}, models.Echo, nil, []loadgen.ErrKind{loadgen.ErrWrongReply}},
 		{"echo cut short", func(t *testing.T) string {
@@ -303,20 +312,11 @@ func TestErrorKinds(t *testing.T) {
 func TestOpenLoopCorrection(t *testing.T) {
 	const stall = 500 * time.Millisecond
 	var lines atomic.Int64
-	addr := misbehave(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadBytes('\n')
-			if err != nil {
-				return
-			}
-			if lines.Add(1) == 300 {
-				time.Sleep(stall) // the stall under test, not synchronisation
-			}
-			if _, err := c.Write(line); err != nil {
-				return
-			}
+	addr := answerLines(t, func(line []byte) []byte {
+		if lines.Add(1) == 300 {
+			time.Sleep(stall) // the stall under test, not synchronisation
 		}
+		return line
 	})
 	cfg := quick(addr, models.Echo, 1)
 	cfg.Rate, cfg.Warmup, cfg.Duration = 1000, 0, 1500*time.Millisecond
@@ -455,20 +455,11 @@ func TestInterruptedLevelIsPartial(t *testing.T) {
 // check recomputes which lines are heavy, so it fails every heavy answer
 // and none of the cheap ones.
 func TestHeavyRepliesChecked(t *testing.T) {
-	addr := misbehave(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadBytes('\n')
-			if err != nil {
-				return
-			}
-			if line[0] == '!' {
-				line[0] = '?'
-			}
-			if _, err := c.Write(line); err != nil {
-				return
-			}
+	addr := answerLines(t, func(line []byte) []byte {
+		if line[0] == '!' {
+			line[0] = '?'
 		}
+		return line
 	})
 	cfg := quick(addr, models.Echo, 2)
 	cfg.Heavy = 0.3
