@@ -43,6 +43,56 @@ func replyServer(t *testing.T, reply string) string {
 	return ln.Addr().String()
 }
 
+// serveEcho serves the echo protocol with the model called name in this
+// process, on an ephemeral port of 127.0.0.1, until the test ends, and
+// returns its address. tweak, if set, adjusts the configuration.
+func serveEcho(t *testing.T, name string, tweak func(*models.Config)) string {
+	t.Helper()
+	m, err := models.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := models.DefaultConfig()
+	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := m.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, served := make(chan string, 1), make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("%s: Serve: %v", name, err)
+		}
+	})
+	select {
+	case addr := <-ready:
+		return addr
+	case err := <-served:
+		t.Fatalf("%s: Serve: %v", name, err)
+	}
+	return ""
+}
+
+// readResult reads the results of iolab load -json from path.
+func readResult(t *testing.T, path string) *loadgen.Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r loadgen.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &r
+}
+
 // closedPort returns an address of 127.0.0.1 where nothing listens.
 func closedPort(t *testing.T) string {
 	t.Helper()
@@ -258,32 +308,9 @@ func TestVersionAndRunIDs(t *testing.T) {
 // slow the machine.
 func TestMixedLoad(t *testing.T) {
 	const sleep = 50 * time.Millisecond
-	m, err := models.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := models.DefaultConfig()
-	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
-	cfg.Work, cfg.WorkMark = models.Work{Kind: models.Sleep, D: sleep}, "!"
-	srv, err := m.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("Serve: %v", err)
-	}
+	addr := serveEcho(t, "epoll", func(c *models.Config) {
+		c.Work, c.WorkMark = models.Work{Kind: models.Sleep, D: sleep}, "!"
+	})
 
 	path := filepath.Join(t.TempDir(), "mixed.json")
 	args := []string{"load", "-addr", addr, "-proto", "echo", "-heavy", "0.5", "-clients", "4",
@@ -295,14 +322,7 @@ func TestMixedLoad(t *testing.T) {
 	if !strings.Contains(stdout.String(), "cheap and heavy requests apart") {
 		t.Errorf("the table does not time the kinds apart:\n%s", stdout.String())
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res loadgen.Result
-	if err := json.Unmarshal(b, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := readResult(t, path)
 	l := res.Levels[0]
 	if l.Cheap == nil || l.Heavy == nil || l.Cheap.Count == 0 || l.Heavy.Count == 0 || l.Cheap.Count+l.Heavy.Count != l.Requests {
 		t.Fatalf("cheap %+v, heavy %+v, %d requests: want both kinds, adding up", l.Cheap, l.Heavy, l.Requests)

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"iolab/loadgen"
-	"iolab/models"
 )
 
 // asIolab makes this test binary behave as iolab when a test starts it
@@ -28,26 +24,7 @@ func TestMain(m *testing.M) {
 // half the clients, whose results come back merged into one level.
 func TestLoadProcs(t *testing.T) {
 	t.Setenv(asIolab, "1") // for the children
-	m, err := models.Lookup("goroutine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := models.DefaultConfig()
-	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
-	srv, err := m.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, served := make(chan string, 1), make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-served:
-		t.Fatal(err)
-	}
-	defer func() { cancel(); <-served }()
+	addr := serveEcho(t, "goroutine", nil)
 	out := filepath.Join(t.TempDir(), "merged.json")
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"load", "-addr", addr, "-proto", "echo", "-clients", "5", "-duration", "300ms", "-warmup", "100ms",
@@ -55,14 +32,7 @@ func TestLoadProcs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r loadgen.Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readResult(t, out)
 	if len(r.Levels) != 1 || r.Levels[0].Clients != 5 || r.Levels[0].Requests == 0 || r.Levels[0].ErrorsTotal != 0 {
 		t.Fatalf("merged results: %+v", r.Levels)
 	}
