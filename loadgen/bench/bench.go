@@ -224,7 +224,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	for _, sc := range cfg.Scenarios {
 		sc = cfg.apply(sc)
 		sr := ScenarioResult{Name: sc.Name, About: sc.About, Proto: sc.Proto.String(), Work: sc.Work.String(),
-			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight, Externals: cfg.Externals, Backlogs: sc.Backlogs}
+			Clients: sc.Clients, Envs: cfg.Envs, Spotlight: sc.Spotlight, Externals: cfg.Externals, Backlogs: sc.Backlogs,
+			Heavy: sc.Heavy, Mark: sc.Mark}
 		if t := cfg.timeout(sc); t != cfg.Timeout {
 			sr.Timeout = t.String()
 		}

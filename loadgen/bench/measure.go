@@ -19,12 +19,16 @@ import (
 // stops it.
 func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Measurement, progress func(loadgen.Progress)) (Measurement, error) {
 	run.Workers = srv.workers
+	run.DiskMode, run.DiskReadMicros = srv.diskMode, srv.diskReadUs
 	sampler := startSampler(srv.pid)
 	var start, end proc.Sample
 	var kernelBefore, kernelAfter proc.TCPCounters
 	lcfg := loadgen.DefaultConfig()
 	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
 	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, max(cfg.Warmup, sc.Warmup), cfg.timeout(sc)
+	if sc.Heavy > 0 {
+		lcfg.Heavy, lcfg.HeavyMark = sc.Heavy, sc.Mark
+	}
 	if sc.Every > 0 {
 		lcfg.Rate = float64(run.Clients) / sc.Every.Seconds()
 	}

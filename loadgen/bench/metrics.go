@@ -89,13 +89,13 @@ var acceptQueue = Group{"The accept queue (greeting: each request a connection; 
 		func(r *Measurement) (float64, bool) { return float64(r.Load.Requests), r.Load.Seconds > 0 },
 		func(v float64) string { return loadgen.Rate(v) }, false},
 	{"connect-p50", "connect(2) time, p50 (a SYN retransmission adds about 1 s)", false,
-		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.P50 }), durFormat, false},
+		percentile(connect, p50), durFormat, false},
 	{"connect-p99", "connect(2) time, p99", false,
-		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
+		percentile(connect, p99), durFormat, false},
 	{"connect-max", "connect(2) time, max", false,
-		phase(func(l *loadgen.Level) *loadgen.Summary { return l.Connect }, func(s *loadgen.Summary) int64 { return s.Max }), durFormat, false},
+		percentile(connect, maxOf), durFormat, false},
 	{"firstbyte-p99", "time from connected to the greeting's first byte, p99 (a dropped final ACK adds about 1 s here)", false,
-		phase(func(l *loadgen.Level) *loadgen.Summary { return l.FirstByte }, func(s *loadgen.Summary) int64 { return s.P99 }), durFormat, false},
+		percentile(func(l *loadgen.Level) *loadgen.Summary { return l.FirstByte }, p99), durFormat, false},
 	{"overflows", "TcpExtListenOverflows in the interval: SYNs or final ACKs dropped because the accept queue was full (the counter does not say which)", false,
 		func(r *Measurement) (float64, bool) { return float64(r.Kernel.ListenOverflows), r.Load.Seconds > 0 },
 		func(v float64) string { return strconv.FormatInt(int64(v), 10) }, false},
@@ -178,8 +178,40 @@ var heldGroup = Group{"Connections held at once, and what each costs (c100k)", [
 		func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }, false},
 }}
 
-// phase reads a percentile of one of the greeting's phases, if measured.
-func phase(get func(*loadgen.Level) *loadgen.Summary, pct func(*loadgen.Summary) int64) func(*Measurement) (float64, bool) {
+// kindsGroup is the group of a mixed load (Scenario.Heavy): the cheap
+// and the heavy requests timed apart. The question is the first table's:
+// how long a cheap request waits behind heavy ones.
+var kindsGroup = Group{"Cheap and heavy requests apart (only the heavy lines do the work)", []metric{
+	{"cheap-p50", "cheap requests' median latency, p50 (lower is better: the wait behind heavy requests)", false,
+		percentile(func(l *loadgen.Level) *loadgen.Summary { return l.Cheap }, p50), durFormat, false},
+	{"cheap-p99", "cheap requests' tail latency, p99 (lower is better)", false,
+		percentile(func(l *loadgen.Level) *loadgen.Summary { return l.Cheap }, p99), durFormat, false},
+	{"heavy-p50", "heavy requests' median latency, p50: the work, and the wait for it", false,
+		percentile(func(l *loadgen.Level) *loadgen.Summary { return l.Heavy }, p50), durFormat, false},
+	{"heavy-p99", "heavy requests' tail latency, p99", false,
+		percentile(func(l *loadgen.Level) *loadgen.Summary { return l.Heavy }, p99), durFormat, false},
+}}
+
+// latencyKey reports whether the metric called key is a latency of the
+// requests answered, which the verdicts warn leaves out the failed ones.
+func latencyKey(key string) bool {
+	switch key {
+	case "p50", "p99", "cheap-p50", "cheap-p99", "heavy-p50", "heavy-p99":
+		return true
+	}
+	return false
+}
+
+// connect is the greeting's connect phase of a level; p50, p99 and maxOf
+// pick a number of a Summary: the arguments of percentile.
+func connect(l *loadgen.Level) *loadgen.Summary { return l.Connect }
+func p50(s *loadgen.Summary) int64              { return s.P50 }
+func p99(s *loadgen.Summary) int64              { return s.P99 }
+func maxOf(s *loadgen.Summary) int64            { return s.Max }
+
+// percentile reads a number of a part of a level's requests, if measured:
+// one of a greeting's phases, or one kind of a mixed load's requests.
+func percentile(get func(*loadgen.Level) *loadgen.Summary, pct func(*loadgen.Summary) int64) func(*Measurement) (float64, bool) {
 	return func(r *Measurement) (float64, bool) {
 		s := get(&r.Load)
 		if s == nil || s.Count == 0 {
@@ -215,6 +247,9 @@ func (s *ScenarioResult) Groups() []Group {
 	out := append([]Group(nil), groups...)
 	if s.held() {
 		out = slices.Insert(out, 1, heldGroup)
+	}
+	if s.Heavy > 0 {
+		out = slices.Insert(out, 1, kindsGroup)
 	}
 	kernel := kernelGroup
 	if s.counted() {

@@ -28,6 +28,7 @@ type plotSpec struct {
 var plotSpecs = []plotSpec{
 	{"throughput", "requests per second (higher is better)", "requests / s", false},
 	{"p99", "p99 latency (lower is better; log scale)", "p99 latency, ms", true},
+	{"cheap-p99", "cheap requests' p99 latency, a mixed load's (lower is better; log scale)", "cheap p99 latency, ms", true},
 	{"procs", "server processes, peak", "processes", true},
 	{"threads", "server OS threads, peak", "threads", true},
 	{"rss", "server resident memory, peak", "RSS, MiB", false},
@@ -122,7 +123,7 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 		l := line{series: series}
 		for _, n := range s.Clients {
 			v, ok := s.value(m, series, n)
-			if spec.key == "p99" {
+			if latencyKey(spec.key) {
 				v /= 1e6 // ns to ms
 			}
 			if !ok || !finite(v) {
@@ -154,7 +155,7 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 		}
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.Work, title)
+	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.workText(), title)
 	p.X.Label.Text = "simultaneous clients (log scale)"
 	p.Y.Label.Text = spec.yLabel
 	p.X.Scale = plot.LogScale{}
@@ -200,7 +201,7 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 		}
 		p.Add(ln, points)
 		p.Legend.Add(l.series, ln, points)
-		if (spec.key == "p99" || spec.key == "p50") && len(l.failed) > 0 {
+		if latencyKey(spec.key) && len(l.failed) > 0 {
 			ring, err := plotter.NewScatter(l.failed)
 			if err != nil {
 				return nil, false, err
@@ -241,7 +242,7 @@ const connectTitle = "connect time: share of connects still waiting after x, at 
 func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 	n := s.Clients[len(s.Clients)-1]
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (%s, work %s), %d clients: %s", s.Name, s.Proto, s.Work, n, "connect time")
+	p.Title.Text = fmt.Sprintf("%s (%s, work %s), %d clients: %s", s.Name, s.Proto, s.workText(), n, "connect time")
 	p.X.Label.Text = "connect(2) time, ms (log scale)"
 	p.Y.Label.Text = "% still waiting (log scale)"
 	p.X.Scale = plot.LogScale{}
@@ -433,7 +434,7 @@ func findMetricValue(key string, r *Measurement) (float64, bool) {
 }
 
 func findMetric(key string) (metric, bool) {
-	all := append(append([]Group(nil), groups...), kernelGroup, acceptQueue, Group{metrics: []metric{syscallsMetric}})
+	all := append(append([]Group(nil), groups...), kernelGroup, acceptQueue, kindsGroup, Group{metrics: []metric{syscallsMetric}})
 	for _, g := range all {
 		for _, m := range g.metrics {
 			if m.key == key {

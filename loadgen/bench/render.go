@@ -24,7 +24,7 @@ func WriteText(w io.Writer, r *Results) error {
 	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.Work, s.About)
+		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.workText(), s.About)
 		for _, line := range s.headerLines(r) {
 			fmt.Fprintln(w, line)
 		}

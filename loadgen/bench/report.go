@@ -83,7 +83,7 @@ func newReport(r *Results, plots []Plot) *report {
 	rep.Facts = append(rep.Facts, fact{"Files", "`results.json` (everything), `results.csv` (one row per run), `logs/` (each server's JSON log)"})
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		sr := scenarioReport{Name: s.Name, Heading: fmt.Sprintf("%s: %s, work %s", s.Name, s.Proto, s.Work), About: s.About,
+		sr := scenarioReport{Name: s.Name, Heading: fmt.Sprintf("%s: %s, work %s", s.Name, s.Proto, s.workText()), About: s.About,
 			Header: s.headerLines(r), Sections: s.sections(), Notes: s.notes()}
 		for _, p := range plots {
 			if p.Scenario == s.Name {

@@ -81,6 +81,10 @@ type ScenarioResult struct {
 	// Timeout, if set, is this scenario's bound on each request phase,
 	// longer than the bench's (Scenario.Timeout).
 	Timeout string `json:"timeout,omitempty"`
+	// Heavy and Mark are the scenario's mixed load: the share of lines
+	// that did Work, those that began with Mark (Scenario.Heavy).
+	Heavy float64 `json:"heavy,omitempty"`
+	Mark  string  `json:"mark,omitempty"`
 	// Models are the table rows: each model, or "model (env)" when more
 	// than one environment ran (see Measurement.Series).
 	Models []string      `json:"models"`
@@ -125,6 +129,11 @@ type Measurement struct {
 	// LimitAt is how many connections the server (or one process of it)
 	// had open when it logged max_conns_reached; 0 if it never did.
 	LimitAt int `json:"limit_at,omitempty"`
+	// DiskMode and DiskReadMicros are, for disk: work, how the server's
+	// reads missed the page cache (direct, dropped, cached, pipe) and what
+	// one read took as it opened the data file, from its start event.
+	DiskMode       string `json:"disk_mode,omitempty"`
+	DiskReadMicros int64  `json:"disk_read_us,omitempty"`
 }
 
 // ConnMemory is what the connections held cost in memory: the server's
@@ -221,6 +230,9 @@ func (s *ScenarioResult) find(model, env string, clients int) *Measurement {
 	return nil
 }
 
+// workText says what work the requests of s did (workText).
+func (s *ScenarioResult) workText() string { return workText(s.Work, s.Heavy, s.Mark) }
+
 // seriesName is a table row's label.
 func seriesName(model, env string, envs []string) string {
 	if len(envs) == 1 {
@@ -284,6 +296,7 @@ var csvHeader = []string{"scenario", "proto", "work", "model", "env", "workers",
 	"server_user_s", "server_sys_s", "server_cpu_pct", "cpu_us_per_req",
 	"life_requests", "life_voluntary_switches", "life_involuntary_switches", "switches_per_req",
 	"series", "backlog", "req_per_cpu_s", "runqueue_us_per_req", "syscalls_per_req", "sock_bytes_per_conn", "listen_overflows", "listen_drops",
+	"cheap_p50_us", "cheap_p99_us", "heavy_p50_us", "heavy_p99_us", "disk_mode", "disk_read_us",
 	"unavailable", "error"}
 
 func writeCSV(r *Results, path string) error {
@@ -326,6 +339,8 @@ func writeCSV(r *Results, path string) error {
 				run.Series, strconv.Itoa(run.Backlog), optional(efficiency(&run), 0), optional(perReq(float64(sv.RunQueueWaitNs)/1e3), 2),
 				optional(syscallsPerReq(&run), 2), optional(sockPerConn(&run), 0),
 				strconv.FormatInt(run.Kernel.ListenOverflows, 10), strconv.FormatInt(run.Kernel.ListenDrops, 10),
+				kindMicros(l.Cheap, false), kindMicros(l.Cheap, true), kindMicros(l.Heavy, false), kindMicros(l.Heavy, true),
+				run.DiskMode, optional(maybe{float64(run.DiskReadMicros), run.DiskMode != ""}, 0),
 				run.Unavailable, run.Error})
 		}
 	}
@@ -335,6 +350,19 @@ func writeCSV(r *Results, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// kindMicros is the p50 (or the p99) of a mixed load's kind of request
+// in microseconds, as results.csv writes latencies; empty for a load that
+// was not mixed.
+func kindMicros(s *loadgen.Summary, p99 bool) string {
+	switch {
+	case s == nil:
+		return ""
+	case p99:
+		return loadgen.Micros(s.P99)
+	}
+	return loadgen.Micros(s.P50)
 }
 
 // workers returns the -workers every server got ("" for none) and the

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,13 @@ type Scenario struct {
 	// RSS and the kernel's, before the first client and at the end of the
 	// measured interval (Measurement.Memory).
 	Held bool
+	// Heavy, if positive, is the share of echo lines that do Work: the
+	// load begins them with Mark (loadgen.Config.Heavy and HeavyMark),
+	// the server does its work for the lines that begin with Mark only
+	// (models.Config.WorkMark) and answers the others at once, and the
+	// tables time the two kinds apart.
+	Heavy float64
+	Mark  string
 }
 
 // Scenarios are the named workloads, in the order they run.
@@ -86,6 +94,14 @@ var Scenarios = []Scenario{
 		Models: []string{"goroutine", "epoll", "reuseport", "gnet"},
 		About: "Echo with no work, the server on every CPU: do event loops spread over cores? The load generator shares the CPUs, " +
 			"so compare requests per server CPU-second as well as requests per second."},
+	{Name: "mixed", Proto: models.Echo, Work: models.Work{Kind: models.Disk, Size: 64 << 10}, Clients: []int{10, 100},
+		Heavy: 0.1, Mark: "!", Spotlight: []string{"epoll", "workers", "uring"},
+		About: "Flash's question (Pai et al., 1999): how long does a cheap request wait behind a blocked one? One echo line in ten " +
+			"(those that begin with !) reads 64 KiB of a data file, missing the page cache; the others are answered at once. " +
+			"The thread that makes the read is blocked in the kernel until the device answers: where that thread is an event loop " +
+			"that serves every connection (epoll), the cheap requests wait for it; where other threads serve them (a thread per " +
+			"connection, workers' helpers) or the kernel reads meanwhile (uring), they need not. Read the cheap requests' latency " +
+			"beside the heavy ones'."},
 	{Name: "c100k", Proto: models.Echo, Clients: []int{10000, 100000}, Explicit: true,
 		Every: 10 * time.Second, Warmup: 15 * time.Second, Timeout: 5 * time.Second, PerLoadProcess: 15000,
 		Sources: "127.0.0.2-127.0.0.21", Held: true,
@@ -96,6 +112,21 @@ var Scenarios = []Scenario{
 			"(127.0.0.2-21, past the ephemeral ports of one), and reuseport runs 7 loop processes (-procs -workers 7). " +
 			"A model of one process stops at its open-file limit, and clients past it wait or time out: that is its result. " +
 			"Read the memory each connection costs, in the server (RSS) and in the kernel."},
+}
+
+// WorkText says what work a request of s does: Work, and for a mixed
+// load, which of the lines do it.
+func (s Scenario) WorkText() string { return workText(s.Work.String(), s.Heavy, s.Mark) }
+
+// workText says what work the requests do: work (a -work value) on every
+// request, or with a heavy share on that share of the lines, those that
+// begin with mark: "disk:64KiB on 10% of the lines (those that begin
+// with !)".
+func workText(work string, heavy float64, mark string) string {
+	if heavy <= 0 {
+		return work
+	}
+	return fmt.Sprintf("%s on %s%% of the lines (those that begin with %s)", work, strconv.FormatFloat(100*heavy, 'g', 3, 64), mark)
 }
 
 // QuickScenarios are what `make bench` runs.

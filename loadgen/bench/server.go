@@ -33,6 +33,11 @@ type server struct {
 	requests  int64   // from the server's stop event
 	loops     []int64 // from the server's stop event
 	limitAt   int     // connections open when it logged max_conns_reached first; 0: never
+	// diskMode and diskReadUs are, for disk: work, how the server's reads
+	// miss the page cache and what one took as it opened the data file,
+	// from its start event.
+	diskMode   string
+	diskReadUs int64
 	// unavailable is why the model cannot serve on this system, from its
 	// unavailable event (uring where io_uring is not allowed, as under
 	// Docker's default seccomp profile).
@@ -83,15 +88,7 @@ const stopGrace = 5 * time.Second
 // logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
 func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients int) (*server, error) {
 	model, env := e.model, e.env
-	srv := models.DefaultConfig() // what the bench sets, as flags through Args
-	srv.Workers, srv.Backlog = cfg.Workers, e.backlog
-	srv.ShutdownTimeout = 2 * time.Second // the bench's shutdown waits for answers in flight at most this long
-	// -proto and -work always, defaults or not: iolab serve takes those
-	// from IOLAB_PROTO and IOLAB_WORK, which may be set where the bench
-	// runs. The address is the environment's (below).
-	serve := append([]string{"-model", model, "-proto", sc.Proto.String(), "-work", sc.Work.String(),
-		"-log-level", "info", "-log-format", "json"}, srv.Args()...)
-	serve = append(serve, sc.Serve[model]...)
+	serve := serveArgs(cfg, sc, e)
 	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
 	cpus := joinInts(cfg.serverCPUs(sc))
 	s := &server{exited: make(chan struct{})}
@@ -191,10 +188,25 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 	return s, nil
 }
 
+// serveArgs returns the flags of `iolab serve` for model e in sc, but its
+// address and CPUs, which depend on where it runs.
+func serveArgs(cfg *Config, sc Scenario, e entry) []string {
+	srv := models.DefaultConfig() // what the bench sets, as flags through Args
+	srv.Workers, srv.Backlog = cfg.Workers, e.backlog
+	srv.ShutdownTimeout = 2 * time.Second // the bench's shutdown waits for answers in flight at most this long
+	srv.WorkMark = sc.Mark                // a mixed load: the work for the marked lines only
+	// -proto and -work always, defaults or not: iolab serve takes those
+	// from IOLAB_PROTO and IOLAB_WORK, which may be set where the bench
+	// runs. The address is the environment's (startServer).
+	serve := append([]string{"-model", e.model, "-proto", sc.Proto.String(), "-work", sc.Work.String(),
+		"-log-level", "info", "-log-format", "json"}, srv.Args()...)
+	return append(serve, sc.Serve[e.model]...)
+}
+
 // readLog copies the server's log to its file and picks out the events
-// the bench needs: the address and the workers from the start event, the
-// requests from the stop event, and the lifetime usage from the usage
-// event at exit.
+// the bench needs: the address, the workers and the data file's mode and
+// read latency from the start event, the requests from the stop event,
+// and the lifetime usage from the usage event at exit.
 func (s *server) readLog(r io.Reader, addrs chan<- string) {
 	defer close(s.exited)
 	sc := bufio.NewScanner(r)
@@ -206,11 +218,12 @@ func (s *server) readLog(r io.Reader, addrs chan<- string) {
 		if json.Unmarshal(line, &ev) != nil {
 			continue
 		}
-		// workers is read once the address has been received; requests
-		// and life by stop, after the stream ends.
+		// workers and the disk's are read once the address has been
+		// received; requests and life by stop, after the stream ends.
 		switch ev.Event {
 		case models.EventStart:
 			s.workers = ev.Workers
+			s.diskMode, s.diskReadUs = ev.DiskMode, ev.DiskReadMicros
 			addrs <- ev.Addr
 		case models.EventStop:
 			s.requests, s.loops = ev.Requests, ev.Loops

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,7 +79,7 @@ func (s *ScenarioResult) verdict(m metric) string {
 // spotlight quotes, for a latency, the scenario's Spotlight models side
 // by side at n clients, whatever their rank.
 func (s *ScenarioResult) spotlight(m metric, n int) string {
-	if m.key != "p50" && m.key != "p99" || len(s.Spotlight) == 0 {
+	if !latencyKey(m.key) || len(s.Spotlight) == 0 {
 		return ""
 	}
 	var parts []string
@@ -97,7 +99,8 @@ func (s *ScenarioResult) spotlight(m metric, n int) string {
 }
 
 // headerLines say what differs in this scenario from the bench's header:
-// where its servers ran, and its longer timeout.
+// where its servers ran, its longer timeout, and the data file its disk:
+// work read.
 func (s *ScenarioResult) headerLines(r *Results) []string {
 	var out []string
 	if len(s.ServerCPUs) > 0 {
@@ -112,7 +115,56 @@ func (s *ScenarioResult) headerLines(r *Results) []string {
 		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted (after 1 s, then 1 s apart on Linux 6.7+).",
 			s.Timeout, r.Timeout))
 	}
+	if line, ok := s.diskLine(); ok {
+		out = append(out, line)
+	}
 	return out
+}
+
+// diskModes say what each mode of the data file (the start event's
+// disk_mode) means for the reads of disk: work.
+var diskModes = map[string]string{
+	"direct":  "direct (O_DIRECT: every read goes to the device)",
+	"dropped": "dropped (O_DIRECT refused: the file's cached pages were dropped as it opened, and reads reach the device until the run fills the cache again)",
+	"cached":  "cached (the file is in memory, on tmpfs: no read reaches a device, and a heavy request costs little more than a cheap one)",
+	"pipe":    "a named pipe (each read waits for a writer)",
+}
+
+// diskLine says, for disk: work, how the servers' reads missed the page
+// cache and what one read took as each server opened the data file, from
+// their start events: the conditions the scenario's numbers hold in.
+func (s *ScenarioResult) diskLine() (string, bool) {
+	var modes []string
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for _, r := range s.Runs {
+		if r.DiskMode == "" {
+			continue
+		}
+		if !slices.Contains(modes, r.DiskMode) {
+			modes = append(modes, r.DiskMode)
+		}
+		lo, hi = min(lo, r.DiskReadMicros), max(hi, r.DiskReadMicros)
+	}
+	if len(modes) == 0 {
+		return "", false
+	}
+	for i, m := range modes {
+		if text, ok := diskModes[m]; ok {
+			modes[i] = text
+		}
+	}
+	us := func(n int64) string {
+		if n == 0 {
+			return "under 1µs"
+		}
+		return loadgen.Dur(n * 1000)
+	}
+	took := us(lo)
+	if hi != lo {
+		took = us(lo) + " to " + us(hi)
+	}
+	return fmt.Sprintf("The data file's reads: %s; one read took %s as each server opened the file (its start event, disk_read_us).",
+		strings.Join(modes, "; "), took), true
 }
 
 // notes lists what a reader must know to trust the tables: failed runs,
@@ -151,7 +203,7 @@ func (s *ScenarioResult) notes() []string {
 // not in its percentiles: a server that answers one client and times out
 // the rest has a fine p99 of the one it answered.
 func (s *ScenarioResult) failedCaveat(m metric, n int, models ...string) string {
-	if m.key != "p50" && m.key != "p99" {
+	if !latencyKey(m.key) {
 		return ""
 	}
 	out := ""
