@@ -159,7 +159,7 @@ bench-tutorial: build
 		for i in $$(seq 50); do python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000)).close()' 2>/dev/null && break; sleep 0.1; done; \
 		sh $(TUTORIAL)/experimento1.sh; status=$$?; kill $$srv; wait $$srv; exit $$status
 
-## bench-full: every scenario but c100k, 5 s per level, ~24 min
+## bench-full: every scenario but c100k, 5 s per level, ~27 min
 bench-full: build
 	./$(BIN) bench -scenario all -duration 5s -warmup 1s $(BENCH_FLAGS)
 

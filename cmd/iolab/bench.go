@@ -50,7 +50,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab bench [flags]\n\nRuns every model under the same load, one server at a time, and writes tables, plots and a report.\nScenarios:\n")
 		for _, s := range bench.Scenarios {
-			fmt.Fprintf(fs.Output(), "  %-10s %s, work %s, clients %v", s.Name, s.Proto, s.Work, s.Clients)
+			fmt.Fprintf(fs.Output(), "  %-10s %s, work %s, clients %v", s.Name, s.Proto, s.WorkText(), s.Clients)
 			if s.AllCPUs {
 				fmt.Fprint(fs.Output(), ", server on every CPU")
 			}
