@@ -82,7 +82,7 @@ func TestMixedScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"=== mixed: echo, work disk:64KiB on 10% of the lines (those that begin with !) ===",
+		"=== mixed: echo, work disk:64KiB on 10% of lines ===",
 		"The data file's reads: direct (O_DIRECT: every read goes to the device); one read took 80.0µs to 95.0µs as each server opened the file",
 		"-- " + kindsGroup.Title + " --",
 	} {

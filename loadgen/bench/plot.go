@@ -28,7 +28,7 @@ type plotSpec struct {
 var plotSpecs = []plotSpec{
 	{"throughput", "requests per second (higher is better)", "requests / s", false},
 	{"p99", "p99 latency (lower is better; log scale)", "p99 latency, ms", true},
-	{"cheap-p99", "cheap requests' p99 latency, a mixed load's (lower is better; log scale)", "cheap p99 latency, ms", true},
+	{"cheap-p99", "cheap requests' p99 latency (lower is better; log scale)", "cheap requests' p99 latency, ms", true},
 	{"procs", "server processes, peak", "processes", true},
 	{"threads", "server OS threads, peak", "threads", true},
 	{"rss", "server resident memory, peak", "RSS, MiB", false},

@@ -231,7 +231,7 @@ func (s *ScenarioResult) find(model, env string, clients int) *Measurement {
 }
 
 // workText says what work the requests of s did (workText).
-func (s *ScenarioResult) workText() string { return workText(s.Work, s.Heavy, s.Mark) }
+func (s *ScenarioResult) workText() string { return workText(s.Work, s.Heavy) }
 
 // seriesName is a table row's label.
 func seriesName(model, env string, envs []string) string {

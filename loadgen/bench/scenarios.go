@@ -115,18 +115,18 @@ var Scenarios = []Scenario{
 }
 
 // WorkText says what work a request of s does: Work, and for a mixed
-// load, which of the lines do it.
-func (s Scenario) WorkText() string { return workText(s.Work.String(), s.Heavy, s.Mark) }
+// load, on which share of the lines (workText).
+func (s Scenario) WorkText() string { return workText(s.Work.String(), s.Heavy) }
 
-// workText says what work the requests do: work (a -work value) on every
-// request, or with a heavy share on that share of the lines, those that
-// begin with mark: "disk:64KiB on 10% of the lines (those that begin
-// with !)".
-func workText(work string, heavy float64, mark string) string {
+// workText says in a few words, short enough for a plot's title, what
+// work the requests do: work (a -work value) on every request, or with a
+// heavy share on that share of the lines: "disk:64KiB on 10% of lines".
+// Which lines those are, the scenario's About says.
+func workText(work string, heavy float64) string {
 	if heavy <= 0 {
 		return work
 	}
-	return fmt.Sprintf("%s on %s%% of the lines (those that begin with %s)", work, strconv.FormatFloat(100*heavy, 'g', 3, 64), mark)
+	return fmt.Sprintf("%s on %s%% of lines", work, strconv.FormatFloat(100*heavy, 'g', 3, 64))
 }
 
 // QuickScenarios are what `make bench` runs.
