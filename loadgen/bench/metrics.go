@@ -285,5 +285,27 @@ func (s *ScenarioResult) counted() bool {
 	return false
 }
 
+// findMetricValue is metric key's value for r, if it has one.
+func findMetricValue(key string, r *Measurement) (float64, bool) {
+	m, ok := findMetric(key)
+	if !ok {
+		return 0, false
+	}
+	return m.value(r)
+}
+
+// findMetric returns the metric called key, of any group.
+func findMetric(key string) (metric, bool) {
+	all := append(append([]Group(nil), groups...), kernelGroup, acceptQueue, kindsGroup, Group{metrics: []metric{syscallsMetric}})
+	for _, g := range all {
+		for _, m := range g.metrics {
+			if m.key == key {
+				return m, true
+			}
+		}
+	}
+	return metric{}, false
+}
+
 // finite guards plots against NaN and Inf.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

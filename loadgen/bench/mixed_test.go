@@ -41,7 +41,9 @@ func mixedFixture() *ScenarioResult {
 // TestMixedScenario checks what the mixed scenario is and what it adds to
 // the bench's output: the server's -work-mark, the tables that time cheap
 // and heavy requests apart, with the spotlight on the models of Flash's
-// lesson, the data file's conditions, and the columns of results.csv.
+// lesson, the data file's conditions, the cheap requests' plot, and the
+// columns of results.csv. (TestTinyBench checks that a scenario without
+// heavy lines has no such plot.)
 func TestMixedScenario(t *testing.T) {
 	sc, err := LookupScenario("mixed")
 	if err != nil {
@@ -92,6 +94,10 @@ func TestMixedScenario(t *testing.T) {
 	}
 
 	dir := t.TempDir()
+	plots, err := WritePlots(&Results{Scenarios: []ScenarioResult{*s}}, dir)
+	if err != nil || !slices.ContainsFunc(plots, func(p Plot) bool { return p.Key == kindsPlot.key && p.PNG == "mixed-cheap-p99.png" }) {
+		t.Errorf("plots %v, %v: want the cheap requests' p99", plots, err)
+	}
 	if err := writeCSV(&Results{Scenarios: []ScenarioResult{*s}}, filepath.Join(dir, "results.csv")); err != nil {
 		t.Fatal(err)
 	}

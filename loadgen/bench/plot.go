@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,8 @@ import (
 	"iolab/models"
 )
 
-// plotSpec is one plot drawn for every scenario.
+// plotSpec is one plot of a metric: a line per model over the client
+// levels.
 type plotSpec struct {
 	key    string // the metric it draws
 	title  string
@@ -25,16 +27,20 @@ type plotSpec struct {
 	logY   bool
 }
 
+// plotSpecs are drawn for every scenario.
 var plotSpecs = []plotSpec{
 	{"throughput", "requests per second (higher is better)", "requests / s", false},
 	{"p99", "p99 latency (lower is better; log scale)", "p99 latency, ms", true},
-	{"cheap-p99", "cheap requests' p99 latency (lower is better; log scale)", "cheap requests' p99 latency, ms", true},
 	{"procs", "server processes, peak", "processes", true},
 	{"threads", "server OS threads, peak", "threads", true},
 	{"rss", "server resident memory, peak", "RSS, MiB", false},
 	{"switches", "server context switches per request", "context switches / request", false},
 	{"efficiency", "requests per server CPU-second (higher is better)", "requests / CPU-second", false},
 }
+
+// kindsPlot is drawn for a mixed load only (Scenario.Heavy): the cheap
+// requests' tail, which a blocked serving thread stretches.
+var kindsPlot = plotSpec{"cheap-p99", "cheap requests' p99 latency (lower is better; log scale)", "cheap requests' p99 latency, ms", true}
 
 // Plot is one written plot.
 type Plot struct {
@@ -60,42 +66,44 @@ var modelStyle = map[string]struct {
 	"uring":      {color.RGBA{R: 0x00, G: 0x00, B: 0x00, A: 0xff}, draw.CircleGlyph{}},
 }
 
-// WritePlots draws every plot of every scenario into dir, as PNG and SVG.
+// WritePlots draws every plot of every scenario into dir, as PNG and SVG:
+// plotSpecs, kindsPlot for a mixed load, and connectPlot for a greeting.
 func WritePlots(r *Results, dir string) ([]Plot, error) {
 	var out []Plot
+	save := func(p *plot.Plot, s *ScenarioResult, key, title string) error {
+		base := s.Name + "-" + key
+		for _, ext := range []string{"png", "svg"} {
+			if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
+				return fmt.Errorf("plot %s: %w", base, err)
+			}
+		}
+		out = append(out, Plot{Scenario: s.Name, Key: key, Title: title, PNG: base + ".png", SVG: base + ".svg"})
+		return nil
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		for _, spec := range plotSpecs {
+		specs := plotSpecs
+		if s.Heavy > 0 {
+			specs = append(slices.Clip(specs), kindsPlot)
+		}
+		for _, spec := range specs {
 			p, ok, err := s.plot(spec)
+			if err == nil && ok {
+				err = save(p, s, spec.key, spec.title)
+			}
 			if err != nil {
 				return out, err
 			}
-			if !ok {
-				continue
-			}
-			base := fmt.Sprintf("%s-%s", s.Name, spec.key)
-			for _, ext := range []string{"png", "svg"} {
-				if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
-					return out, fmt.Errorf("plot %s: %w", base, err)
-				}
-			}
-			out = append(out, Plot{Scenario: s.Name, Key: spec.key, Title: spec.title, PNG: base + ".png", SVG: base + ".svg"})
 		}
 		if s.Proto != models.Greeting.String() {
 			continue
 		}
 		p, ok, err := s.connectPlot()
+		if err == nil && ok {
+			err = save(p, s, "connect", connectTitle)
+		}
 		if err != nil {
 			return out, err
-		}
-		if ok {
-			base := s.Name + "-connect"
-			for _, ext := range []string{"png", "svg"} {
-				if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
-					return out, fmt.Errorf("plot %s: %w", base, err)
-				}
-			}
-			out = append(out, Plot{Scenario: s.Name, Key: "connect", Title: connectTitle, PNG: base + ".png", SVG: base + ".svg"})
 		}
 	}
 	return out, nil
@@ -422,25 +430,4 @@ func (t levelTicks) Ticks(min, max float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: float64(n), Label: strconv.Itoa(n)})
 	}
 	return ticks
-}
-
-// findMetricValue is metric key's value for r, if it has one.
-func findMetricValue(key string, r *Measurement) (float64, bool) {
-	m, ok := findMetric(key)
-	if !ok {
-		return 0, false
-	}
-	return m.value(r)
-}
-
-func findMetric(key string) (metric, bool) {
-	all := append(append([]Group(nil), groups...), kernelGroup, acceptQueue, kindsGroup, Group{metrics: []metric{syscallsMetric}})
-	for _, g := range all {
-		for _, m := range g.metrics {
-			if m.key == key {
-				return m, true
-			}
-		}
-	}
-	return metric{}, false
 }
