@@ -21,8 +21,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/loadgen"
-	"iolab/loadgen/internal/testserve"
 	"iolab/models"
+	_ "iolab/models/all" // every model, registered
+	"iolab/models/servetest"
 )
 
 const patience = 10 * time.Second
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 // serve starts a model in-process on 127.0.0.1 and returns its address.
 func serve(t testing.TB, name string, tweak func(*models.Config)) string {
 	t.Helper()
-	addr, _ := testserve.Start(t, name, tweak)
+	addr, _ := servetest.Start(t, name, tweak)
 	return addr
 }
 

@@ -17,7 +17,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/internal/leakcheck"
-	"iolab/models/internal/servetest"
+	"iolab/models/servetest"
 )
 
 // patience bounds every wait on a server in these tests. Nothing waits this

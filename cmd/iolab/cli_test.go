@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"iolab/loadgen"
 	"iolab/models"
+	"iolab/models/servetest"
 )
 
 // replyServer serves on an ephemeral port of 127.0.0.1 until the test
@@ -48,35 +48,13 @@ func replyServer(t *testing.T, reply string) string {
 // returns its address. tweak, if set, adjusts the configuration.
 func serveEcho(t *testing.T, name string, tweak func(*models.Config)) string {
 	t.Helper()
-	m, err := models.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := models.DefaultConfig()
-	cfg.Addr, cfg.Proto = "127.0.0.1:0", models.Echo
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	srv, err := m.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, served := make(chan string, 1), make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, func(a net.Addr) { ready <- a.String() }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("%s: Serve: %v", name, err)
+	addr, _ := servetest.Start(t, name, func(c *models.Config) {
+		c.Proto = models.Echo
+		if tweak != nil {
+			tweak(c)
 		}
 	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-served:
-		t.Fatalf("%s: Serve: %v", name, err)
-	}
-	return ""
+	return addr
 }
 
 // readResult reads the results of iolab load -json from path.

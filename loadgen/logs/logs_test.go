@@ -15,9 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"iolab/loadgen/internal/testserve"
 	"iolab/models"
+	_ "iolab/models/all" // every model, registered
 	"iolab/models/golden"
+	"iolab/models/servetest"
 )
 
 func analyze(t *testing.T, file string, opts Options) *Report {
@@ -120,7 +121,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var mu sync.Mutex
 			var buf bytes.Buffer
-			addr, stop := testserve.Start(t, name, func(cfg *models.Config) {
+			addr, stop := servetest.Start(t, name, func(cfg *models.Config) {
 				cfg.Proto = models.Echo
 				cfg.Log = zerolog.New(lockedWriter{&mu, &buf}).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 			})

@@ -26,7 +26,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/epoll" // the epoll model, registered
 	"iolab/models/internal/leakcheck"
-	"iolab/models/internal/servetest"
+	"iolab/models/servetest"
 )
 
 // patience bounds every wait on the server. Nothing waits this long

@@ -13,7 +13,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/epoll" // the epoll model, registered
 	"iolab/models/internal/leakcheck"
-	"iolab/models/internal/servetest"
+	"iolab/models/servetest"
 )
 
 // TestIdleConnMemory measures what an idle connection costs the loop on

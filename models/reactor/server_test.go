@@ -13,8 +13,8 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/leakcheck"
-	"iolab/models/internal/servetest"
 	_ "iolab/models/reactor" // the gnet model, registered
+	"iolab/models/servetest"
 )
 
 // patience bounds every wait on the server. Nothing waits this long

@@ -19,7 +19,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/leakcheck"
-	"iolab/models/internal/servetest"
+	"iolab/models/servetest"
 )
 
 const patience = 10 * time.Second

@@ -1,6 +1,8 @@
-// Package servetest runs a model's server in the test process, as the
-// model tests do: it starts Serve, waits until the server is ready, and
-// stops it when the test asks or ends.
+// Package servetest runs a model's server in the test process, on an
+// ephemeral port of 127.0.0.1: it starts Serve, waits until the server is
+// ready, and stops it when the test asks or ends. Only tests import it:
+// the models' own, and those of the measuring tools (loadgen, iolab), which
+// is why it lives under models and not under an internal directory.
 package servetest
 
 import (
@@ -42,6 +44,29 @@ func Serve(t testing.TB, srv models.Server, patience time.Duration) *Running {
 	}
 	t.Cleanup(func() { r.Stop(t) })
 	return r
+}
+
+// Patience is how long Start waits for a server to be ready, and to
+// return once stopped: a guard against a hang, not a speed bound.
+const Patience = 20 * time.Second
+
+// Start serves the model called name until stop is called or the test
+// ends, and returns its address. tweak, if set, adjusts the configuration
+// (echo instead of greeting, a logger, ...). stop waits for Serve to
+// return and fails the test if it returned an error.
+func Start(t testing.TB, name string, tweak func(*models.Config)) (addr string, stop func()) {
+	t.Helper()
+	cfg := models.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := models.New(name, cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	r := Serve(t, srv, Patience)
+	return r.Addr, func() { r.Stop(t) }
 }
 
 // Cancel asks the server to stop, as a signal would, and returns at once;
