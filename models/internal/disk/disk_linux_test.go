@@ -110,3 +110,25 @@ func TestBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestTmpfsIsCached opens a data file in memory (/dev/shm, where it is a
+// tmpfs): even where tmpfs accepts O_DIRECT, no read reaches a device,
+// and the mode must say so.
+func TestTmpfsIsCached(t *testing.T) {
+	var fs unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "iolab-disk-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	f, err := Open(filepath.Join(dir, "disk.dat"), 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Mode != Cached {
+		t.Errorf("a data file on tmpfs: mode %q, want %q", f.Mode, Cached)
+	}
+}
