@@ -29,8 +29,9 @@ type Syscalls struct {
 }
 
 // syscallNames are the calls the report names: how each model reads,
-// writes, accepts and waits, and what threads and processes cost.
-var syscallNames = []string{"read", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "accept4", "getpeername",
+// writes, accepts and waits (pread64: disk work reads the data file), and
+// what threads and processes cost.
+var syscallNames = []string{"read", "pread64", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "accept4", "getpeername",
 	"setsockopt", "close", "epoll_pwait", "epoll_wait", "epoll_ctl", "io_uring_enter", "ppoll", "futex", "nanosleep", "sched_yield",
 	"clone", "clone3", "execve", "wait4", "mmap", "munmap", "madvise", "tgkill", "rt_sigreturn"}
 
