@@ -41,27 +41,10 @@ func TestBlockingReadInFlight(t *testing.T) {
 		"uring": serves, "gnet": either}
 	for _, m := range models.All() {
 		t.Run(m.Name, func(t *testing.T) {
-			if err := m.Usable(); err != nil {
-				t.Skipf("%s cannot serve here: %v", m.Name, err)
-			}
-			pipe := filepath.Join(t.TempDir(), "slow-disk")
-			if err := unix.Mkfifo(pipe, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			reading := make(chan struct{}, 2)
-			s := start(t, m, func(c *models.Config) {
-				c.Proto = models.Echo
-				c.Work = models.Work{Kind: models.Disk, Size: 4096}
-				c.WorkMark, c.DataFile = "!", pipe
-				c.OnWork = func() { reading <- struct{}{} }
-			})
+			s, pipe := slowDisk(t, m, func(c *models.Config) { c.WorkMark = "!" })
 			heavy, cheap := s.dial(t), s.dial(t)
 			heavy.send(t, "!heavy\n")
-			select {
-			case <-reading:
-			case <-time.After(patience):
-				t.Fatal("the heavy request's work never began")
-			}
+			s.awaitWork(t)
 			cheap.send(t, "cheap\n")
 
 			answered := make(chan error, 1)
@@ -90,6 +73,45 @@ func TestBlockingReadInFlight(t *testing.T) {
 	}
 }
 
+// slowServer is a server whose disk work reads a named pipe: each read
+// waits until the test writes into it (release).
+type slowServer struct {
+	*server
+	reading chan struct{} // a request's work began
+}
+
+// slowDisk serves m, echo with disk work of 4 KiB on the named pipe it
+// returns, adjusted by tweak; it skips a model that cannot serve here.
+func slowDisk(t *testing.T, m models.Model, tweak func(*models.Config)) (*slowServer, string) {
+	t.Helper()
+	if err := m.Usable(); err != nil {
+		t.Skipf("%s cannot serve here: %v", m.Name, err)
+	}
+	pipe := filepath.Join(t.TempDir(), "slow-disk")
+	if err := unix.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reading := make(chan struct{}, 2)
+	s := start(t, m, func(c *models.Config) {
+		c.Proto = models.Echo
+		c.Work = models.Work{Kind: models.Disk, Size: 4096}
+		c.DataFile = pipe
+		c.OnWork = func() { reading <- struct{}{} }
+		tweak(c)
+	})
+	return &slowServer{server: s, reading: reading}, pipe
+}
+
+// awaitWork waits until a request's work has begun: its read is in flight.
+func (s *slowServer) awaitWork(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.reading:
+	case <-time.After(patience):
+		t.Fatal("the request's work never began")
+	}
+}
+
 // release writes one read's worth of bytes into the pipe: the read in
 // flight returns.
 func release(t *testing.T, pipe string) {
@@ -114,25 +136,8 @@ func TestUringShutdownCancelsARead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Usable(); err != nil {
-		t.Skipf("uring cannot serve here: %v", err)
-	}
-	pipe := filepath.Join(t.TempDir(), "never")
-	if err := unix.Mkfifo(pipe, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	reading := make(chan struct{}, 1)
-	s := start(t, m, func(c *models.Config) {
-		c.Proto = models.Echo
-		c.Work = models.Work{Kind: models.Disk, Size: 4096}
-		c.DataFile, c.ShutdownTimeout = pipe, 100*time.Millisecond
-		c.OnWork = func() { reading <- struct{}{} }
-	})
+	s, _ := slowDisk(t, m, func(c *models.Config) { c.ShutdownTimeout = 100 * time.Millisecond })
 	s.dial(t).send(t, "never answered\n")
-	select {
-	case <-reading:
-	case <-time.After(patience):
-		t.Fatal("the request's work never began")
-	}
+	s.awaitWork(t)
 	s.stop(t) // fails the test if Serve does not return within patience
 }
