@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"iolab/loadgen/check"
 	"iolab/models"
 	_ "iolab/models/all"
 	"iolab/models/internal/leakcheck"
@@ -31,7 +32,11 @@ const patience = 10 * time.Second
 // fault. Only a server that never answers takes this long.
 const crowdPatience = 6 * patience
 
-// conformance is the table every model must pass.
+// conformance is the table every model must pass, each case against a
+// model serving in this process with a Config of its own. What a client
+// can check of any server (a line, lines pipelined, a line a byte at a
+// time, clients at once, resets, idle timeouts) is iolab check's
+// (loadgen/check), which TestReliability runs over every model.
 var conformance = []struct {
 	name string
 	cfg  func(*models.Config)
@@ -46,20 +51,6 @@ var conformance = []struct {
 		if got, want := s.greet(t), "oi\n"; got != want {
 			t.Errorf("greeting: got %q, want %q", got, want)
 		}
-	}},
-	{"one echo line", echo, func(t *testing.T, _ models.Model, s *server) {
-		c := s.dial(t)
-		c.send(t, "hello, iolab\n")
-		c.expect(t, "hello, iolab\n")
-	}},
-	{"1000 pipelined lines in one write come back in order", echo, func(t *testing.T, _ models.Model, s *server) {
-		var b strings.Builder
-		for i := range 1000 {
-			fmt.Fprintf(&b, "line %04d\n", i)
-		}
-		c := s.dial(t)
-		c.send(t, b.String())
-		c.expect(t, b.String())
 	}},
 	{"10,000 pipelined lines, more than one read holds", echo, func(t *testing.T, _ models.Model, s *server) {
 		// 170 KB: every model reads it in pieces that end mid-line, and
@@ -96,13 +87,6 @@ var conformance = []struct {
 			t.Fatalf("write: %v", err)
 		}
 	}},
-	{"a line written one byte at a time", echo, func(t *testing.T, _ models.Model, s *server) {
-		c := s.dial(t)
-		for _, b := range []byte("one byte at a time\n") {
-			c.send(t, string(b))
-		}
-		c.expect(t, "one byte at a time\n")
-	}},
 	{"a line over the limit gets the error and a close", func(c *models.Config) { echo(c); c.MaxLine = 64 }, func(t *testing.T, _ models.Model, s *server) {
 		long := s.dial(t)
 		// Exactly MaxLine bytes and no newline: the line can no longer fit.
@@ -122,43 +106,12 @@ var conformance = []struct {
 		c.send(t, line)
 		c.expect(t, line)
 	}},
-	{"100 concurrent echo clients", echo, func(t *testing.T, _ models.Model, s *server) {
-		s.concurrently(t, 100, func(t *testing.T, i int) {
-			c := s.dialFor(t, crowdPatience)
-			line := fmt.Sprintf("client %d\n", i)
-			c.send(t, line)
-			c.expect(t, line)
-			c.close()
-		})
-	}},
 	{"100 concurrent greeting clients", nil, func(t *testing.T, _ models.Model, s *server) {
 		s.concurrently(t, 100, func(t *testing.T, _ int) {
 			if got := s.dialFor(t, crowdPatience).readAll(t); got != models.DefaultGreeting {
 				t.Errorf("greeting: got %q", got)
 			}
 		})
-	}},
-	{"a client that resets mid-line does not disturb others", echo, func(t *testing.T, _ models.Model, s *server) {
-		bystander := s.dial(t)
-		bystander.send(t, "before\n")
-		bystander.expect(t, "before\n")
-		rude := s.dial(t)
-		rude.send(t, "half a li")
-		rude.reset(t)
-		// The sequential model serves one client at a time: let the
-		// bystander go, so that it reaches the connection after the reset.
-		bystander.send(t, "after\n")
-		bystander.expect(t, "after\n")
-		bystander.close()
-		next := s.dial(t)
-		next.send(t, "next\n")
-		next.expect(t, "next\n")
-	}},
-	{"idle connections are closed", func(c *models.Config) { echo(c); c.IdleTimeout = 100 * time.Millisecond }, func(t *testing.T, _ models.Model, s *server) {
-		c := s.dial(t)
-		if got := c.readAll(t); got != "" {
-			t.Errorf("idle connection: got %q, want EOF", got)
-		}
 	}},
 	{"cpu work answers", func(c *models.Config) { echo(c); c.Work = models.Work{Kind: models.CPU, D: 5 * time.Millisecond} }, func(t *testing.T, _ models.Model, s *server) {
 		c := s.dial(t)
@@ -185,7 +138,7 @@ func TestConformance(t *testing.T) {
 		// Only goroutine serves elsewhere; the others say they need Linux.
 		t.Skip("the models need Linux")
 	}
-	for _, m := range suiteModels() {
+	for _, m := range check.Models() {
 		t.Run(m.Name, func(t *testing.T) {
 			skipUnusable(t, m)
 			before := leakcheck.Take(t)
@@ -439,6 +392,12 @@ func (c *client) reset(t *testing.T) {
 }
 
 func (c *client) close() { _ = c.conn.Close() }
+
+// isTimeout reports whether err is a deadline that passed.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 func abbrev(b []byte) []byte {
 	if len(b) > 80 {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"iolab/loadgen/check"
 	"iolab/models"
 	"iolab/models/proc"
 )
@@ -32,17 +33,18 @@ func TestKilledParentLeavesNoChild(t *testing.T) {
 	}
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
-	for _, m := range suiteModels() {
+	for _, m := range check.Models() {
 		if !m.Processes && m.Name != "reuseport -procs" {
 			continue
 		}
 		t.Run(m.Name, func(t *testing.T) {
-			c, err := startChild(t, childSpec{Model: m.Name, Workers: 3})
+			c, err := check.StartModel(helperServer(), check.Spec{Model: m.Name, Workers: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(c.Kill)
 			// A client being served, so that the fork model has a child.
-			conn, err := net.DialTimeout("tcp", c.addr, patience)
+			conn, err := net.DialTimeout("tcp", c.Addr(), patience)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,20 +57,20 @@ func TestKilledParentLeavesNoChild(t *testing.T) {
 				t.Fatalf("echo: %q, %v", got, err)
 			}
 
-			kids, err := proc.Descendants(c.pid)
+			kids, err := proc.Descendants(c.PID())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(kids) == 0 {
 				t.Fatalf("the %s server has no child process while it serves a client", m.Name)
 			}
-			// SIGKILL first, alone: c.kill would also close the child's
+			// SIGKILL first, alone: c.Kill would also close the child's
 			// stdin, which asks it to stop gracefully, and a worker told
 			// to stop exits 0 before the parent's death could kill it.
-			if err := c.signal(syscall.SIGKILL); err != nil {
+			if err := syscall.Kill(c.PID(), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			c.kill() // waits for it: reaped by its own parent, this test
+			c.Kill() // waits for it: reaped by its own parent, this test
 
 			for _, pid := range kids {
 				if err := reapKilled(pid, patience); err != nil {
@@ -107,12 +109,12 @@ func reapKilled(pid int, d time.Duration) error {
 // TestPreforkReplacesADeadWorker kills one of prefork's workers and checks
 // that the parent logs its exit, starts another, and serves on.
 func TestPreforkReplacesADeadWorker(t *testing.T) {
-	c, err := startChild(t, childSpec{Model: "prefork", Workers: 2})
+	c, err := check.StartModel(helperServer(), check.Spec{Model: "prefork", Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.kill()
-	before, err := proc.Descendants(c.pid)
+	defer c.Kill()
+	before, err := proc.Descendants(c.PID())
 	if err != nil || len(before) != 2 {
 		t.Fatalf("workers before: %v, %v; want 2", before, err)
 	}
@@ -120,14 +122,14 @@ func TestPreforkReplacesADeadWorker(t *testing.T) {
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !c.log.await(patience, func(l *tally) bool { return l.childExits > 0 }) {
+	if !c.AwaitChildExit(patience) {
 		t.Fatalf("no %s event after worker %d was killed", models.EventChildExit, victim)
 	}
 	deadline := time.Now().Add(patience)
 	tick := time.NewTicker(10 * time.Millisecond) // another process's children: nothing to wait on
 	defer tick.Stop()
 	for {
-		now, err := proc.Descendants(c.pid)
+		now, err := proc.Descendants(c.PID())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +141,7 @@ func TestPreforkReplacesADeadWorker(t *testing.T) {
 		}
 		<-tick.C
 	}
-	conn, err := net.DialTimeout("tcp", c.addr, patience)
+	conn, err := net.DialTimeout("tcp", c.Addr(), patience)
 	if err != nil {
 		t.Fatal(err)
 	}

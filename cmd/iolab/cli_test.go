@@ -179,6 +179,13 @@ func TestBadInputs(t *testing.T) {
 		{"merge two targets", []string{"merge", a, elsewhere}, 0, "warning: the runs measured different targets"},
 		{"merge an older run", []string{"merge", a, older}, 0, "warning: " + older + " has no run_id"},
 		{"merge two runs", []string{"merge", a, b}, 0, ""},
+		{"check which server", []string{"check"}, 2, "which server? give -model NAME, -server 'COMMAND' or -addr HOST:PORT"},
+		{"check two servers", []string{"check", "-model", "epoll", "-addr", good}, 2, "give one of -model, -server and -addr"},
+		{"check unknown model", []string{"check", "-model", "nope"}, 2, `unknown model "nope"`},
+		{"check not loopback", []string{"check", "-addr", "192.0.2.1:80"}, 2, "loopback only"},
+		{"check unknown check", []string{"check", "-addr", good, "-only", "nothing-like-it"}, 2, `no check is named like "nothing-like-it"`},
+		{"check bad proto", []string{"check", "-addr", good, "-proto", "http"}, 2, `-proto "http": want greeting, echo or auto`},
+		{"check closed port", []string{"check", "-addr", closedPort(t), "-quick"}, 1, "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -5,6 +5,7 @@
 //	iolab load [flags]                measure a running server: latency, throughput, errors
 //	iolab merge [flags] RUN.json...   merge the -json results of load generators that ran at once
 //	iolab bench [flags]               run every model side by side: tables, plots, a report
+//	iolab check [flags]               grade one server, a model or your own: protocol and abuse
 //	iolab logs [flags] [FILE...]      analyse the JSON logs of iolab serve
 //	iolab version                     the version, commit and Go version of this build
 //
@@ -40,6 +41,7 @@ var commands = map[string]command{
 	"models":  {"list the server models and how each waits for I/O", modelsCommand},
 	"load":    {"measure a running server: latency percentiles, throughput, errors", loadCommand},
 	"bench":   {"run every model side by side: tables, plots and a report (the main job)", benchCommand},
+	"check":   {"grade one server, a model or your own, through protocol checks and every kind of abuse", checkCommand},
 	"logs":    {"analyse the JSON logs of iolab serve: connections per thread, concurrency, close reasons", logsCommand},
 	"merge":   {"merge the -json results of load generators that ran at once, histograms added exactly", mergeCommand},
 	"version": {"print the version, VCS commit and Go version of this build", versionCommand},
@@ -67,6 +69,7 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func main() {
+	serveCheckChild()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -1,10 +1,11 @@
 //go:build !linux
 
-package models_test
+package check
 
 import (
 	"net"
 	"syscall"
+	"time"
 )
 
 // sendWithFIN sends p, then the FIN: in one segment only on Linux, where
@@ -18,3 +19,10 @@ func sendWithFIN(c *net.TCPConn, p []byte) error {
 
 // signalThreads needs Linux's tgkill(2); elsewhere it sends nothing.
 func signalThreads(int, syscall.Signal) int { return 0 }
+
+// awaitPeerClose needs Linux's TCP_INFO; elsewhere it sees no close.
+func awaitPeerClose(*net.TCPConn, time.Duration) (time.Duration, bool) { return 0, false }
+
+// limitFiles needs Linux's prlimit(2); elsewhere the scenario cannot
+// limit the server's descriptors.
+func (r *run) limitFiles(uint64) { r.skip("needs prlimit(2): Linux only") }

@@ -1,6 +1,7 @@
-package models_test
+package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,12 +17,12 @@ import (
 	"iolab/models/proc"
 )
 
-// The suite's raw clients: plain net.TCPConn, with a deadline on
+// The checks' raw clients: plain net.TCPConn, with a deadline on
 // everything, so that a broken server fails a scenario instead of hanging
 // it.
 
-// dial connects to the child.
-func (r *relRun) dial() (*net.TCPConn, error) {
+// dial connects to the server.
+func (r *run) dial() (*net.TCPConn, error) {
 	c, err := net.DialTimeout("tcp", r.c.addr, patience)
 	if err != nil {
 		return nil, err
@@ -29,18 +30,45 @@ func (r *relRun) dial() (*net.TCPConn, error) {
 	return c.(*net.TCPConn), nil
 }
 
-// roundTrip connects, sends one line, expects it back, and closes.
-func (r *relRun) roundTrip(text string) error {
+// roundTrip connects, sends one line, expects it back, and closes; or,
+// to a greeting server, connects and expects its greeting and a close.
+func (r *run) roundTrip(text string) error {
 	c, err := r.dial()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if r.tg.proto() == models.Greeting {
+		return r.greeted(c)
+	}
 	line := text + "\n"
 	if _, err := c.Write([]byte(line)); err != nil {
 		return err
 	}
 	return expectLine(c, line, patience)
+}
+
+// greeted reads what a greeting server says on c until its close, each
+// read within patience, and compares it with what it said first
+// (Detect).
+func (r *run) greeted(c net.Conn) error { return r.greetedWithin(c, patience) }
+
+// greetedWithin is greeted with reads bounded by d. It then resets the
+// connection, as the load generator does: the server has closed first,
+// and the reset spares its port a minute of TIME_WAIT, which would keep
+// a server that binds it without SO_REUSEADDR from starting again.
+func (r *run) greetedWithin(c net.Conn, d time.Duration) error {
+	got, err := readUntilClose(c, d)
+	if tc, ok := c.(*net.TCPConn); ok {
+		resetConn(tc)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("the greeting: %w after %q", err, abbrev(got))
+	case !bytes.Equal(got, r.tg.greeting):
+		return fmt.Errorf("greeted with %q, want %q as at first", abbrev(got), abbrev(r.tg.greeting))
+	}
+	return nil
 }
 
 // expectLine reads exactly len(want) bytes within d and compares them
@@ -153,12 +181,12 @@ type bystander struct {
 
 // bystander starts one, or returns nil for a serial model, which would
 // serve it instead of the scenario.
-func (r *relRun) bystander() *bystander {
+func (r *run) bystander() *bystander {
 	if r.m.Serial {
 		return nil
 	}
 	b := &bystander{stop: make(chan struct{}), done: make(chan struct{})}
-	r.t.Cleanup(b.end) // if the scenario ends early
+	r.cleanup(b.end) // if the scenario ends early
 	c, err := r.dial()
 	if err != nil {
 		b.err = err
@@ -167,16 +195,11 @@ func (r *relRun) bystander() *bystander {
 	}
 	go func() {
 		defer close(b.done)
-		defer c.Close()
+		defer func() { c.Close() }()
 		pace := time.NewTicker(20 * time.Millisecond) // a pace, not a synchronisation
 		defer pace.Stop()
 		for {
-			line := fmt.Sprintf("bystander %d\n", b.trips)
-			if _, err := c.Write([]byte(line)); err != nil {
-				b.err = err
-				return
-			}
-			if err := expectLine(c, line, patience); err != nil {
+			if err := r.bystanderTrip(&c, b.trips); err != nil {
 				b.err = err
 				return
 			}
@@ -191,6 +214,26 @@ func (r *relRun) bystander() *bystander {
 	return b
 }
 
+// bystanderTrip is one round trip of a bystander: a line on its
+// connection, or, to a greeting server, a greeting on a new one each
+// time.
+func (r *run) bystanderTrip(c **net.TCPConn, trip int) error {
+	if r.tg.proto() == models.Greeting {
+		(*c).Close()
+		next, err := r.dial()
+		if err != nil {
+			return err
+		}
+		*c = next
+		return r.greeted(next)
+	}
+	line := fmt.Sprintf("bystander %d\n", trip)
+	if _, err := (*c).Write([]byte(line)); err != nil {
+		return err
+	}
+	return expectLine(*c, line, patience)
+}
+
 // end stops the bystander and waits for it; it may be called again.
 func (b *bystander) end() {
 	b.once.Do(func() { close(b.stop) })
@@ -198,7 +241,7 @@ func (b *bystander) end() {
 }
 
 // finish stops the bystander and fails r if it was not served throughout.
-func (b *bystander) finish(r *relRun) string {
+func (b *bystander) finish(r *run) string {
 	if b == nil {
 		return ""
 	}
@@ -209,7 +252,7 @@ func (b *bystander) finish(r *relRun) string {
 	return fmt.Sprintf("; bystander served %d round trips", b.trips)
 }
 
-// sampler reads the child's /proc every period and keeps the peaks.
+// sampler reads the server's /proc every period and keeps the peaks.
 type sampler struct {
 	stop    chan struct{}
 	once    sync.Once // closes stop
@@ -218,10 +261,15 @@ type sampler struct {
 	samples int
 }
 
-// sample starts a sampler of the child.
-func (r *relRun) sample(period time.Duration) *sampler {
+// sample starts a sampler of the server, if the check runs its process;
+// otherwise its peaks stay zero.
+func (r *run) sample(period time.Duration) *sampler {
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
-	r.t.Cleanup(func() { s.end() }) // if the scenario ends early
+	if !r.c.process() {
+		close(s.done)
+		return s
+	}
+	r.cleanup(func() { s.end() }) // if the scenario ends early
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(period)
@@ -250,13 +298,13 @@ func (s *sampler) end() proc.Sample {
 	return s.peak
 }
 
-// events returns what the child logged since the scenario began.
-func (r *relRun) events() []models.Event { return r.c.log.since(r.mark) }
+// events returns what the server logged since the scenario began.
+func (r *run) events() []models.Event { return r.c.log.since(r.mark) }
 
-// closesOf waits, at most d, until the child has logged the close of
+// closesOf waits, at most d, until the server has logged the close of
 // every connection whose client address is in addrs, and returns those
 // close events by address; any still missing are missing from the map.
-func (r *relRun) closesOf(addrs []string, d time.Duration) map[string]models.Event {
+func (r *run) closesOf(addrs []string, d time.Duration) map[string]models.Event {
 	want := make(map[string]bool, len(addrs))
 	for _, a := range addrs {
 		want[a] = true
@@ -356,4 +404,12 @@ func (c *syncCounter) String() string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// abbrev shortens b for a message.
+func abbrev(b []byte) []byte {
+	if len(b) > 80 {
+		return append(append([]byte{}, b[:80]...), "..."...)
+	}
+	return b
 }

@@ -1,6 +1,0 @@
-//go:build !race
-
-package models_test
-
-// relRace is true when the tests run under the race detector.
-const relRace = false
