@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,19 +19,25 @@ import (
 // benchFlags is what `iolab bench` is told, before it is checked.
 type benchFlags struct {
 	scenarios, models, clients, work, envs, image string
-	workers, backlog                              int
+	workers, backlog, pairs                       int
+	pair                                          string
 	servers                                       serverList
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
 	noPin, syscalls                               bool
 	out                                           string
+	set                                           []string // the flags given, by name
 }
 
 func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var f benchFlags
 	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all (every one but "+explicitNames()+", which run only when named)")
-	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+" (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+", and "+bench.CServerName+
+		", iolab's C epoll echo server (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
+	fs.StringVar(&f.pair, "pair", "", "A,B: compare two servers (models, "+bench.CServerName+", or -server names) in runs alternated A, B, A, B "+
+		"at each level, over one scenario (default throughput); reports A's req/s over B's")
+	fs.IntVar(&f.pairs, "pairs", 5, "with -pair: how many times each level runs A, then B")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D, cpu:D, block:D or disk:SIZE (default: each scenario's own)")
 	fs.Var(&f.servers, "server", "NAME=COMMAND, or NAME:PORT=COMMAND for a server that can only listen on PORT: a server that is not a model, measured beside them "+
@@ -71,12 +78,14 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		examples(fs.Output(),
 			"iolab bench",
 			"iolab bench -models epoll,threads -scenario seed -duration 1s",
-			"iolab bench -scenario throughput -models epoll,gnet -out results/tp")
+			"iolab bench -scenario throughput -models epoll,gnet -out results/tp",
+			"iolab bench -pair epoll,"+bench.CServerName+" -clients 10,100")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
 		}
+		fs.Visit(func(fl *flag.Flag) { f.set = append(f.set, fl.Name) })
 		cfg, err := f.config(stderr)
 		if err != nil {
 			return err
@@ -88,12 +97,18 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 				}
 				return bench.Run(ctx, cfg)
 			},
-			func(res *bench.Results) bool { return res != nil && len(res.Scenarios) > 0 },
+			func(res *bench.Results) bool {
+				return res != nil && (len(res.Scenarios) > 0 || res.Pair != nil && len(res.Pair.Levels) > 0)
+			},
 			func(res *bench.Results) error {
 				if err := bench.WriteText(stdout, res); err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "\nResults in %s: report.md, report.html, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
+				files := "report.md, report.html, results.json, results.csv, plots (PNG and SVG), logs/"
+				if res.Pair != nil {
+					files = "report.md, report.html, results.json, logs/"
+				}
+				fmt.Fprintf(stdout, "\nResults in %s: %s\n", cfg.OutDir, files)
 				return nil
 			},
 			"what was measured is in "+cfg.OutDir)
@@ -146,6 +161,20 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		cfg.Externals = append(cfg.Externals, e)
 	}
 	scenarios := f.scenarios
+	if f.pair != "" {
+		for _, name := range []string{"models", "env"} {
+			if slices.Contains(f.set, name) {
+				return cfg, badUsage("-pair names its two servers and runs them natively; -%s does not go with it", name)
+			}
+		}
+		if !slices.Contains(f.set, "scenario") {
+			scenarios = "throughput"
+		}
+		for _, name := range strings.Split(f.pair, ",") {
+			cfg.Pair = append(cfg.Pair, strings.TrimSpace(name))
+		}
+		cfg.Pairs = f.pairs
+	}
 	if scenarios == "all" {
 		scenarios = strings.Join(bench.AllScenarios(), ",")
 	}

@@ -32,8 +32,9 @@ type Config struct {
 	Binary string
 	// Scenarios to run, in order.
 	Scenarios []Scenario
-	// Models to run in each scenario, in order. Empty means each
-	// scenario's own (Scenario.Models), or every model.
+	// Models to run in each scenario, in order, CServerName among them
+	// if wanted. Empty means each scenario's own (Scenario.Models), or
+	// every model.
 	Models []string
 	// Envs are where the servers run: native (a child process), or in a
 	// Docker container: docker-bridge (Docker's default bridge, the port
@@ -70,12 +71,23 @@ type Config struct {
 	// NoPin neither is pinned.
 	ServerCPUs, LoadCPUs []int
 	NoPin                bool
+	// Pair, if set, makes the run a paired comparison of two servers
+	// instead (pair.go): each a model, CServerName or the Name of one of
+	// Externals, over the one scenario of Scenarios.
+	Pair []string
+	// Pairs is how many times a paired comparison runs A then B at each
+	// level.
+	Pairs int
 	// OutDir receives the results.
 	OutDir string
 	// Progress, if set, is called as the bench advances.
 	Progress func(Progress)
 
 	label string // docker label of this bench's containers
+	// cserver is the C server, once Run has built it (BuildCServer);
+	// cserverErr, if set, says why it could not be.
+	cserver    *External
+	cserverErr string
 }
 
 // Progress tells where the bench is.
@@ -127,7 +139,7 @@ func (cfg *Config) Validate() error {
 	}
 	for _, sc := range cfg.Scenarios {
 		for _, m := range cfg.models(sc) {
-			if _, err := models.Lookup(m); err != nil {
+			if _, err := models.Lookup(m); err != nil && m != CServerName {
 				return err // already says "models: unknown model"
 			}
 		}
@@ -136,6 +148,9 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	if err := cfg.checkExternals(); err != nil {
+		return err
+	}
+	if err := cfg.checkPair(); err != nil {
 		return err
 	}
 	native, docker := len(cfg.Envs) == 0, false
@@ -214,6 +229,35 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		res.Pinning = Pinning{Pinned: true, ServerCPUs: cfg.ServerCPUs, LoadCPUs: cfg.LoadCPUs}
 	}
 
+	if cfg.needsCServer() {
+		if ext, err := cServer(); err != nil {
+			cfg.cserverErr = err.Error()
+		} else {
+			cfg.cserver = &ext
+		}
+	}
+	var runErr error
+	if len(cfg.Pair) > 0 {
+		res.Pair, runErr = cfg.runPair(ctx, res)
+	} else {
+		runErr = cfg.runScenarios(ctx, res)
+	}
+	if runErr == nil {
+		// Cancelled during the last run: it was dropped above, and the
+		// caller must hear that the bench did not finish.
+		runErr = ctx.Err()
+	}
+	res.Finished = time.Now().UTC()
+	if err := Write(res, cfg.OutDir); err != nil {
+		return res, err
+	}
+	return res, runErr
+}
+
+// runScenarios runs every scenario of cfg, model by model and level by
+// level, each run with a fresh server, into res. It returns ctx's error
+// if the bench was cancelled.
+func (cfg *Config) runScenarios(ctx context.Context, res *Results) error {
 	runs := 0
 	for _, sc := range cfg.Scenarios {
 		runs += len(cfg.entries(sc)) * len(cfg.levels(sc))
@@ -235,6 +279,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		entries := cfg.entries(sc)
 		for _, e := range entries {
 			sr.Models = append(sr.Models, e.series)
+			if e.model == CServerName && cfg.cserver != nil {
+				sr.Externals = append(sr.Externals, *cfg.cserver)
+			}
 		}
 		for _, e := range entries {
 			for _, n := range sc.Clients {
@@ -242,26 +289,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 					break
 				}
 				done++
-				progress := func(p loadgen.Progress) {
-					if cfg.Progress == nil {
-						return
-					}
-					planned := cfg.Warmup + cfg.Duration
-					if p.Total > 0 { // the scenario's own lengths
-						planned = p.Total
-					}
-					cfg.Progress(Progress{Scenario: sc.Name, Model: e.series, Clients: n, Run: done, Runs: runs,
-						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: planned, PlannedWarmup: p.WarmupTotal,
-						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
-						Answered:  p.Requests, Fails: p.Errors})
-				}
-				var srv *server
-				var err error
-				if e.ext == nil {
-					srv, err = startServer(ctx, &cfg, sc, e, n)
-				} else {
-					srv, err = startExternal(ctx, &cfg, sc, *e.ext, n)
-				}
+				progress := cfg.progress(sc.Name, e.series, n, done, runs, perRun)
+				srv, err := cfg.start(ctx, sc, e, strconv.Itoa(n))
 				run := Measurement{Model: e.model, Env: e.env, Series: e.series, Clients: n, Backlog: e.backlog, External: e.ext != nil}
 				if err == nil {
 					run, err = cfg.runOne(ctx, sc, srv, run, progress)
@@ -285,16 +314,59 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			break
 		}
 	}
-	if runErr == nil {
-		// Cancelled during the last run: it was dropped above, and the
-		// caller must hear that the bench did not finish.
-		runErr = ctx.Err()
+	return runErr
+}
+
+// progress returns the load generator's progress callback for run done of
+// runs: series at n clients in the scenario named scenario. perRun is what
+// one run takes, roughly, for the estimate of what is left.
+func (cfg *Config) progress(scenario, series string, n, done, runs int, perRun time.Duration) func(loadgen.Progress) {
+	return func(p loadgen.Progress) {
+		if cfg.Progress == nil {
+			return
+		}
+		planned := cfg.Warmup + cfg.Duration
+		if p.Total > 0 { // the scenario's own lengths
+			planned = p.Total
+		}
+		cfg.Progress(Progress{Scenario: scenario, Model: series, Clients: n, Run: done, Runs: runs,
+			Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: planned, PlannedWarmup: p.WarmupTotal,
+			Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
+			Answered:  p.Requests, Fails: p.Errors})
 	}
-	res.Finished = time.Now().UTC()
-	if err := Write(res, cfg.OutDir); err != nil {
-		return res, err
+}
+
+// start starts the server of row e for a run of sc, whose log is named
+// after tag (the client level). The C server is unavailable, with the
+// reason, where it could not be built or cannot run sc.
+func (cfg *Config) start(ctx context.Context, sc Scenario, e entry, tag string) (*server, error) {
+	if e.model == CServerName {
+		why := cfg.cserverErr
+		if why == "" {
+			why = cServerUnsuited(sc)
+		}
+		if why != "" {
+			return nil, &UnavailableError{Model: CServerName, Env: Native, Reason: why}
+		}
 	}
-	return res, runErr
+	if e.ext != nil {
+		return startExternal(ctx, cfg, sc, *e.ext, tag)
+	}
+	return startServer(ctx, cfg, sc, e, tag)
+}
+
+// needsCServer reports whether cfg names the C server: as one of a pair,
+// or among the models of a scenario.
+func (cfg *Config) needsCServer() bool {
+	if len(cfg.Pair) > 0 {
+		return slices.Contains(cfg.Pair, CServerName)
+	}
+	for _, sc := range cfg.Scenarios {
+		if slices.Contains(cfg.models(sc), CServerName) {
+			return true
+		}
+	}
+	return false
 }
 
 // levels returns the client levels of sc under cfg.
@@ -362,6 +434,10 @@ func (cfg *Config) entries(sc Scenario) []entry {
 	}
 	var out []entry
 	for _, model := range cfg.models(sc) {
+		if model == CServerName { // native only, like an external server
+			out = append(out, cfg.cServerEntry())
+			continue
+		}
 		for _, env := range cfg.Envs {
 			for _, b := range backlogs {
 				name := model
@@ -377,6 +453,16 @@ func (cfg *Config) entries(sc Scenario) []entry {
 		out = append(out, entry{model: e.Name, env: Native, ext: e, series: seriesName(e.Name, Native, cfg.Envs)})
 	}
 	return out
+}
+
+// cServerEntry returns the row of the C server, built or not (start
+// tells which).
+func (cfg *Config) cServerEntry() entry {
+	ext := cfg.cserver
+	if ext == nil {
+		ext = &External{Name: CServerName}
+	}
+	return entry{model: CServerName, env: Native, ext: ext, series: seriesName(CServerName, Native, cfg.Envs)}
 }
 
 // backlogName names a backlog in a row: "backlog=5", or "backlog=default"

@@ -65,8 +65,9 @@ const externalStartTimeout = 10 * time.Second
 
 // startExternal starts e for one run, pinned to the server's CPUs, and
 // waits until a socket listens on its port: /proc/net/tcp says so without
-// a connection, which a greeting server would answer and count.
-func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, clients int) (*server, error) {
+// a connection, which a greeting server would answer and count. Its output
+// goes to logs/SCENARIO-NAME-TAG.log (tag as for startServer).
+func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, tag string) (*server, error) {
 	port := e.Port
 	if port == 0 {
 		var err error
@@ -80,7 +81,7 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("%s-%s-%d.log", sc.Name, e.Name, clients)
+	name := fmt.Sprintf("%s-%s-%s.log", sc.Name, e.Name, tag)
 	logFile, err := os.Create(filepath.Join(logDir, name))
 	if err != nil {
 		return nil, err
@@ -225,6 +226,9 @@ func (cfg *Config) checkExternals() error {
 	for _, e := range cfg.Externals {
 		if _, err := models.Lookup(e.Name); err == nil {
 			return fmt.Errorf("server %s: a model has that name", e.Name)
+		}
+		if e.Name == CServerName {
+			return fmt.Errorf("server %s: the bench's C server has that name", e.Name)
 		}
 		if seen[e.Name] {
 			return fmt.Errorf("server %s given twice", e.Name)

@@ -85,8 +85,10 @@ const stopGrace = 5 * time.Second
 
 // startServer starts the server for one run, pinned to the server's CPUs,
 // and waits until it accepts connections. The server's log goes to
-// logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
-func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients int) (*server, error) {
+// logs/SCENARIO-MODEL[-ENV]-TAG.jsonl in the output folder, where tag is
+// the run's client level, or "pair" for the servers of a paired
+// comparison.
+func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, tag string) (*server, error) {
 	model, env := e.model, e.env
 	serve := serveArgs(cfg, sc, e)
 	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
@@ -106,16 +108,16 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 			}
 		}
 	default:
-		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%d", os.Getpid(), model, env, clients)
+		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%s", os.Getpid(), model, env, tag)
 		argv, serve = dockerRun(cfg, env, s.container, pin, cpus, serve)
 		argv = append(argv, serve...)
 	}
-	name := fmt.Sprintf("%s-%s-%d", sc.Name, model, clients)
+	name := fmt.Sprintf("%s-%s-%s", sc.Name, model, tag)
 	if len(cfg.Envs) > 1 {
-		name = fmt.Sprintf("%s-%s-%s-%d", sc.Name, model, env, clients)
+		name = fmt.Sprintf("%s-%s-%s-%s", sc.Name, model, env, tag)
 	}
 	if len(sc.Backlogs) > 0 {
-		name = fmt.Sprintf("%s-%s-backlog%d-%d", sc.Name, model, e.backlog, clients)
+		name = fmt.Sprintf("%s-%s-backlog%d-%s", sc.Name, model, e.backlog, tag)
 	}
 	logDir := filepath.Join(cfg.OutDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {

@@ -174,6 +174,11 @@ func (s *ScenarioResult) diskLine() (string, bool) {
 func (s *ScenarioResult) notes() []string {
 	var out []string
 	for _, e := range s.Externals {
+		if e.Name == CServerName {
+			out = append(out, CServerName+" is not a model: iolab's C epoll echo server (`loadgen/bench/cref/echo.c`, built with `cc -O2`), "+
+				"the yardstick of `iolab bench -pair`; its CPU and context switches per request are its own (wait4), over the requests iolab load counted")
+			continue
+		}
 		out = append(out, fmt.Sprintf("%s is not a model: `%s` (iolab bench -server); its CPU and context switches per request are its own and "+
 			"its reaped children's (wait4), over the requests iolab load counted", e.Name, e.Command))
 	}
