@@ -38,13 +38,10 @@ const compileTimeout = time.Minute
 
 // BuildCServer returns the C server's executable, building it first with
 // cc -O2 if the cache holds none for this source: the file's name carries
-// the source's hash, so an edited source is built again. Where no C
-// compiler is found, or it fails, the error says so in one line.
+// the source's hash, so an edited source is built again. Where it must be
+// built and no C compiler is found, or the compiler fails, the error says
+// so in one line.
 func BuildCServer() (string, error) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		return "", fmt.Errorf("%s needs a C compiler, and there is no cc on PATH (install gcc or clang)", CServerName)
-	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("%s: no cache directory to build it in: %w", CServerName, err)
@@ -54,6 +51,10 @@ func BuildCServer() (string, error) {
 	bin := filepath.Join(dir, CServerName+"-"+hex.EncodeToString(sum[:8]))
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
+	}
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		return "", fmt.Errorf("%s needs a C compiler, and there is no cc on PATH (install gcc or clang)", CServerName)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("%s: %w", CServerName, err)
