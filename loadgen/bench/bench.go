@@ -6,7 +6,8 @@
 // Markdown report, JSON and CSV.
 //
 // One server runs at a time, so that the measurements do not disturb each
-// other.
+// other. A paired comparison (-pair, pair.go) keeps two running, and loads
+// one at a time.
 package bench
 
 import (
@@ -238,13 +239,13 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	var runErr error
 	if len(cfg.Pair) > 0 {
-		res.Pair, runErr = cfg.runPair(ctx, res)
+		res.Pair, runErr = cfg.runPair(ctx)
 	} else {
 		runErr = cfg.runScenarios(ctx, res)
 	}
 	if runErr == nil {
-		// Cancelled during the last run: it was dropped above, and the
-		// caller must hear that the bench did not finish.
+		// Cancelled during the last run: runScenarios or runPair dropped
+		// it, and the caller must hear that the bench did not finish.
 		runErr = ctx.Err()
 	}
 	res.Finished = time.Now().UTC()

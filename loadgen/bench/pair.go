@@ -20,11 +20,11 @@ import (
 // to the next, as the machine's other work comes and goes: two numbers
 // from two runs minutes apart compare the minutes as much as the servers.
 // So both servers are started once and kept running, pinned to the
-// server's CPU (the one not under load is idle in its wait and costs
-// nothing), and the load alternates between them, A, B, A, B, a fresh
+// server's CPU (the one not under load waits for clients and costs next
+// to nothing), and the load alternates between them, A, B, A, B, a fresh
 // set of connections per run. Each pair's ratio, A's requests per second
 // over B's, compares two runs a few seconds apart, which the machine's
-// mood touches alike; the median of the pairs, their spread and a
+// other work touches alike; the median of the pairs, their spread and a
 // bootstrap interval say how far the ratio can be trusted. A fresh
 // server per run would add its start-up to what is compared.
 
@@ -144,7 +144,7 @@ func (cfg *Config) pairEntry(name string) (entry, bool) {
 // runPair runs the paired comparison of cfg: both servers started once,
 // then at each level A and B in turn, cfg.Pairs times. It returns what it
 // measured, also when it stops short: on Ctrl-C, ctx's error.
-func (cfg *Config) runPair(ctx context.Context, res *Results) (*PairResult, error) {
+func (cfg *Config) runPair(ctx context.Context) (*PairResult, error) {
 	sc := cfg.apply(cfg.Scenarios[0])
 	pr := &PairResult{A: cfg.Pair[0], B: cfg.Pair[1], Scenario: sc.Name, Proto: sc.Proto.String(), Work: sc.WorkText(),
 		Pairs: cfg.Pairs, Resamples: bootstrapResamples, Seed: bootstrapSeed}
