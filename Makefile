@@ -199,6 +199,25 @@ bench-docker: docker-image
 notes-check: build
 	bash notes/check-commands.sh $(CHECK_FLAGS)
 
+# The notes' figures (notes/img), drawn again from the two runs that
+# notes/results.md quotes, without measuring: RUN, the bench-full run (its
+# seed, io-bound, cpu-bound and backlog plots), and TUTORIAL_RUN, the
+# bench-tutorial run (its seed throughput). Each in English (NAME.png, for
+# results.md) and in Portuguese (NAME.pt.png, for resultados.md).
+RUN          ?= results/fresh/full
+TUTORIAL_RUN ?= results/fresh/tutorial
+NOTES_IMG    := seed-throughput io-bound-throughput io-bound-threads cpu-bound-p99 backlog-connect
+.PHONY: notes-img
+## notes-img: redraw notes/img from RUN and TUTORIAL_RUN's results.json
+notes-img: build
+	./$(BIN) bench -replot $(RUN)
+	./$(BIN) bench -replot $(TUTORIAL_RUN)
+	@for lang in "" .pt; do \
+		for f in $(NOTES_IMG); do cp $(RUN)/$$f$$lang.png notes/img/$$f$$lang.png || exit 1; done; \
+		cp $(TUTORIAL_RUN)/seed-throughput$$lang.png notes/img/tutorial-seed-throughput$$lang.png || exit 1; \
+	done
+	@echo "notes/img: $(NOTES_IMG) tutorial-seed-throughput, .png and .pt.png, from $(RUN) and $(TUTORIAL_RUN)"
+
 # Load from several machines, tried on this one: AGENTS iolab
 # load agents as a Docker swarm service (loadgen/swarm/load.stack.yml) on a
 # single-node swarm (made and left if there is none), against a native

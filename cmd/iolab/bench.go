@@ -27,6 +27,7 @@ type benchFlags struct {
 	noPin, syscalls                               bool
 	out                                           string
 	set                                           []string // the flags given, by name
+	replot                                        string
 }
 
 func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
@@ -54,6 +55,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.out, "out", "", "results folder (default: results/YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.envs, "env", bench.Native, "where servers run, comma-separated: "+strings.Join(bench.Envs, ", ")+" (docker ones need make docker-image)")
 	fs.StringVar(&f.image, "image", bench.DefaultImage, "Docker image for the docker environments")
+	fs.StringVar(&f.replot, "replot", "", "measure nothing: draw the plots of the results folder DIR again from its results.json, in English and Portuguese, into DIR (no other flag)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab bench [flags]\n\nRuns every model under the same load, one server at a time, and writes tables, plots and a report.\nScenarios:\n")
 		for _, s := range bench.Scenarios {
@@ -79,11 +81,15 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			"iolab bench",
 			"iolab bench -models epoll,threads -scenario seed -duration 1s",
 			"iolab bench -scenario throughput -models epoll,gnet -out results/tp",
-			"iolab bench -pair epoll,"+bench.CServerName+" -clients 10,100")
+			"iolab bench -pair epoll,"+bench.CServerName+" -clients 10,100",
+			"iolab bench -replot results/20260101-120000")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
+		}
+		if f.replot != "" {
+			return replot(fs, f.replot, stdout)
 		}
 		fs.Visit(func(fl *flag.Flag) { f.set = append(f.set, fl.Name) })
 		cfg, err := f.config(stderr)
@@ -113,6 +119,28 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			},
 			"what was measured is in "+cfg.OutDir)
 	}
+}
+
+// replot draws the plots of the results folder dir again (bench.Replot)
+// and says where they are. -replot measures nothing, so a flag that says
+// how to measure beside it is a usage error.
+func replot(fs *flag.FlagSet, dir string, stdout io.Writer) error {
+	var other string
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name != "replot" && other == "" {
+			other = fl.Name
+		}
+	})
+	if other != "" {
+		return badUsage("-replot measures nothing: it takes no other flag (-%s given)", other)
+	}
+	plots, err := bench.Replot(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d plots drawn again from %s: NAME.png and NAME.svg in English, NAME.pt.png and NAME.pt.svg in Portuguese\n",
+		len(plots), filepath.Join(dir, "results.json"))
+	return nil
 }
 
 // serverList collects the -server flags.

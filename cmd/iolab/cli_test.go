@@ -139,6 +139,14 @@ func TestBadInputs(t *testing.T) {
 		`{"level":"info","event":"start","model":"epoll","addr":"127.0.0.1:8000","proto":"greeting","work":"none","pid":7,"time":"2026-12-07T12:00:00Z","message":"serving"}`+"\n"+
 			`{"level":"info","event":"stop","model":"epoll","conns":42,"requests":42,"time":"2026-12-07T12:00:05Z","message":"stopped"}`+"\n")
 
+	notBench := filepath.Join(dir, "not-bench") // a folder whose results.json is iolab load's
+	if err := os.Mkdir(notBench, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(notBench, "results.json"), copyOfA, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +190,9 @@ func TestBadInputs(t *testing.T) {
 		{"merge two targets", []string{"merge", a, elsewhere}, 0, "warning: the runs measured different targets"},
 		{"merge an older run", []string{"merge", a, older}, 0, "warning: " + older + " has no run_id"},
 		{"merge two runs", []string{"merge", a, b}, 0, ""},
+		{"replot and measure", []string{"bench", "-replot", dir, "-models", "epoll"}, 2, "-replot measures nothing: it takes no other flag (-models given)"},
+		{"replot without results", []string{"bench", "-replot", dir}, 1, filepath.Join(dir, "results.json") + ": no such file"},
+		{"replot of a load run", []string{"bench", "-replot", notBench}, 1, filepath.Join(notBench, "results.json") + " is not the results.json of iolab bench"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
