@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 type benchFlags struct {
 	scenarios, models, clients, work, envs, image string
 	workers, backlog                              int
-	servers                                       serverList
+	servers, serverImages                         serverList
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
 	noPin, syscalls                               bool
@@ -30,11 +31,13 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var f benchFlags
 	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all (every one but "+explicitNames()+", which run only when named)")
-	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+" (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+", or none for the -server servers alone (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D, cpu:D, block:D or disk:SIZE (default: each scenario's own)")
 	fs.Var(&f.servers, "server", "NAME=COMMAND, or NAME:PORT=COMMAND for a server that can only listen on PORT: a server that is not a model, measured beside them "+
 		"(repeatable; {port} in COMMAND, and $PORT, give it its port)")
+	fs.Var(&f.serverImages, "server-image", "NAME=IMAGE: run -server NAME in the docker environments of -env as a container of IMAGE, with the image's own command "+
+		"(repeatable; iolab image builds one for a Python server)")
 	fs.IntVar(&f.backlog, "backlog", 0, "passed to every model's server as -backlog, in every scenario but backlog (0: the system's default)")
 	fs.IntVar(&f.workers, "workers", 0, "passed to every server as -workers: the size of the pool of the models that start one (0: not passed, each model's default)")
 	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
@@ -71,7 +74,8 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		examples(fs.Output(),
 			"iolab bench",
 			"iolab bench -models epoll,threads -scenario seed -duration 1s",
-			"iolab bench -scenario throughput -models epoll,gnet -out results/tp")
+			"iolab bench -scenario throughput -models epoll,gnet -out results/tp",
+			"iolab bench -models none -env native,docker-bridge -server 'sem:8000=python3 notes/tutorial/servidor_sem_thread.py' -server-image sem=iolab-tutorial:servidor_sem_thread")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
@@ -145,6 +149,17 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Externals = append(cfg.Externals, e)
 	}
+	for _, spec := range f.serverImages {
+		name, img, ok := strings.Cut(spec, "=")
+		i := slices.IndexFunc(cfg.Externals, func(e bench.External) bool { return e.Name == name })
+		switch {
+		case !ok || img == "":
+			return cfg, badUsage("-server-image %q: want NAME=IMAGE", spec)
+		case i < 0:
+			return cfg, badUsage("-server-image %q: no -server named %s", spec, name)
+		}
+		cfg.Externals[i].Image = img
+	}
 	scenarios := f.scenarios
 	if scenarios == "all" {
 		scenarios = strings.Join(bench.AllScenarios(), ",")
@@ -156,7 +171,9 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Scenarios = append(cfg.Scenarios, s)
 	}
-	if f.models != "" {
+	if f.models == "none" {
+		cfg.NoModels = true
+	} else if f.models != "" {
 		for _, name := range strings.Split(f.models, ",") {
 			cfg.Models = append(cfg.Models, strings.TrimSpace(name))
 		}
