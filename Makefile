@@ -147,9 +147,10 @@ bench: build
 # the tutorial's client itself, 1, 2, 5 and 10 at once, against iolab's
 # sequential model on :8000. Needs Python 3, standard library only.
 TUTORIAL := notes/tutorial
+NEED_PYTHON3 = command -v python3 >/dev/null 2>&1 || { echo "make $@: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
 ## bench-tutorial: the tutorial's Python servers beside 3 models
 bench-tutorial: build
-	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+	@$(NEED_PYTHON3)
 	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
 		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' \
 		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' \
@@ -201,7 +202,7 @@ bench-docker: docker-image
 TUTORIAL_IMAGE ?= iolab-tutorial
 ## bench-tutorial-docker: the tutorial's Python servers, native against container
 bench-tutorial-docker: build
-	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial-docker: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+	@$(NEED_PYTHON3)
 	./$(BIN) image -repo $(TUTORIAL_IMAGE) $(TUTORIAL)/servidor_sem_thread.py $(TUTORIAL)/servidor_com_thread.py
 	./$(BIN) bench -models none -env native,docker-bridge,docker-host,docker-inside -scenario seed \
 		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' -server-image tutorial-sem-thread=$(TUTORIAL_IMAGE):servidor_sem_thread \
