@@ -31,7 +31,7 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: help build test reliability lint vet fmt-check cross-vet no-binaries help-check clean load logs-demo bench bench-tutorial bench-full bench-c100k bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+.PHONY: help build test reliability lint vet fmt-check cross-vet no-binaries help-check clean load logs-demo bench bench-tutorial bench-full bench-c100k bench-docker bench-tutorial-docker docker-image docker-run $(addprefix run-,$(MODELS))
 
 ## help: list every target, one line each
 help:
@@ -147,9 +147,10 @@ bench: build
 # the tutorial's client itself, 1, 2, 5 and 10 at once, against iolab's
 # sequential model on :8000. Needs Python 3, standard library only.
 TUTORIAL := notes/tutorial
+NEED_PYTHON3 = command -v python3 >/dev/null 2>&1 || { echo "make $@: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
 ## bench-tutorial: the tutorial's Python servers beside 3 models
 bench-tutorial: build
-	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+	@$(NEED_PYTHON3)
 	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
 		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' \
 		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' \
@@ -190,6 +191,24 @@ docker-run: docker-image
 ## bench-docker: native against container: seed, throughput
 bench-docker: docker-image
 	./$(BIN) bench -env native,docker-bridge,docker-host,docker-inside -scenario seed,throughput -duration 1500ms -warmup 500ms -image $(IMAGE) $(BENCH_FLAGS)
+
+# The tutorial's Experiment 2 as written: its two Python servers in
+# containers of its Dockerfile (notes/tutorial/Dockerfile) FROM python:3.9,
+# or, where that cannot be pulled, FROM an image of this machine's python3
+# built offline (iolab image says which, and its Python version); measured
+# native against container on the tutorial's load (seed), in the four
+# environments of bench-docker; then the tutorial's client from the host
+# and from inside the container (notes/tutorial/experimento2.sh).
+TUTORIAL_IMAGE ?= iolab-tutorial
+## bench-tutorial-docker: the tutorial's Python servers, native against container
+bench-tutorial-docker: build
+	@$(NEED_PYTHON3)
+	./$(BIN) image -repo $(TUTORIAL_IMAGE) $(TUTORIAL)/servidor_sem_thread.py $(TUTORIAL)/servidor_com_thread.py
+	./$(BIN) bench -models none -env native,docker-bridge,docker-host,docker-inside -scenario seed \
+		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' -server-image tutorial-sem-thread=$(TUTORIAL_IMAGE):servidor_sem_thread \
+		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' -server-image tutorial-com-thread=$(TUTORIAL_IMAGE):servidor_com_thread \
+		-duration 1500ms -warmup 500ms -out results/tutorial-docker $(BENCH_FLAGS)
+	@echo; sh $(TUTORIAL)/experimento2.sh $(TUTORIAL_IMAGE):servidor_sem_thread
 
 # Every command in the notes' ```sh blocks, run as written (servers in the
 # background, clients against them, bounded, loopback only), pass or fail

@@ -21,7 +21,7 @@ type benchFlags struct {
 	scenarios, models, clients, work, envs, image string
 	workers, backlog, pairs                       int
 	pair                                          string
-	servers                                       serverList
+	servers, serverImages                         serverList
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
 	noPin, syscalls                               bool
@@ -35,7 +35,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	var f benchFlags
 	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all (every one but "+explicitNames()+", which run only when named)")
 	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+", and "+bench.CServerName+
-		", iolab's C epoll echo server (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
+		", iolab's C epoll echo server, or none for the -server servers alone (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
 	fs.StringVar(&f.pair, "pair", "", "A,B: compare two servers (models, "+bench.CServerName+", or -server names) in runs alternated A, B, A, B "+
 		"at each level, over one scenario (default throughput); reports A's req/s over B's")
 	fs.IntVar(&f.pairs, "pairs", 5, "with -pair: how many times each level runs A, then B")
@@ -43,6 +43,8 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D, cpu:D, block:D or disk:SIZE (default: each scenario's own)")
 	fs.Var(&f.servers, "server", "NAME=COMMAND, or NAME:PORT=COMMAND for a server that can only listen on PORT: a server that is not a model, measured beside them "+
 		"(repeatable; {port} in COMMAND, and $PORT, give it its port)")
+	fs.Var(&f.serverImages, "server-image", "NAME=IMAGE: run -server NAME in the docker environments of -env as a container of IMAGE, with the image's own command "+
+		"(repeatable; iolab image builds one for a Python server)")
 	fs.IntVar(&f.backlog, "backlog", 0, "passed to every model's server as -backlog, in every scenario but backlog (0: the system's default)")
 	fs.IntVar(&f.workers, "workers", 0, "passed to every server as -workers: the size of the pool of the models that start one (0: not passed, each model's default)")
 	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
@@ -82,7 +84,8 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 			"iolab bench -models epoll,threads -scenario seed -duration 1s",
 			"iolab bench -scenario throughput -models epoll,gnet -out results/tp",
 			"iolab bench -pair epoll,"+bench.CServerName+" -clients 10,100",
-			"iolab bench -replot results/20260101-120000")
+			"iolab bench -replot results/20260101-120000",
+			"iolab bench -models none -env native,docker-bridge -server 'sem:8000=python3 notes/tutorial/servidor_sem_thread.py' -server-image sem=iolab-tutorial:servidor_sem_thread")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
@@ -188,6 +191,17 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Externals = append(cfg.Externals, e)
 	}
+	for _, spec := range f.serverImages {
+		name, img, ok := strings.Cut(spec, "=")
+		i := slices.IndexFunc(cfg.Externals, func(e bench.External) bool { return e.Name == name })
+		switch {
+		case !ok || img == "":
+			return cfg, badUsage("-server-image %q: want NAME=IMAGE", spec)
+		case i < 0:
+			return cfg, badUsage("-server-image %q: no -server named %s", spec, name)
+		}
+		cfg.Externals[i].Image = img
+	}
 	scenarios := f.scenarios
 	if f.pair != "" {
 		for _, name := range []string{"models", "env"} {
@@ -213,7 +227,9 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Scenarios = append(cfg.Scenarios, s)
 	}
-	if f.models != "" {
+	if f.models == "none" {
+		cfg.NoModels = true
+	} else if f.models != "" {
 		for _, name := range strings.Split(f.models, ",") {
 			cfg.Models = append(cfg.Models, strings.TrimSpace(name))
 		}

@@ -37,13 +37,16 @@ type Config struct {
 	// if wanted. Empty means each scenario's own (Scenario.Models), or
 	// every model.
 	Models []string
+	// NoModels runs the Externals alone (iolab bench -models none).
+	NoModels bool
 	// Envs are where the servers run: native (a child process), or in a
 	// Docker container: docker-bridge (Docker's default bridge, the port
 	// published on 127.0.0.1), docker-host (--network host) or
 	// docker-inside (the load generator runs inside the server's
 	// container, with docker exec). Empty means native.
 	Envs []string
-	// Image is the Docker image of iolab for the docker environments.
+	// Image is the Docker image of iolab for the models in the docker
+	// environments (the external servers have their own, External.Image).
 	Image string
 	// Clients, if set, replaces every scenario's levels.
 	Clients []int
@@ -164,7 +167,13 @@ func (cfg *Config) Validate() error {
 	if native && cfg.Binary == "" {
 		return errors.New("no iolab binary to start native servers from")
 	}
-	if docker && cfg.Image == "" {
+	if len(cfg.Externals) > 0 && slices.Contains(cfg.Envs, DockerInside) && cfg.Binary == "" {
+		return errors.New("no iolab binary to run the load generator in an external server's container")
+	}
+	if cfg.NoModels && len(cfg.Externals) == 0 {
+		return errors.New("no models and no -server: nothing to run")
+	}
+	if docker && !cfg.NoModels && cfg.Image == "" {
 		return errors.New("no Docker image for the docker environments")
 	}
 	for _, sc := range cfg.Scenarios {
@@ -205,7 +214,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if len(cfg.Envs) == 0 {
 		cfg.Envs = []string{Native}
 	}
-	if err := checkDocker(cfg.Envs, cfg.Image); err != nil {
+	if err := checkDocker(cfg.Envs, cfg.Image, !cfg.NoModels, cfg.Externals); err != nil {
 		return nil, err
 	}
 	// Every container of this bench carries this label, so that none is
@@ -351,7 +360,7 @@ func (cfg *Config) start(ctx context.Context, sc Scenario, e entry, tag string) 
 		}
 	}
 	if e.ext != nil {
-		return startExternal(ctx, cfg, sc, *e.ext, tag)
+		return startExternal(ctx, cfg, sc, *e.ext, e.env, tag)
 	}
 	return startServer(ctx, cfg, sc, e, tag)
 }
@@ -378,10 +387,12 @@ func (cfg *Config) levels(sc Scenario) []int {
 	return sc.Clients
 }
 
-// models returns the models to run in sc: cfg's, or else sc's own, or
-// else every model.
+// models returns the models to run in sc: none with NoModels, cfg's, or
+// else sc's own, or else every model.
 func (cfg *Config) models(sc Scenario) []string {
 	switch {
+	case cfg.NoModels:
+		return nil
 	case len(cfg.Models) > 0:
 		return cfg.Models
 	case len(sc.Models) > 0:
@@ -426,8 +437,8 @@ type entry struct {
 }
 
 // entries returns the rows of sc, in order: each model in each
-// environment (once per backlog of a scenario that has several), then the
-// external servers, which run natively.
+// environment (once per backlog of a scenario that has several), then
+// each external server in each environment.
 func (cfg *Config) entries(sc Scenario) []entry {
 	backlogs := sc.Backlogs
 	if len(backlogs) == 0 {
@@ -451,7 +462,9 @@ func (cfg *Config) entries(sc Scenario) []entry {
 	}
 	for i := range cfg.Externals {
 		e := &cfg.Externals[i]
-		out = append(out, entry{model: e.Name, env: Native, ext: e, series: seriesName(e.Name, Native, cfg.Envs)})
+		for _, env := range cfg.Envs {
+			out = append(out, entry{model: e.Name, env: env, ext: e, series: seriesName(e.Name, env, cfg.Envs)})
+		}
 	}
 	return out
 }

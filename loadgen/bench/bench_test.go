@@ -549,7 +549,7 @@ func TestExternalServers(t *testing.T) {
 			t.Errorf("notes have no %q:\n%s", want, notes)
 		}
 	}
-	if listening(fixed) {
+	if listening(hostNet, fixed) {
 		t.Errorf("port %d still listens after the bench", fixed)
 	}
 }

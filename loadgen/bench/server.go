@@ -63,6 +63,9 @@ type Lifetime struct {
 	Voluntary   int64   `json:"voluntary_switches"`   // context switches while waiting
 	Involuntary int64   `json:"involuntary_switches"` // context switches forced by the scheduler
 	Requests    int64   `json:"requests"`             // answered, by the server's own count
+	// SwitchesUnknown is set where the context switches could not be
+	// read: an external server in a container (stopExternal).
+	SwitchesUnknown bool `json:"switches_unknown,omitempty"`
 }
 
 // UnavailableError says that a model cannot serve where the bench ran it:
@@ -171,7 +174,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, tag str
 		return nil, fmt.Errorf("%s did not start listening within %v", model, startTimeout)
 	}
 	if s.container != "" {
-		if err := s.locate(env); err != nil {
+		if err := s.locate(env, 8000); err != nil {
 			_, _ = s.stop()
 			return nil, err
 		}
@@ -409,7 +412,9 @@ func summarizeServer(samples []Sample, start, end proc.Sample, seconds float64, 
 	st.Life = life
 	if life.Requests > 0 {
 		st.CPUPerRequestUs = (life.User + life.System) * 1e6 / float64(life.Requests)
-		st.SwitchesPerRequest = float64(life.Voluntary+life.Involuntary) / float64(life.Requests)
+		if !life.SwitchesUnknown {
+			st.SwitchesPerRequest = float64(life.Voluntary+life.Involuntary) / float64(life.Requests)
+		}
 	}
 	return st
 }

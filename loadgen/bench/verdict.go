@@ -255,6 +255,7 @@ func (s *ScenarioResult) diskLine() (string, bool) {
 // name the series each is about.
 func (s *ScenarioResult) notes() []string {
 	var out []string
+	docker := slices.ContainsFunc(s.Envs, func(e string) bool { return e != Native })
 	for _, e := range s.Externals {
 		if e.Name == CServerName {
 			out = append(out, CServerName+" is not a model: iolab's C epoll echo server (`loadgen/bench/cref/echo.c`, built with `cc -O2`), "+
@@ -263,6 +264,10 @@ func (s *ScenarioResult) notes() []string {
 		}
 		out = append(out, fmt.Sprintf("%s is not a model: `%s` (iolab bench -server); its CPU and context switches per request are its own and "+
 			"its reaped children's (wait4), over the requests iolab load counted", e.Name, e.Command))
+		if docker && e.Image != "" {
+			out = append(out, fmt.Sprintf("%s in a container is image %s's own command, under Docker's init (docker run --init); "+
+				"its CPU comes from /proc, and its context switches are not known there (-): /proc keeps no count of exited threads", e.Name, e.Image))
+		}
 	}
 	unavailable := map[string]bool{} // said once per series
 	for _, run := range s.Runs {
