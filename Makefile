@@ -147,11 +147,15 @@ bench: build
 # the tutorial's client itself, 1, 2, 5 and 10 at once, against iolab's
 # sequential model on :8000. Needs Python 3, standard library only.
 TUTORIAL := notes/tutorial
+# The tutorial's two servers differ in two things, threads and the
+# backlog (listen(1) against listen(5)); tutorial-sem-thread-5, the server
+# without threads at listen(5), tells the two effects apart.
 ## bench-tutorial: the tutorial's Python servers beside 3 models
 bench-tutorial: build
 	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
 	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
 		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' \
+		-server 'tutorial-sem-thread-5:8000=python3 $(TUTORIAL)/servidor_sem_thread_listen5.py' \
 		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' \
 		-duration 1500ms -warmup 500ms -out results/tutorial $(BENCH_FLAGS)
 	@echo; echo "The tutorial's client (notes/tutorial/cliente.py), as written, against iolab's sequential model on 127.0.0.1:8000:"
