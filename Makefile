@@ -170,8 +170,9 @@ bench-full: build
 # C100K (not in bench-full): 10,000 then 100,000 echo connections held
 # at once, every model, 10 s measured after a 15 s warm-up in which the
 # clients connect; the load runs in several processes, each under the
-# limit of open files. About 11 minutes; the kernel's slab grows by some
-# 700 MB at 100,000 clients.
+# limit of open files. About 11 minutes; the kernel's slab and TCP
+# buffers grow by some 340 MB at 100,000 clients (3,373 bytes a
+# connection, both ends: notes/models.md, Table K).
 ## bench-c100k: 10,000 then 100,000 connections held at once, ~11 min
 bench-c100k: build
 	./$(BIN) bench -scenario c100k -duration 10s $(BENCH_FLAGS)
