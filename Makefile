@@ -148,11 +148,15 @@ bench: build
 # sequential model on :8000. Needs Python 3, standard library only.
 TUTORIAL := notes/tutorial
 NEED_PYTHON3 = command -v python3 >/dev/null 2>&1 || { echo "make $@: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+# The tutorial's two servers differ in two things, threads and the
+# backlog (listen(1) against listen(5)); tutorial-sem-thread-5, the server
+# without threads at listen(5), tells the two effects apart.
 ## bench-tutorial: the tutorial's Python servers beside 3 models
 bench-tutorial: build
 	@$(NEED_PYTHON3)
 	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
 		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' \
+		-server 'tutorial-sem-thread-5:8000=python3 $(TUTORIAL)/servidor_sem_thread_listen5.py' \
 		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' \
 		-duration 1500ms -warmup 500ms -out results/tutorial $(BENCH_FLAGS)
 	@echo; echo "The tutorial's client (notes/tutorial/cliente.py), as written, against iolab's sequential model on 127.0.0.1:8000:"
@@ -167,8 +171,9 @@ bench-full: build
 # C100K (not in bench-full): 10,000 then 100,000 echo connections held
 # at once, every model, 10 s measured after a 15 s warm-up in which the
 # clients connect; the load runs in several processes, each under the
-# limit of open files. About 11 minutes; the kernel's slab grows by some
-# 700 MB at 100,000 clients.
+# limit of open files. About 11 minutes; the kernel's slab and TCP
+# buffers grow by some 340 MB at 100,000 clients (3,373 bytes a
+# connection, both ends: notes/models.md, Table K).
 ## bench-c100k: 10,000 then 100,000 connections held at once, ~11 min
 bench-c100k: build
 	./$(BIN) bench -scenario c100k -duration 10s $(BENCH_FLAGS)

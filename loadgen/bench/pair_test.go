@@ -196,7 +196,7 @@ func TestCServer(t *testing.T) {
 	}
 	sc, _ := LookupScenario("throughput")
 	cfg := &Config{OutDir: t.TempDir(), NoPin: true}
-	srv, err := startExternal(context.Background(), cfg, sc, ext, "test")
+	srv, err := startExternal(context.Background(), cfg, sc, ext, Native, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func TestTutorialFallbackImage(t *testing.T) {
 	cfg := &Config{Envs: []string{DockerBridge}, Externals: []External{e}, NoModels: true, NoPin: true, OutDir: t.TempDir(),
 		label: "iolab.bench=test"}
 	seed, _ := LookupScenario("seed")
-	srv, err := startExternal(ctx, cfg, seed, e, DockerBridge, 1)
+	srv, err := startExternal(ctx, cfg, seed, e, DockerBridge, "1")
 	if err != nil {
 		t.Fatal(err)
 	}
