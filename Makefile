@@ -31,7 +31,7 @@ LOAD_ADDR ?= localhost:8000
 CLIENTS   ?= 1,2,5,10
 LOAD_FLAGS ?=
 
-.PHONY: help build test reliability lint vet fmt-check cross-vet no-binaries help-check clean load logs-demo bench bench-tutorial bench-full bench-c100k bench-docker docker-image docker-run $(addprefix run-,$(MODELS))
+.PHONY: help build test reliability lint vet fmt-check cross-vet no-binaries help-check clean load logs-demo bench bench-tutorial bench-full bench-c100k bench-docker bench-tutorial-docker docker-image docker-run $(addprefix run-,$(MODELS))
 
 ## help: list every target, one line each
 help:
@@ -146,11 +146,16 @@ bench: build
 # the tutorial's client itself, 1, 2, 5 and 10 at once, against iolab's
 # sequential model on :8000. Needs Python 3, standard library only.
 TUTORIAL := notes/tutorial
+NEED_PYTHON3 = command -v python3 >/dev/null 2>&1 || { echo "make $@: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+# The tutorial's two servers differ in two things, threads and the
+# backlog (listen(1) against listen(5)); tutorial-sem-thread-5, the server
+# without threads at listen(5), tells the two effects apart.
 ## bench-tutorial: the tutorial's Python servers beside 3 models
 bench-tutorial: build
-	@command -v python3 >/dev/null 2>&1 || { echo "make bench-tutorial: python3 not found. The tutorial's servers and client are Python 3 programs (standard library only): install it (apt install python3) and try again." >&2; exit 1; }
+	@$(NEED_PYTHON3)
 	./$(BIN) bench -scenario seed -models sequential,threads,epoll \
 		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' \
+		-server 'tutorial-sem-thread-5:8000=python3 $(TUTORIAL)/servidor_sem_thread_listen5.py' \
 		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' \
 		-duration 1500ms -warmup 500ms -out results/tutorial $(BENCH_FLAGS)
 	@echo; echo "The tutorial's client (notes/tutorial/cliente.py), as written, against iolab's sequential model on 127.0.0.1:8000:"
@@ -165,8 +170,9 @@ bench-full: build
 # C100K (not in bench-full): 10,000 then 100,000 echo connections held
 # at once, every model, 10 s measured after a 15 s warm-up in which the
 # clients connect; the load runs in several processes, each under the
-# limit of open files. About 11 minutes; the kernel's slab grows by some
-# 700 MB at 100,000 clients.
+# limit of open files. About 11 minutes; the kernel's slab and TCP
+# buffers grow by some 340 MB at 100,000 clients (3,373 bytes a
+# connection, both ends: notes/models.md, Table K).
 ## bench-c100k: 10,000 then 100,000 connections held at once, ~11 min
 bench-c100k: build
 	./$(BIN) bench -scenario c100k -duration 10s $(BENCH_FLAGS)
@@ -190,6 +196,24 @@ docker-run: docker-image
 bench-docker: docker-image
 	./$(BIN) bench -env native,docker-bridge,docker-host,docker-inside -scenario seed,throughput -duration 1500ms -warmup 500ms -image $(IMAGE) $(BENCH_FLAGS)
 
+# The tutorial's Experiment 2 as written: its two Python servers in
+# containers of its Dockerfile (notes/tutorial/Dockerfile) FROM python:3.9,
+# or, where that cannot be pulled, FROM an image of this machine's python3
+# built offline (iolab image says which, and its Python version); measured
+# native against container on the tutorial's load (seed), in the four
+# environments of bench-docker; then the tutorial's client from the host
+# and from inside the container (notes/tutorial/experimento2.sh).
+TUTORIAL_IMAGE ?= iolab-tutorial
+## bench-tutorial-docker: the tutorial's Python servers, native against container
+bench-tutorial-docker: build
+	@$(NEED_PYTHON3)
+	./$(BIN) image -repo $(TUTORIAL_IMAGE) $(TUTORIAL)/servidor_sem_thread.py $(TUTORIAL)/servidor_com_thread.py
+	./$(BIN) bench -models none -env native,docker-bridge,docker-host,docker-inside -scenario seed \
+		-server 'tutorial-sem-thread:8000=python3 $(TUTORIAL)/servidor_sem_thread.py' -server-image tutorial-sem-thread=$(TUTORIAL_IMAGE):servidor_sem_thread \
+		-server 'tutorial-com-thread:8000=python3 $(TUTORIAL)/servidor_com_thread.py' -server-image tutorial-com-thread=$(TUTORIAL_IMAGE):servidor_com_thread \
+		-duration 1500ms -warmup 500ms -out results/tutorial-docker $(BENCH_FLAGS)
+	@echo; sh $(TUTORIAL)/experimento2.sh $(TUTORIAL_IMAGE):servidor_sem_thread
+
 # Every command in the notes' ```sh blocks, run as written (servers in the
 # background, clients against them, bounded, loopback only), pass or fail
 # each: notes/check-commands.sh --help.
@@ -197,6 +221,25 @@ bench-docker: docker-image
 ## notes-check: run the notes' sh commands as written, pass or fail
 notes-check: build
 	bash notes/check-commands.sh $(CHECK_FLAGS)
+
+# The notes' figures (notes/img), drawn again from the two runs that
+# notes/results.md quotes, without measuring: RUN, the bench-full run (its
+# seed, io-bound, cpu-bound and backlog plots), and TUTORIAL_RUN, the
+# bench-tutorial run (its seed throughput). Each in English (NAME.png, for
+# results.md) and in Portuguese (NAME.pt.png, for resultados.md).
+RUN          ?= results/fresh/full
+TUTORIAL_RUN ?= results/fresh/tutorial
+NOTES_IMG    := seed-throughput io-bound-throughput io-bound-threads cpu-bound-p99 backlog-connect
+.PHONY: notes-img
+## notes-img: redraw notes/img from RUN and TUTORIAL_RUN's results.json
+notes-img: build
+	./$(BIN) bench -replot $(RUN)
+	./$(BIN) bench -replot $(TUTORIAL_RUN)
+	@for lang in "" .pt; do \
+		for f in $(NOTES_IMG); do cp $(RUN)/$$f$$lang.png notes/img/$$f$$lang.png || exit 1; done; \
+		cp $(TUTORIAL_RUN)/seed-throughput$$lang.png notes/img/tutorial-seed-throughput$$lang.png || exit 1; \
+	done
+	@echo "notes/img: $(NOTES_IMG) tutorial-seed-throughput, .png and .pt.png, from $(RUN) and $(TUTORIAL_RUN)"
 
 # Load from several machines, tried on this one: AGENTS iolab
 # load agents as a Docker swarm service (loadgen/swarm/load.stack.yml) on a

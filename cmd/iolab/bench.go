@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,23 +19,32 @@ import (
 // benchFlags is what `iolab bench` is told, before it is checked.
 type benchFlags struct {
 	scenarios, models, clients, work, envs, image string
-	workers, backlog                              int
-	servers                                       serverList
+	workers, backlog, pairs                       int
+	pair                                          string
+	servers, serverImages                         serverList
 	duration, warmup, timeout                     time.Duration
 	serverCPUs, loadCPUs                          string
 	noPin, syscalls                               bool
 	out                                           string
+	set                                           []string // the flags given, by name
+	replot                                        string
 }
 
 func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var f benchFlags
 	fs.StringVar(&f.scenarios, "scenario", strings.Join(bench.QuickScenarios, ","), "scenarios to run, comma-separated: "+strings.Join(scenarioNames(), ", ")+", or all (every one but "+explicitNames()+", which run only when named)")
-	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+" (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
+	fs.StringVar(&f.models, "models", "", "models to run, comma-separated, of "+strings.Join(models.Names(), ", ")+", and "+bench.CServerName+
+		", iolab's C epoll echo server, or none for the -server servers alone (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
+	fs.StringVar(&f.pair, "pair", "", "A,B: compare two servers (models, "+bench.CServerName+", or -server names) in runs alternated A, B, A, B "+
+		"at each level, over one scenario (default throughput); reports A's req/s over B's")
+	fs.IntVar(&f.pairs, "pairs", 5, "with -pair: how many times each level runs A, then B")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D, cpu:D, block:D or disk:SIZE (default: each scenario's own)")
 	fs.Var(&f.servers, "server", "NAME=COMMAND, or NAME:PORT=COMMAND for a server that can only listen on PORT: a server that is not a model, measured beside them "+
 		"(repeatable; {port} in COMMAND, and $PORT, give it its port)")
+	fs.Var(&f.serverImages, "server-image", "NAME=IMAGE: run -server NAME in the docker environments of -env as a container of IMAGE, with the image's own command "+
+		"(repeatable; iolab image builds one for a Python server)")
 	fs.IntVar(&f.backlog, "backlog", 0, "passed to every model's server as -backlog, in every scenario but backlog (0: the system's default)")
 	fs.IntVar(&f.workers, "workers", 0, "passed to every server as -workers: the size of the pool of the models that start one (0: not passed, each model's default)")
 	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
@@ -47,6 +57,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.StringVar(&f.out, "out", "", "results folder (default: results/YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.envs, "env", bench.Native, "where servers run, comma-separated: "+strings.Join(bench.Envs, ", ")+" (docker ones need make docker-image)")
 	fs.StringVar(&f.image, "image", bench.DefaultImage, "Docker image for the docker environments")
+	fs.StringVar(&f.replot, "replot", "", "measure nothing: draw the plots of the results folder DIR again from its results.json, in English and Portuguese, into DIR (no other flag)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iolab bench [flags]\n\nRuns every model under the same load, one server at a time, and writes tables, plots and a report.\nScenarios:\n")
 		for _, s := range bench.Scenarios {
@@ -71,12 +82,19 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		examples(fs.Output(),
 			"iolab bench",
 			"iolab bench -models epoll,threads -scenario seed -duration 1s",
-			"iolab bench -scenario throughput -models epoll,gnet -out results/tp")
+			"iolab bench -scenario throughput -models epoll,gnet -out results/tp",
+			"iolab bench -pair epoll,"+bench.CServerName+" -clients 10,100",
+			"iolab bench -replot results/20260101-120000",
+			"iolab bench -models none -env native,docker-bridge -server 'sem:8000=python3 notes/tutorial/servidor_sem_thread.py' -server-image sem=iolab-tutorial:servidor_sem_thread")
 	}
 	return fs, func(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
 			return badUsage("unexpected argument %q", args[0])
 		}
+		if f.replot != "" {
+			return replot(fs, f.replot, stdout)
+		}
+		fs.Visit(func(fl *flag.Flag) { f.set = append(f.set, fl.Name) })
 		cfg, err := f.config(stderr)
 		if err != nil {
 			return err
@@ -88,16 +106,44 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 				}
 				return bench.Run(ctx, cfg)
 			},
-			func(res *bench.Results) bool { return res != nil && len(res.Scenarios) > 0 },
+			func(res *bench.Results) bool {
+				return res != nil && (len(res.Scenarios) > 0 || res.Pair != nil && len(res.Pair.Levels) > 0)
+			},
 			func(res *bench.Results) error {
 				if err := bench.WriteText(stdout, res); err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "\nResults in %s: report.md, report.html, results.json, results.csv, plots (PNG and SVG), logs/\n", cfg.OutDir)
+				files := "report.md, report.html, results.json, results.csv, plots (PNG and SVG), logs/"
+				if res.Pair != nil {
+					files = "report.md, report.html, results.json, logs/"
+				}
+				fmt.Fprintf(stdout, "\nResults in %s: %s\n", cfg.OutDir, files)
 				return nil
 			},
 			"what was measured is in "+cfg.OutDir)
 	}
+}
+
+// replot draws the plots of the results folder dir again (bench.Replot)
+// and says where they are. -replot measures nothing, so a flag that says
+// how to measure beside it is a usage error.
+func replot(fs *flag.FlagSet, dir string, stdout io.Writer) error {
+	var other string
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name != "replot" && other == "" {
+			other = fl.Name
+		}
+	})
+	if other != "" {
+		return badUsage("-replot measures nothing: it takes no other flag (-%s given)", other)
+	}
+	plots, err := bench.Replot(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d plots drawn again from %s: NAME.png and NAME.svg in English, NAME.pt.png and NAME.pt.svg in Portuguese\n",
+		len(plots), filepath.Join(dir, "results.json"))
+	return nil
 }
 
 // serverList collects the -server flags.
@@ -145,7 +191,32 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Externals = append(cfg.Externals, e)
 	}
+	for _, spec := range f.serverImages {
+		name, img, ok := strings.Cut(spec, "=")
+		i := slices.IndexFunc(cfg.Externals, func(e bench.External) bool { return e.Name == name })
+		switch {
+		case !ok || img == "":
+			return cfg, badUsage("-server-image %q: want NAME=IMAGE", spec)
+		case i < 0:
+			return cfg, badUsage("-server-image %q: no -server named %s", spec, name)
+		}
+		cfg.Externals[i].Image = img
+	}
 	scenarios := f.scenarios
+	if f.pair != "" {
+		for _, name := range []string{"models", "env"} {
+			if slices.Contains(f.set, name) {
+				return cfg, badUsage("-pair names its two servers and runs them natively; -%s does not go with it", name)
+			}
+		}
+		if !slices.Contains(f.set, "scenario") {
+			scenarios = "throughput"
+		}
+		for _, name := range strings.Split(f.pair, ",") {
+			cfg.Pair = append(cfg.Pair, strings.TrimSpace(name))
+		}
+		cfg.Pairs = f.pairs
+	}
 	if scenarios == "all" {
 		scenarios = strings.Join(bench.AllScenarios(), ",")
 	}
@@ -156,7 +227,9 @@ func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
 		}
 		cfg.Scenarios = append(cfg.Scenarios, s)
 	}
-	if f.models != "" {
+	if f.models == "none" {
+		cfg.NoModels = true
+	} else if f.models != "" {
 		for _, name := range strings.Split(f.models, ",") {
 			cfg.Models = append(cfg.Models, strings.TrimSpace(name))
 		}

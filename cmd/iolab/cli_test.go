@@ -139,6 +139,14 @@ func TestBadInputs(t *testing.T) {
 		`{"level":"info","event":"start","model":"epoll","addr":"127.0.0.1:8000","proto":"greeting","work":"none","pid":7,"time":"2026-12-07T12:00:00Z","message":"serving"}`+"\n"+
 			`{"level":"info","event":"stop","model":"epoll","conns":42,"requests":42,"time":"2026-12-07T12:00:05Z","message":"stopped"}`+"\n")
 
+	notBench := filepath.Join(dir, "not-bench") // a folder whose results.json is iolab load's
+	if err := os.Mkdir(notBench, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(notBench, "results.json"), copyOfA, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +178,9 @@ func TestBadInputs(t *testing.T) {
 		{"threshold breached", append([]string{"load", "-addr", good, "-fail-if", "errors>=0,p50>0s"}, quick...), 3, "-fail-if errors>=0 at 1 clients: errors was 0"},
 		{"threshold malformed", append([]string{"load", "-addr", good, "-fail-if", "p99>>10ms"}, quick...), 2, `-fail-if "p99>>10ms"`},
 		{"threshold unknown", append([]string{"load", "-addr", good, "-fail-if", "latency>10ms"}, quick...), 2, `unknown metric "latency"`},
+		{"pair of one", []string{"bench", "-pair", "epoll"}, 2, "-pair wants two servers, A,B; got 1"},
+		{"pair of an unknown", []string{"bench", "-pair", "epoll,nope"}, 2, `-pair: "nope" is not a model`},
+		{"pair with models", []string{"bench", "-pair", "epoll,c-epoll", "-models", "threads"}, 2, "-models does not go with it"},
 		{"logs of garbage", []string{"logs", consoleLog}, 1, "no JSON log lines of iolab serve (2 lines read): run iolab serve with -log-format json"},
 		{"logs at info level", []string{"logs", infoLog}, 1, "the log has no per-connection events (its stop event counts 42 connections"},
 		{"logs of no file", []string{"logs", filepath.Join(dir, "missing.jsonl")}, 1, "no such file"},
@@ -186,6 +197,9 @@ func TestBadInputs(t *testing.T) {
 		{"check unknown check", []string{"check", "-addr", good, "-only", "nothing-like-it"}, 2, `no check is named like "nothing-like-it"`},
 		{"check bad proto", []string{"check", "-addr", good, "-proto", "http"}, 2, `-proto "http": want greeting, echo or auto`},
 		{"check closed port", []string{"check", "-addr", closedPort(t), "-quick"}, 1, "connection refused"},
+		{"replot and measure", []string{"bench", "-replot", dir, "-models", "epoll"}, 2, "-replot measures nothing: it takes no other flag (-models given)"},
+		{"replot without results", []string{"bench", "-replot", dir}, 1, filepath.Join(dir, "results.json") + ": no such file"},
+		{"replot of a load run", []string{"bench", "-replot", notBench}, 1, filepath.Join(notBench, "results.json") + " is not the results.json of iolab bench"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"bench":   {"run every model side by side: tables, plots and a report (the main job)", benchCommand},
 	"check":   {"grade one server, a model or your own, through protocol checks and every kind of abuse", checkCommand},
 	"logs":    {"analyse the JSON logs of iolab serve: connections per thread, concurrency, close reasons", logsCommand},
+	"image":   {"build a Python server's image from the Dockerfile beside it, offline where it must", imageCommand},
 	"merge":   {"merge the -json results of load generators that ran at once, histograms added exactly", mergeCommand},
 	"version": {"print the version, VCS commit and Go version of this build", versionCommand},
 }

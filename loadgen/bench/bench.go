@@ -6,7 +6,8 @@
 // Markdown report, JSON and CSV.
 //
 // One server runs at a time, so that the measurements do not disturb each
-// other.
+// other. A paired comparison (-pair, pair.go) keeps two running, and loads
+// one at a time.
 package bench
 
 import (
@@ -32,16 +33,20 @@ type Config struct {
 	Binary string
 	// Scenarios to run, in order.
 	Scenarios []Scenario
-	// Models to run in each scenario, in order. Empty means each
-	// scenario's own (Scenario.Models), or every model.
+	// Models to run in each scenario, in order, CServerName among them
+	// if wanted. Empty means each scenario's own (Scenario.Models), or
+	// every model.
 	Models []string
+	// NoModels runs the Externals alone (iolab bench -models none).
+	NoModels bool
 	// Envs are where the servers run: native (a child process), or in a
 	// Docker container: docker-bridge (Docker's default bridge, the port
 	// published on 127.0.0.1), docker-host (--network host) or
 	// docker-inside (the load generator runs inside the server's
 	// container, with docker exec). Empty means native.
 	Envs []string
-	// Image is the Docker image of iolab for the docker environments.
+	// Image is the Docker image of iolab for the models in the docker
+	// environments (the external servers have their own, External.Image).
 	Image string
 	// Clients, if set, replaces every scenario's levels.
 	Clients []int
@@ -70,12 +75,23 @@ type Config struct {
 	// NoPin neither is pinned.
 	ServerCPUs, LoadCPUs []int
 	NoPin                bool
+	// Pair, if set, makes the run a paired comparison of two servers
+	// instead (pair.go): each a model, CServerName or the Name of one of
+	// Externals, over the one scenario of Scenarios.
+	Pair []string
+	// Pairs is how many times a paired comparison runs A then B at each
+	// level.
+	Pairs int
 	// OutDir receives the results.
 	OutDir string
 	// Progress, if set, is called as the bench advances.
 	Progress func(Progress)
 
 	label string // docker label of this bench's containers
+	// cserver is the C server, once Run has built it (BuildCServer);
+	// cserverErr, if set, says why it could not be.
+	cserver    *External
+	cserverErr string
 }
 
 // Progress tells where the bench is.
@@ -127,7 +143,7 @@ func (cfg *Config) Validate() error {
 	}
 	for _, sc := range cfg.Scenarios {
 		for _, m := range cfg.models(sc) {
-			if _, err := models.Lookup(m); err != nil {
+			if _, err := models.Lookup(m); err != nil && m != CServerName {
 				return err // already says "models: unknown model"
 			}
 		}
@@ -136,6 +152,9 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	if err := cfg.checkExternals(); err != nil {
+		return err
+	}
+	if err := cfg.checkPair(); err != nil {
 		return err
 	}
 	native, docker := len(cfg.Envs) == 0, false
@@ -148,7 +167,13 @@ func (cfg *Config) Validate() error {
 	if native && cfg.Binary == "" {
 		return errors.New("no iolab binary to start native servers from")
 	}
-	if docker && cfg.Image == "" {
+	if len(cfg.Externals) > 0 && slices.Contains(cfg.Envs, DockerInside) && cfg.Binary == "" {
+		return errors.New("no iolab binary to run the load generator in an external server's container")
+	}
+	if cfg.NoModels && len(cfg.Externals) == 0 {
+		return errors.New("no models and no -server: nothing to run")
+	}
+	if docker && !cfg.NoModels && cfg.Image == "" {
 		return errors.New("no Docker image for the docker environments")
 	}
 	for _, sc := range cfg.Scenarios {
@@ -189,7 +214,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if len(cfg.Envs) == 0 {
 		cfg.Envs = []string{Native}
 	}
-	if err := checkDocker(cfg.Envs, cfg.Image); err != nil {
+	if err := checkDocker(cfg.Envs, cfg.Image, !cfg.NoModels, cfg.Externals); err != nil {
 		return nil, err
 	}
 	// Every container of this bench carries this label, so that none is
@@ -214,6 +239,35 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		res.Pinning = Pinning{Pinned: true, ServerCPUs: cfg.ServerCPUs, LoadCPUs: cfg.LoadCPUs}
 	}
 
+	if cfg.needsCServer() {
+		if ext, err := cServer(); err != nil {
+			cfg.cserverErr = err.Error()
+		} else {
+			cfg.cserver = &ext
+		}
+	}
+	var runErr error
+	if len(cfg.Pair) > 0 {
+		res.Pair, runErr = cfg.runPair(ctx)
+	} else {
+		runErr = cfg.runScenarios(ctx, res)
+	}
+	if runErr == nil {
+		// Cancelled during the last run: runScenarios or runPair dropped
+		// it, and the caller must hear that the bench did not finish.
+		runErr = ctx.Err()
+	}
+	res.Finished = time.Now().UTC()
+	if err := Write(res, cfg.OutDir); err != nil {
+		return res, err
+	}
+	return res, runErr
+}
+
+// runScenarios runs every scenario of cfg, model by model and level by
+// level, each run with a fresh server, into res. It returns ctx's error
+// if the bench was cancelled.
+func (cfg *Config) runScenarios(ctx context.Context, res *Results) error {
 	runs := 0
 	for _, sc := range cfg.Scenarios {
 		runs += len(cfg.entries(sc)) * len(cfg.levels(sc))
@@ -235,6 +289,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		entries := cfg.entries(sc)
 		for _, e := range entries {
 			sr.Models = append(sr.Models, e.series)
+			if e.model == CServerName && cfg.cserver != nil {
+				sr.Externals = append(sr.Externals, *cfg.cserver)
+			}
 		}
 		for _, e := range entries {
 			for _, n := range sc.Clients {
@@ -242,26 +299,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 					break
 				}
 				done++
-				progress := func(p loadgen.Progress) {
-					if cfg.Progress == nil {
-						return
-					}
-					planned := cfg.Warmup + cfg.Duration
-					if p.Total > 0 { // the scenario's own lengths
-						planned = p.Total
-					}
-					cfg.Progress(Progress{Scenario: sc.Name, Model: e.series, Clients: n, Run: done, Runs: runs,
-						Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: planned, PlannedWarmup: p.WarmupTotal,
-						Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
-						Answered:  p.Requests, Fails: p.Errors})
-				}
-				var srv *server
-				var err error
-				if e.ext == nil {
-					srv, err = startServer(ctx, &cfg, sc, e, n)
-				} else {
-					srv, err = startExternal(ctx, &cfg, sc, *e.ext, n)
-				}
+				progress := cfg.progress(sc.Name, e.series, n, done, runs, perRun)
+				srv, err := cfg.start(ctx, sc, e, strconv.Itoa(n))
 				run := Measurement{Model: e.model, Env: e.env, Series: e.series, Clients: n, Backlog: e.backlog, External: e.ext != nil}
 				if err == nil {
 					run, err = cfg.runOne(ctx, sc, srv, run, progress)
@@ -285,16 +324,59 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			break
 		}
 	}
-	if runErr == nil {
-		// Cancelled during the last run: it was dropped above, and the
-		// caller must hear that the bench did not finish.
-		runErr = ctx.Err()
+	return runErr
+}
+
+// progress returns the load generator's progress callback for run done of
+// runs: series at n clients in the scenario named scenario. perRun is what
+// one run takes, roughly, for the estimate of what is left.
+func (cfg *Config) progress(scenario, series string, n, done, runs int, perRun time.Duration) func(loadgen.Progress) {
+	return func(p loadgen.Progress) {
+		if cfg.Progress == nil {
+			return
+		}
+		planned := cfg.Warmup + cfg.Duration
+		if p.Total > 0 { // the scenario's own lengths
+			planned = p.Total
+		}
+		cfg.Progress(Progress{Scenario: scenario, Model: series, Clients: n, Run: done, Runs: runs,
+			Warmup: p.Warmup, Elapsed: p.Elapsed, Planned: planned, PlannedWarmup: p.WarmupTotal,
+			Remaining: time.Duration(runs-done)*perRun + max(cfg.Warmup+cfg.Duration-p.Elapsed, 0),
+			Answered:  p.Requests, Fails: p.Errors})
 	}
-	res.Finished = time.Now().UTC()
-	if err := Write(res, cfg.OutDir); err != nil {
-		return res, err
+}
+
+// start starts the server of row e for a run of sc, whose log is named
+// after tag (the client level). The C server is unavailable, with the
+// reason, where it could not be built or cannot run sc.
+func (cfg *Config) start(ctx context.Context, sc Scenario, e entry, tag string) (*server, error) {
+	if e.model == CServerName {
+		why := cfg.cserverErr
+		if why == "" {
+			why = cServerUnsuited(sc)
+		}
+		if why != "" {
+			return nil, &UnavailableError{Model: CServerName, Env: Native, Reason: why}
+		}
 	}
-	return res, runErr
+	if e.ext != nil {
+		return startExternal(ctx, cfg, sc, *e.ext, e.env, tag)
+	}
+	return startServer(ctx, cfg, sc, e, tag)
+}
+
+// needsCServer reports whether cfg names the C server: as one of a pair,
+// or among the models of a scenario.
+func (cfg *Config) needsCServer() bool {
+	if len(cfg.Pair) > 0 {
+		return slices.Contains(cfg.Pair, CServerName)
+	}
+	for _, sc := range cfg.Scenarios {
+		if slices.Contains(cfg.models(sc), CServerName) {
+			return true
+		}
+	}
+	return false
 }
 
 // levels returns the client levels of sc under cfg.
@@ -305,10 +387,12 @@ func (cfg *Config) levels(sc Scenario) []int {
 	return sc.Clients
 }
 
-// models returns the models to run in sc: cfg's, or else sc's own, or
-// else every model.
+// models returns the models to run in sc: none with NoModels, cfg's, or
+// else sc's own, or else every model.
 func (cfg *Config) models(sc Scenario) []string {
 	switch {
+	case cfg.NoModels:
+		return nil
 	case len(cfg.Models) > 0:
 		return cfg.Models
 	case len(sc.Models) > 0:
@@ -353,8 +437,8 @@ type entry struct {
 }
 
 // entries returns the rows of sc, in order: each model in each
-// environment (once per backlog of a scenario that has several), then the
-// external servers, which run natively.
+// environment (once per backlog of a scenario that has several), then
+// each external server in each environment.
 func (cfg *Config) entries(sc Scenario) []entry {
 	backlogs := sc.Backlogs
 	if len(backlogs) == 0 {
@@ -362,6 +446,10 @@ func (cfg *Config) entries(sc Scenario) []entry {
 	}
 	var out []entry
 	for _, model := range cfg.models(sc) {
+		if model == CServerName { // native only, like an external server
+			out = append(out, cfg.cServerEntry())
+			continue
+		}
 		for _, env := range cfg.Envs {
 			for _, b := range backlogs {
 				name := model
@@ -374,9 +462,21 @@ func (cfg *Config) entries(sc Scenario) []entry {
 	}
 	for i := range cfg.Externals {
 		e := &cfg.Externals[i]
-		out = append(out, entry{model: e.Name, env: Native, ext: e, series: seriesName(e.Name, Native, cfg.Envs)})
+		for _, env := range cfg.Envs {
+			out = append(out, entry{model: e.Name, env: env, ext: e, series: seriesName(e.Name, env, cfg.Envs)})
+		}
 	}
 	return out
+}
+
+// cServerEntry returns the row of the C server, built or not (start
+// tells which).
+func (cfg *Config) cServerEntry() entry {
+	ext := cfg.cserver
+	if ext == nil {
+		ext = &External{Name: CServerName}
+	}
+	return entry{model: CServerName, env: Native, ext: ext, series: seriesName(CServerName, Native, cfg.Envs)}
 }
 
 // backlogName names a backlog in a row: "backlog=5", or "backlog=default"

@@ -116,17 +116,50 @@ func TestVerdicts(t *testing.T) {
 		group, index int
 		want         string
 	}{
-		// 59,136 against 58,064: within 5%, so no winner is named.
-		{0, 0, "At 10 clients every model is within 5% of the others (58,064 to 59,136)."},
-		// sequential has the lowest p99, and failed requests it leaves out.
-		{0, 2, "At 10 clients: lowest sequential (363.8µs), highest epoll (383.5µs); a factor of 1.05. sequential also failed 3 requests, which no latency includes. Side by side: sequential 363.8µs, epoll 383.5µs."},
+		// 59,136 against 58,064: within the noise band, so no winner is
+		// named; epoll's run was client-bound.
+		{0, 0, "At 10 clients no model stands out beyond the 16% noise band: 58,064 to 59,136; client-bound: epoll."},
+		// 363.8µs against 383.5µs: within the band too; sequential failed
+		// requests that its p99 leaves out.
+		{0, 2, "At 10 clients no model stands out beyond the 16% noise band: 363.8µs to 383.5µs; client-bound: epoll. sequential also failed 3 requests, which no latency includes. Side by side: sequential 363.8µs, epoll 383.5µs."},
+		// From zero, any count of failures stands out.
 		{0, 3, "At 10 clients: lowest epoll (0), highest sequential (3)."},
 		{1, 0, "Every model is one process at every level."},
-		{1, 1, "At 10 clients: lowest epoll (7), highest sequential (8); a factor of 1.14."},
+		// 7 threads against 8: 14% apart, within the band.
+		{1, 1, "At 10 clients no model stands out beyond the 16% noise band: 7 to 8."},
 	} {
 		if got := tables[tc.group][tc.index].Verdict; got != tc.want {
 			t.Errorf("%s: verdict %q, want %q", tables[tc.group][tc.index].Title, got, tc.want)
 		}
+	}
+}
+
+// TestVerdictNoiseBand checks that a verdict names the highest or the
+// lowest only where it stands beyond the noise band from the next value,
+// at either end or both.
+func TestVerdictNoiseBand(t *testing.T) {
+	throughput := groups[0].metrics[0]
+	for _, tc := range []struct {
+		name  string
+		rates []float64 // of a, b and c
+		bound bool      // every run client-bound
+		want  string
+	}{
+		{"both ends", []float64{100, 80, 60}, false, "At 10 clients: highest a (100), lowest c (60); a factor of 1.67."},
+		{"the top only", []float64{100, 80, 78}, false, "At 10 clients: highest a (100), beyond the 16% noise band from the next (80); no lowest value stands out."},
+		{"the bottom only", []float64{100, 98, 60}, false, "At 10 clients: lowest c (60), beyond the 16% noise band from the next (98); no highest value stands out."},
+		{"neither", []float64{100, 95, 90}, true, "At 10 clients no model stands out beyond the 16% noise band: 90 to 100, all client-bound."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &ScenarioResult{Clients: []int{10}, Models: []string{"a", "b", "c"}}
+			for i, rate := range tc.rates {
+				s.Runs = append(s.Runs, Measurement{Model: s.Models[i], Series: s.Models[i], Env: Native, Clients: 10,
+					Load: loadgen.Level{Clients: 10, Seconds: 1, Throughput: rate, ClientBound: tc.bound}})
+			}
+			if got := s.verdict(throughput); got != tc.want {
+				t.Errorf("verdict %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -240,7 +273,7 @@ func TestOverhead(t *testing.T) {
 	if got := over[1].Cells[1][1]; got != "1.50" {
 		t.Errorf("p99 relative to native: %q, want 1.50", got)
 	}
-	if got, want := over[0].Verdict, "At 10 clients every model is within 5% of the others (0.80 to 0.80)."; got != want {
+	if got, want := over[0].Verdict, "At 10 clients no model stands out beyond the 16% noise band: 0.80 to 0.80."; got != want {
 		t.Errorf("verdict %q, want %q", got, want)
 	}
 }
@@ -516,7 +549,7 @@ func TestExternalServers(t *testing.T) {
 			t.Errorf("notes have no %q:\n%s", want, notes)
 		}
 	}
-	if listening(fixed) {
+	if proc.ListeningIn(hostNet, fixed) {
 		t.Errorf("port %d still listens after the bench", fixed)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"iolab/loadgen"
+	"iolab/models/proc"
 )
 
 // The environments a server can run in.
@@ -44,39 +45,64 @@ const DefaultImage = "iolab:local"
 var ErrNoDocker = errors.New("no Docker engine answers (is dockerd running? see notes/reference/containers.md)")
 
 // checkDocker checks, if any of envs (known ones: see Config.Validate)
-// needs Docker, that the engine answers and has image.
-func checkDocker(envs []string, image string) error {
+// needs Docker, that the engine answers and has the images: image for the
+// models, if models run, and each external server's own.
+func checkDocker(envs []string, image string, models bool, externals []External) error {
 	if !slices.ContainsFunc(envs, func(e string) bool { return e != Native }) {
 		return nil
 	}
-	if err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {
+	if exec.Command("docker", "version", "--format", "{{.Server.Version}}").Run() != nil {
 		return ErrNoDocker
 	}
-	if out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", image).CombinedOutput(); err != nil {
-		return fmt.Errorf("Docker image %s not found (build it with make docker-image): %s", image, bytes.TrimSpace(out))
+	need := map[string]string{}
+	if models {
+		need[image] = "make docker-image"
+	}
+	for _, e := range externals {
+		need[e.Image] = "docker build, or iolab image for a Python server"
+	}
+	for img, how := range need {
+		if out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", img).CombinedOutput(); err != nil {
+			return fmt.Errorf("Docker image %s not found (build it with %s): %s", img, how, bytes.TrimSpace(out))
+		}
 	}
 	return nil
 }
 
-// dockerRun returns the docker run command for a server in env, and the
-// serve arguments adjusted for it. The image's entry point is
-// `iolab serve -addr :8000`; arguments after the image are added to it,
-// and a later -addr wins.
-func dockerRun(cfg *Config, env, name string, pin bool, cpus string, serve []string) (argv, args []string) {
-	argv = []string{"docker", "run", "--rm", "--name", name, "--label", cfg.label,
+// dockerFlags returns the docker run command, up to its image, for a
+// server named name in env that listens on port in its container; a
+// cpuset pins the container, "" leaves it unpinned.
+func dockerFlags(cfg *Config, env, name string, port int, cpuset string) []string {
+	argv := []string{"docker", "run", "--rm", "--name", name, "--label", cfg.label,
 		// Pass SIGTERM (and Ctrl-C) from docker run to the server.
 		"--sig-proxy=true"}
 	switch env {
 	case DockerBridge:
-		argv = append(argv, "-p", "127.0.0.1::8000") // a free host port, on loopback only
-		if pin {
-			argv = append(argv, "--cpuset-cpus", cpus)
-		}
+		argv = append(argv, "-p", "127.0.0.1::"+strconv.Itoa(port)) // a free host port, on loopback only
 	case DockerHost:
 		argv = append(argv, "--network", "host")
+	}
+	if cpuset != "" {
+		argv = append(argv, "--cpuset-cpus", cpuset)
+	}
+	return argv
+}
+
+// dockerRun returns the docker run command for a model's server in env,
+// and the serve arguments adjusted for it. The image's entry point is
+// `iolab serve -addr :8000`; arguments after the image are added to it,
+// and a later -addr wins.
+func dockerRun(cfg *Config, env, name string, pin bool, cpus string, serve []string) (argv, args []string) {
+	cpuset := ""
+	switch env {
+	case DockerBridge:
+		if pin {
+			cpuset = cpus
+		}
+	case DockerHost:
 		serve = append(serve, "-addr", "127.0.0.1:0")
 		if pin {
-			argv = append(argv, "--cpuset-cpus", cpus)
+			cpuset = cpus
 		}
 	case DockerInside:
 		// The container gets every CPU; the server and the load generator
@@ -86,12 +112,32 @@ func dockerRun(cfg *Config, env, name string, pin bool, cpus string, serve []str
 			serve = append(serve, "-cpus", cpus)
 		}
 	}
-	return append(argv, cfg.Image), serve
+	return append(dockerFlags(cfg, env, name, 8000, cpuset), cfg.Image), serve
+}
+
+// externalRun returns the docker run command for external server e in
+// env, listening on port in its container: e's image, with its own
+// command. The container is not pinned: the bench pins the server's
+// process from the host, as it does natively (startExternal).
+//
+// --init makes Docker's init (tini) the container's PID 1 and the server
+// its child. A PID 1 gets no signal it has not set a handler for, and the
+// tutorial's servers set none: as PID 1 they would ignore the SIGTERM
+// that stops them natively.
+//
+// For docker-inside, the bench's own iolab (a static binary, from make
+// build) is mounted at /iolab, where loadInside runs the load generator.
+func externalRun(cfg *Config, e External, env, name string, port int) []string {
+	argv := append(dockerFlags(cfg, env, name, port, ""), "--init", "-e", "PORT="+strconv.Itoa(port))
+	if env == DockerInside {
+		argv = append(argv, "-v", cfg.Binary+":/iolab:ro")
+	}
+	return append(argv, e.Image)
 }
 
 // locate finds a container's server: its PID on this host, and for the
-// bridge, the host port Docker published.
-func (s *server) locate(env string) error {
+// bridge, the host port Docker published for port.
+func (s *server) locate(env string, port int) error {
 	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", s.container).Output()
 	if err != nil {
 		return fmt.Errorf("docker inspect %s: %w", s.container, err)
@@ -102,7 +148,7 @@ func (s *server) locate(env string) error {
 	if env != DockerBridge {
 		return nil
 	}
-	out, err = exec.Command("docker", "port", s.container, "8000/tcp").Output()
+	out, err = exec.Command("docker", "port", s.container, strconv.Itoa(port)+"/tcp").Output()
 	if err != nil {
 		return fmt.Errorf("docker port %s: %w", s.container, err)
 	}
@@ -113,6 +159,23 @@ func (s *server) locate(env string) error {
 	}
 	s.addr = line
 	return nil
+}
+
+// locateExternal finds an external server in its container once Docker
+// has started it: the child of the container's init (externalRun's
+// --init), whose PID replaces the init's.
+func (s *server) locateExternal(env string, port int) bool {
+	if s.locate(env, port) != nil {
+		s.pid = 0
+		return false
+	}
+	kids, err := proc.Descendants(s.pid)
+	if err != nil || len(kids) == 0 {
+		s.pid = 0
+		return false
+	}
+	s.pid = kids[0] // a direct child comes first
+	return true
 }
 
 // loadInside runs the load generator inside the server's container with

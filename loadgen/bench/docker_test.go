@@ -129,7 +129,7 @@ func TestContainerModels(t *testing.T) {
 	for _, m := range models.All() {
 		t.Run(m.Name, func(t *testing.T) {
 			for _, sc := range []Scenario{{Name: "greet", Proto: models.Greeting}, {Name: "echo", Proto: models.Echo}} {
-				srv, err := startServer(context.Background(), cfg, sc, entry{model: m.Name, env: DockerBridge}, 1)
+				srv, err := startServer(context.Background(), cfg, sc, entry{model: m.Name, env: DockerBridge}, "1")
 				var unavailable *UnavailableError
 				if errors.As(err, &unavailable) {
 					t.Skipf("%s: %v", sc.Name, err) // uring under a seccomp profile that refuses io_uring (Docker 25 on)

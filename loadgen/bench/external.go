@@ -1,13 +1,12 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -35,6 +34,11 @@ type External struct {
 	// Port, if set, is the one port the server can listen on (the
 	// tutorial's hard-coded 8000): NAME:PORT=COMMAND.
 	Port int `json:"port,omitempty"`
+	// Image, if set, runs the server in the docker environments: a
+	// container of Image with its own command (the tutorial's Dockerfile
+	// ends CMD ["python", "servidor.py"]), listening on Port, or 8000,
+	// inside it. Without one the server runs natively only.
+	Image string `json:"image,omitempty"`
 }
 
 // externalName is what a name may be: a table row and a file name.
@@ -63,46 +67,72 @@ func ParseExternal(spec string) (External, error) {
 // externalStartTimeout is Config.ExternalStart's default.
 const externalStartTimeout = 10 * time.Second
 
-// startExternal starts e for one run, pinned to the server's CPUs, and
-// waits until a socket listens on its port: /proc/net/tcp says so without
-// a connection, which a greeting server would answer and count.
-func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, clients int) (*server, error) {
+// startExternal starts e for one run in env, pinned to the server's CPUs,
+// and waits until a socket listens on its port: /proc/PID/net/tcp says so
+// without a connection, which a greeting server would answer and count.
+// In a container that file shows the container's own network namespace,
+// read from the host through the server's process. Its output goes to
+// logs/SCENARIO-NAME[-ENV]-TAG.log (tag as for startServer).
+func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, env, tag string) (*server, error) {
 	port := e.Port
+	if port == 0 && env != Native {
+		port = 8000 // the tutorial's, and the port the images EXPOSE
+	}
 	if port == 0 {
 		var err error
 		if port, err = freePort(); err != nil {
 			return nil, err
 		}
-	} else if listening(port) {
+	} else if env != DockerBridge && env != DockerInside && proc.ListeningIn(hostNet, port) {
 		return nil, fmt.Errorf("%s: port %d is taken by another program; stop it first", e.Name, port)
 	}
 	logDir := filepath.Join(cfg.OutDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("%s-%s-%d.log", sc.Name, e.Name, clients)
-	logFile, err := os.Create(filepath.Join(logDir, name))
+	name := fmt.Sprintf("%s-%s-%s", sc.Name, e.Name, tag)
+	if len(cfg.Envs) > 1 {
+		name = fmt.Sprintf("%s-%s-%s-%s", sc.Name, e.Name, env, tag)
+	}
+	logFile, err := os.Create(filepath.Join(logDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	command := strings.ReplaceAll(e.Command, "{port}", strconv.Itoa(port))
-	cmd := proc.Command(ctx, syscall.SIGTERM, stopGrace, "/bin/sh", "-c", "exec "+command)
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	s := &server{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited: make(chan struct{}), log: logFile, external: true}
+	var cmd *exec.Cmd
+	if env == Native {
+		command := strings.ReplaceAll(e.Command, "{port}", strconv.Itoa(port))
+		cmd = proc.Command(ctx, syscall.SIGTERM, stopGrace, "/bin/sh", "-c", "exec "+command)
+		cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
+	} else {
+		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%s", os.Getpid(), e.Name, env, tag)
+		argv := externalRun(cfg, e, env, s.container, port)
+		cmd = proc.Command(ctx, syscall.SIGTERM, stopGrace, argv[0], argv[1:]...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", e.Name, err)
 	}
-	s := &server{cmd: cmd, pid: cmd.Process.Pid, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		exited: make(chan struct{}), log: logFile, external: true}
+	s.cmd = cmd
+	if env == Native {
+		s.pid = cmd.Process.Pid
+	}
 	go func() {
 		_ = cmd.Wait()
 		close(s.exited)
 	}()
 	// Pinned as iolab serve -cpus pins itself; the threads it starts later
-	// inherit the mask.
-	if cpus := cfg.serverCPUs(sc); !cfg.NoPin && len(cpus) > 0 {
-		if err := proc.PinPid(s.pid, cpus); err != nil {
+	// inherit the mask. A server in a container is pinned as soon as it is
+	// found, before it listens, and so before its first client.
+	pin := func() error {
+		if cpus := cfg.serverCPUs(sc); !cfg.NoPin && len(cpus) > 0 {
+			return proc.PinPid(s.pid, cpus)
+		}
+		return nil
+	}
+	if s.pid != 0 {
+		if err := pin(); err != nil {
 			_, _ = s.stopExternal()
 			return nil, err
 		}
@@ -115,7 +145,16 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for !listening(port) {
+	for {
+		if s.pid == 0 && s.locateExternal(env, port) {
+			if err := pin(); err != nil {
+				_, _ = s.stopExternal()
+				return nil, err
+			}
+		}
+		if s.pid != 0 && proc.ListeningIn(filepath.Join("/proc", strconv.Itoa(s.pid), "net"), port) {
+			return s, nil
+		}
 		select {
 		case <-s.exited:
 			_, err := s.stopExternal()
@@ -135,25 +174,43 @@ func startExternal(ctx context.Context, cfg *Config, sc Scenario, e External, cl
 		case <-tick.C:
 		}
 	}
-	return s, nil
 }
 
 // stopExternal stops an external server: SIGTERM, then SIGKILL stopGrace
 // later. What it used comes from wait4(2), through os.ProcessState: its
 // own usage and that of the children it waited for. Ended by either
 // signal, it stopped as asked.
+//
+// In a container the bench's child is docker run, not the server, and
+// wait4 says nothing of it: its CPU time, its own and its reaped
+// children's, is read from /proc before it is stopped, and its context
+// switches are not known (/proc keeps no count of the threads that have
+// exited, and the tutorial's threaded server starts one per client).
+// Docker's init then exits with 128 plus the signal that ended the server.
 func (s *server) stopExternal() (Lifetime, error) {
 	defer s.log.Close()
-	proc.Stop(func(sig syscall.Signal) { _ = s.cmd.Process.Signal(sig) }, syscall.SIGTERM, stopGrace, s.exited)
 	var life Lifetime
+	if s.container != "" {
+		if s.pid != 0 {
+			if ps, err := proc.ReadTree(s.pid); err == nil {
+				life.User, life.System = float64(ps.UserTicks)/proc.ClockTicks, float64(ps.SysTicks)/proc.ClockTicks
+			}
+		}
+		life.SwitchesUnknown = true
+		defer removeContainer(s.container) // --rm did it, unless docker run was killed
+	}
+	proc.Stop(func(sig syscall.Signal) { _ = s.cmd.Process.Signal(sig) }, syscall.SIGTERM, stopGrace, s.exited)
 	st := s.cmd.ProcessState
 	if st == nil {
 		return life, errors.New("the server was not waited for")
 	}
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok && s.container == "" {
 		life = Lifetime{User: tvSeconds(ru.Utime), System: tvSeconds(ru.Stime), Voluntary: ru.Nvcsw, Involuntary: ru.Nivcsw}
 	}
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() && (ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGKILL) {
+		return life, nil
+	}
+	if code := st.ExitCode(); s.container != "" && (code == 128+int(syscall.SIGTERM) || code == 128+int(syscall.SIGKILL)) {
 		return life, nil
 	}
 	if !st.Success() {
@@ -174,26 +231,8 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// listening reports whether a TCP socket listens on port, on any local
-// address, IPv4 or IPv6 (/proc/net/tcp and tcp6, state 0A).
-func listening(port int) bool {
-	want := fmt.Sprintf(":%04X", port)
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Scan() // the header
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) > 3 && fields[3] == "0A" && strings.HasSuffix(fields[1], want) {
-				return true
-			}
-		}
-	}
-	return false
-}
+// hostNet is the bench's own network namespace in /proc.
+const hostNet = "/proc/net"
 
 // lastLine returns the last non-empty line of a file, for an error
 // message: a Python traceback ends with its cause.
@@ -226,15 +265,18 @@ func (cfg *Config) checkExternals() error {
 		if _, err := models.Lookup(e.Name); err == nil {
 			return fmt.Errorf("server %s: a model has that name", e.Name)
 		}
+		if e.Name == CServerName {
+			return fmt.Errorf("server %s: the bench's C server has that name", e.Name)
+		}
 		if seen[e.Name] {
 			return fmt.Errorf("server %s given twice", e.Name)
 		}
 		seen[e.Name] = true
 	}
-	if len(cfg.Externals) > 0 {
+	for _, e := range cfg.Externals {
 		for _, env := range cfg.Envs {
-			if env != Native {
-				return fmt.Errorf("-server runs natively only, not in %s", env)
+			if env != Native && e.Image == "" {
+				return fmt.Errorf("server %s has no image to run in %s (-server-image %s=IMAGE)", e.Name, env, e.Name)
 			}
 		}
 	}

@@ -30,9 +30,13 @@ type Syscalls struct {
 
 // syscallNames are the calls the report names: how each model reads,
 // writes, accepts and waits (pread64: disk work reads the data file), and
-// what threads and processes cost.
+// what threads and processes cost. getsockopt and getsockname are the
+// calls that come with an accept: golang.org/x/sys/unix's Accept4 and
+// Getpeername ask the socket's protocol (SO_PROTOCOL) to decode an IPv4 or
+// IPv6 address, and Go's net package asks each accepted connection's local
+// address. Any call missing here still counts in Total, the "all" column.
 var syscallNames = []string{"read", "pread64", "write", "readv", "writev", "recvfrom", "sendto", "recvmsg", "sendmsg", "accept4", "getpeername",
-	"setsockopt", "close", "epoll_pwait", "epoll_wait", "epoll_ctl", "io_uring_enter", "ppoll", "futex", "nanosleep", "sched_yield",
+	"getsockname", "getsockopt", "setsockopt", "close", "epoll_pwait", "epoll_wait", "epoll_ctl", "io_uring_enter", "ppoll", "futex", "nanosleep", "sched_yield",
 	"clone", "clone3", "execve", "wait4", "mmap", "munmap", "madvise", "tgkill", "rt_sigreturn"}
 
 // tracingDir holds the kernel's tracepoints (tracefs).

@@ -23,17 +23,8 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 	sampler := startSampler(srv.pid)
 	var start, end proc.Sample
 	var kernelBefore, kernelAfter proc.TCPCounters
-	lcfg := loadgen.DefaultConfig()
-	lcfg.Addr, lcfg.Proto, lcfg.Clients = srv.addr, sc.Proto, []int{run.Clients}
-	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, max(cfg.Warmup, sc.Warmup), cfg.timeout(sc)
-	if sc.Heavy > 0 {
-		lcfg.Heavy, lcfg.HeavyMark = sc.Heavy, sc.Mark
-	}
-	if sc.Every > 0 {
-		lcfg.Rate = float64(run.Clients) / sc.Every.Seconds()
-	}
+	lcfg := cfg.loadConfig(sc, srv.addr, run.Clients)
 	lcfg.Progress = progress
-	lcfg.Sources, _ = loadgen.ParseSources(sc.Sources) // Validate has parsed them
 	var memBefore proc.KernelMemory
 	var rssBefore int64
 	if sc.Held { // before the first client
@@ -123,6 +114,22 @@ func (cfg *Config) runOne(ctx context.Context, sc Scenario, srv *server, run Mea
 		stopErr = kernelErr
 	}
 	return run, stopErr
+}
+
+// loadConfig returns the load generator's configuration for one level of
+// sc: n clients against addr.
+func (cfg *Config) loadConfig(sc Scenario, addr string, n int) loadgen.Config {
+	lcfg := loadgen.DefaultConfig()
+	lcfg.Addr, lcfg.Proto, lcfg.Clients = addr, sc.Proto, []int{n}
+	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, max(cfg.Warmup, sc.Warmup), cfg.timeout(sc)
+	if sc.Heavy > 0 {
+		lcfg.Heavy, lcfg.HeavyMark = sc.Heavy, sc.Mark
+	}
+	if sc.Every > 0 {
+		lcfg.Rate = float64(n) / sc.Every.Seconds()
+	}
+	lcfg.Sources, _ = loadgen.ParseSources(sc.Sources) // Validate has parsed them
+	return lcfg
 }
 
 // loadProcs runs the load of lcfg in n `iolab load` processes

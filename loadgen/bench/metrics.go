@@ -64,7 +64,9 @@ var groups = []Group{
 			func(r *Measurement) (float64, bool) { return r.Server.CPUPerRequestUs, r.Server.CPUPerRequestUs > 0 },
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }, false},
 		{"switches", "server context switches per request (voluntary+involuntary)", false,
-			func(r *Measurement) (float64, bool) { return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 },
+			func(r *Measurement) (float64, bool) {
+				return r.Server.SwitchesPerRequest, r.Server.Life.Requests > 0 && !r.Server.Life.SwitchesUnknown
+			},
 			func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }, false},
 		{"cpus", "server CPU use over the measured interval, in CPUs (1.00 = one CPU busy throughout; read it with the next table)", true,
 			func(r *Measurement) (float64, bool) { return r.Server.CPUPercent / 100, r.Load.Seconds > 0 },

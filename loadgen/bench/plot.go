@@ -1,16 +1,20 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
@@ -18,112 +22,159 @@ import (
 	"iolab/models"
 )
 
+// The plots, drawn to be projected in a classroom: each model in its own
+// colour, marker and dash (style.go); the legend to the right of the
+// data, where no line runs under it; a title in two lines that fit; the
+// levels to be read with care marked on the point itself (hollow:
+// client-bound; a red cross: failed requests), each mark explained in a
+// caption line under the plot; and every word in English and in
+// Portuguese (plottext.go), one file each.
+
 // plotSpec is one plot of a metric: a line per model over the client
-// levels.
+// levels. Its words are in plotText, by key.
 type plotSpec struct {
-	key    string // the metric it draws
-	title  string
-	yLabel string
-	logY   bool
+	key  string // the metric it draws
+	logY bool
 }
 
 // plotSpecs are drawn for every scenario.
 var plotSpecs = []plotSpec{
-	{"throughput", "requests per second (higher is better)", "requests / s", false},
-	{"p99", "p99 latency (lower is better; log scale)", "p99 latency, ms", true},
-	{"procs", "server processes, peak", "processes", true},
-	{"threads", "server OS threads, peak", "threads", true},
-	{"rss", "server resident memory, peak", "RSS, MiB", false},
-	{"switches", "server context switches per request", "context switches / request", false},
-	{"efficiency", "requests per server CPU-second (higher is better)", "requests / CPU-second", false},
+	{"throughput", false},
+	{"p99", true},
+	{"procs", true},
+	{"threads", true},
+	{"rss", false},
+	{"switches", false},
+	{"efficiency", false},
 }
 
 // kindsPlot is drawn for a mixed load only (Scenario.Heavy): the cheap
 // requests' tail, which a blocked serving thread stretches.
-var kindsPlot = plotSpec{"cheap-p99", "cheap requests' p99 latency (lower is better; log scale)", "cheap requests' p99 latency, ms", true}
+var kindsPlot = plotSpec{"cheap-p99", true}
 
-// Plot is one written plot.
+// connectKey names the connect-time plot of a greeting scenario.
+const connectKey = "connect"
+
+// Plot is one written plot: the English files, which the report shows,
+// and their Portuguese twins beside them, named with .pt before the
+// extension (seed-throughput.pt.png).
 type Plot struct {
 	Scenario, Key, Title string
 	PNG, SVG             string // file names, relative to the output folder
 }
 
-// modelStyle gives each model the same colour and marker in every plot.
-var modelStyle = map[string]struct {
-	color color.RGBA
-	shape draw.GlyphDrawer
-}{
-	"sequential": {color.RGBA{R: 0x77, G: 0x77, B: 0x77, A: 0xff}, draw.CircleGlyph{}},
-	"threads":    {color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, draw.SquareGlyph{}},
-	"goroutine":  {color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, draw.TriangleGlyph{}},
-	"epoll":      {color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, draw.PyramidGlyph{}},
-	"gnet":       {color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, draw.CrossGlyph{}},
-	"fork":       {color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, draw.RingGlyph{}},
-	"prefork":    {color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, draw.BoxGlyph{}},
-	"pool":       {color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, draw.PlusGlyph{}},
-	"workers":    {color.RGBA{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, draw.SquareGlyph{}},
-	"reuseport":  {color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}, draw.TriangleGlyph{}},
-	"uring":      {color.RGBA{R: 0x00, G: 0x00, B: 0x00, A: 0xff}, draw.CircleGlyph{}},
-}
-
-// WritePlots draws every plot of every scenario into dir, as PNG and SVG:
-// plotSpecs, kindsPlot for a mixed load, and connectPlot for a greeting.
+// WritePlots draws every plot of every scenario into dir, as PNG and SVG,
+// in each language of plotLangs: plotSpecs, kindsPlot for a mixed load,
+// and the connect plot for a greeting.
 func WritePlots(r *Results, dir string) ([]Plot, error) {
 	var out []Plot
-	save := func(p *plot.Plot, s *ScenarioResult, key, title string) error {
-		base := s.Name + "-" + key
-		for _, ext := range []string{"png", "svg"} {
-			if err := p.Save(plotWidth, plotHeight, filepath.Join(dir, base+"."+ext)); err != nil {
-				return fmt.Errorf("plot %s: %w", base, err)
-			}
-		}
-		out = append(out, Plot{Scenario: s.Name, Key: key, Title: title, PNG: base + ".png", SVG: base + ".svg"})
-		return nil
-	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		specs := plotSpecs
-		if s.Heavy > 0 {
-			specs = append(slices.Clip(specs), kindsPlot)
-		}
-		for _, spec := range specs {
-			p, ok, err := s.plot(spec)
-			if err == nil && ok {
-				err = save(p, s, spec.key, spec.title)
+		for _, key := range s.plotKeys() {
+			base := s.Name + "-" + key
+			drawn := false
+			for _, t := range plotLangs {
+				f, ok, err := s.figure(key, t)
+				if err != nil {
+					return out, fmt.Errorf("plot %s: %w", base, err)
+				}
+				if !ok {
+					break
+				}
+				for _, ext := range []string{"png", "svg"} {
+					if err := f.save(filepath.Join(dir, base+t.suffix+"."+ext)); err != nil {
+						return out, fmt.Errorf("plot %s: %w", base, err)
+					}
+				}
+				drawn = true
 			}
-			if err != nil {
-				return out, err
+			if drawn {
+				out = append(out, Plot{Scenario: s.Name, Key: key, Title: english.title(key), PNG: base + ".png", SVG: base + ".svg"})
 			}
-		}
-		if s.Proto != models.Greeting.String() {
-			continue
-		}
-		p, ok, err := s.connectPlot()
-		if err == nil && ok {
-			err = save(p, s, "connect", connectTitle)
-		}
-		if err != nil {
-			return out, err
 		}
 	}
 	return out, nil
 }
 
+// Replot draws the plots of a bench again from its results.json in dir,
+// into dir, without measuring: a figure's style or words can change
+// after the run it shows. report.md and report.html are left as the run
+// wrote them.
+func Replot(dir string) ([]Plot, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Scenarios) == 0 {
+		if err == nil {
+			err = fmt.Errorf("no scenarios")
+		}
+		return nil, fmt.Errorf("%s is not the results.json of iolab bench (%v)", filepath.Join(dir, "results.json"), err)
+	}
+	return WritePlots(&r, dir)
+}
+
+// plotKeys are the plots of s, in the order the report shows them.
+func (s *ScenarioResult) plotKeys() []string {
+	var keys []string
+	for _, spec := range plotSpecs {
+		keys = append(keys, spec.key)
+	}
+	if s.Heavy > 0 {
+		keys = append(keys, kindsPlot.key)
+	}
+	if s.Proto == models.Greeting.String() {
+		keys = append(keys, connectKey)
+	}
+	return keys
+}
+
+// figure draws the plot key of s in language t. It reports false if s
+// has nothing to draw there.
+func (s *ScenarioResult) figure(key string, t *plotText) (*figure, bool, error) {
+	if key == connectKey {
+		return s.connectPlot(t)
+	}
+	specs := append(slices.Clip(plotSpecs), kindsPlot)
+	i := slices.IndexFunc(specs, func(p plotSpec) bool { return p.key == key })
+	if i < 0 {
+		return nil, false, fmt.Errorf("no plot %q", key)
+	}
+	return s.plot(specs[i], t)
+}
+
+// title is the metric part of a plot's title.
+func (t *plotText) title(key string) string {
+	if key == connectKey {
+		return t.connectTitle
+	}
+	return t.titles[key]
+}
+
+// levelPoint is one level of a row on a plot, and how far to trust it.
+type levelPoint struct {
+	x, y float64
+	// bound: the load generator was the limit (client-bound); failed:
+	// some requests failed, and no latency includes them.
+	bound, failed bool
+}
+
 // plot draws spec for s: clients on a log axis, one line per model. Its
 // y axis is on a log scale when the spec says so, or when the values span
 // a factor of 30 or more (throughput in io-bound: 96 to 85,107), so that
-// the small ones do not all sit on zero. On a latency plot, a point whose
-// run failed requests is ringed in red: its percentiles leave those out.
-// It reports false if no model has a value to draw.
-func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
+// the small ones do not all sit on zero. A client-bound level has a
+// hollow marker and a level with failed requests a red cross. The
+// throughput of work that waits (sleep:D, block:D) has its ceiling drawn. It
+// reports false if no model has a value to draw.
+func (s *ScenarioResult) plot(spec plotSpec, t *plotText) (*figure, bool, error) {
 	m, ok := findMetric(spec.key)
 	if !ok {
 		return nil, false, fmt.Errorf("no metric %q", spec.key)
 	}
 	type line struct {
 		series string
-		xys    plotter.XYs
-		failed plotter.XYs // points of runs that failed requests
+		points []levelPoint
 	}
 	var lines []line
 	lo, top := math.Inf(1), 0.0
@@ -137,109 +188,226 @@ func (s *ScenarioResult) plot(spec plotSpec) (*plot.Plot, bool, error) {
 			if !ok || !finite(v) {
 				continue
 			}
-			l.xys = append(l.xys, plotter.XY{X: float64(n), Y: v})
-			if r := s.run(series, n); r != nil && r.Load.ErrorsTotal > 0 {
-				l.failed = append(l.failed, plotter.XY{X: float64(n), Y: v})
-			}
+			run := s.run(series, n)
+			l.points = append(l.points, levelPoint{x: float64(n), y: v, bound: run.Load.ClientBound, failed: run.Load.ErrorsTotal > 0})
 			top = max(top, v)
 			if v > 0 {
 				lo = min(lo, v)
 			}
 		}
-		if len(l.xys) > 0 {
+		if len(l.points) > 0 {
 			lines = append(lines, l)
 		}
 	}
 	if len(lines) == 0 {
 		return nil, false, nil
 	}
+	xMin, xMax := float64(s.Clients[0])*0.8, float64(s.Clients[len(s.Clients)-1])*1.25
+	perClient, ceiling := 0.0, spec.key == "throughput"
+	if ceiling {
+		perClient, ceiling = s.ceilingPerClient()
+	}
+	if ceiling { // on the axis from the first level to the last
+		lo, top = min(lo, perClient*float64(s.Clients[0])), max(top, perClient*float64(s.Clients[len(s.Clients)-1]))
+	}
 	logY := spec.logY || (lo > 0 && top/lo >= 30)
-	title := spec.title
+	if logY && math.IsInf(lo, 1) { // every value is zero, and a log axis has none
+		return nil, false, nil
+	}
+	title := t.title(spec.key)
 	if logY && !spec.logY {
 		if strings.HasSuffix(title, ")") { // "(higher is better)" becomes "(higher is better; log scale)"
-			title = strings.TrimSuffix(title, ")") + "; log scale)"
+			title = strings.TrimSuffix(title, ")") + "; " + t.logScale + ")"
 		} else {
-			title += " (log scale)"
+			title += " (" + t.logScale + ")"
 		}
 	}
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (%s, work %s): %s", s.Name, s.Proto, s.workText(), title)
-	p.X.Label.Text = "simultaneous clients (log scale)"
-	p.Y.Label.Text = spec.yLabel
+	f := newFigure(t.headingOf(s), title)
+	p := f.plot
+	p.X.Label.Text = t.clients
+	f.yLabel = t.yLabels[spec.key]
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = levelTicks(s.Clients)
-	p.X.Min, p.X.Max = float64(s.Clients[0])*0.8, float64(s.Clients[len(s.Clients)-1])*1.25
+	p.X.Min, p.X.Max = xMin, xMax
 	if logY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = logTicks{}
-		p.Y.Min, p.Y.Max = lo/1.5, top*8 // headroom above, for the legend in the top left
+		p.Y.Tick.Marker = logTicks{t: t}
+		p.Y.Min, p.Y.Max = lo/1.5, top*1.5
 	} else {
-		p.Y.Min, p.Y.Max = 0, top*1.5
-		p.Y.Tick.Marker = linearTicks{}
+		p.Y.Min, p.Y.Max = 0, top*1.1
+		p.Y.Tick.Marker = linearTicks{t}
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
-	var failedMark plot.Thumbnailer // the legend's entry for the rings, last
-	for i, l := range lines {
-		xys := l.xys
+	var ceilingMark *plotter.Line
+	if ceiling { // under the rows
+		var err error
+		if ceilingMark, err = ceilingLine(perClient, xMin, xMax); err != nil {
+			return nil, false, err
+		}
+		p.Add(ceilingMark)
+	}
+	var failed failedPoints
+	var bound boundPoints
+	for _, l := range lines {
+		points := l.points
 		if logY { // a log axis has no zero
-			xys = nil
-			for _, xy := range l.xys {
-				if xy.Y > 0 {
-					xys = append(xys, xy)
-				}
-			}
-			if len(xys) == 0 {
+			points = slices.DeleteFunc(slices.Clone(points), func(pt levelPoint) bool { return pt.y <= 0 })
+			if len(points) == 0 {
 				continue
 			}
 		}
-		ln, points, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return nil, false, err
-		}
-		model, _ := s.seriesParts(l.series)
-		c, dashes := s.seriesStyle(i, l.series)
-		ln.Color, points.Color = c, c
-		ln.Width = vg.Points(2)
-		ln.Dashes = dashes
-		points.Shape, points.Radius = modelStyle[model].shape, vg.Points(4)
-		if points.Shape == nil {
-			points.Shape = draw.CircleGlyph{}
-		}
-		p.Add(ln, points)
-		p.Legend.Add(l.series, ln, points)
-		if latencyKey(spec.key) && len(l.failed) > 0 {
-			ring, err := plotter.NewScatter(l.failed)
-			if err != nil {
-				return nil, false, err
+		row := &seriesPlot{style: s.seriesStyle(l.series), points: points}
+		p.Add(row)
+		f.legend.Add(l.series, row)
+		for _, pt := range points {
+			if pt.bound {
+				bound = append(bound, boundPoint{pt, row.style})
 			}
-			ring.Shape, ring.Color, ring.Radius = draw.RingGlyph{}, color.RGBA{R: 0xdd, A: 0xff}, vg.Points(8)
-			p.Add(ring)
-			failedMark = ring
+			if pt.failed {
+				failed = append(failed, pt)
+			}
 		}
 	}
-	if failedMark != nil {
-		p.Legend.Add("failed requests (not in the latency)", failedMark)
+	if len(bound) > 0 {
+		p.Add(bound) // over every line, so that no row's marker hides one
 	}
-	projectable(p)
-	return p, true, nil
+	if len(failed) > 0 {
+		p.Add(failed) // last, over everything
+	}
+	if ceilingMark != nil {
+		f.legend.Add(fmt.Sprintf(t.ceiling, t.number(label(perClient))), ceilingMark)
+	}
+	if len(bound) > 0 {
+		f.legend.Add(t.boundMark, bound)
+		f.caption = append(f.caption, t.boundCaption)
+	}
+	if len(failed) > 0 {
+		f.legend.Add(t.failedMark, failed)
+		c := t.failedCaption
+		if latencyKey(spec.key) {
+			c += t.failedLatency
+		}
+		f.caption = append(f.caption, c+".")
+	}
+	return f, true, nil
 }
 
-// projectable sets the plot's text large enough to read on a projector.
-func projectable(p *plot.Plot) {
-	p.Title.TextStyle.Font.Size = vg.Points(14)
-	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(13), vg.Points(13)
-	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(12), vg.Points(12)
-	p.Legend.TextStyle.Font.Size = vg.Points(12)
+// ceilingPerClient is, for work that holds each request for a time D
+// while the server waits (sleep:D, block:D), the most one client can be
+// answered per second: one request after the other, each at least D, so
+// 1 s / D (100 at 10 ms). With clients × that, no model can go higher.
+// It reports false for other work, or a mixed load.
+func (s *ScenarioResult) ceilingPerClient() (float64, bool) {
+	w, err := models.ParseWork(s.Work)
+	if err != nil || s.Heavy > 0 || (w.Kind != models.Sleep && w.Kind != models.Block) || w.D <= 0 {
+		return 0, false
+	}
+	return float64(1e9) / float64(w.D.Nanoseconds()), true
 }
 
-// plotWidth and plotHeight are the size of every plot: large enough to
-// project, at 96 dots per inch about 900 by 570 pixels.
-const plotWidth, plotHeight = 24 * vg.Centimeter, 15 * vg.Centimeter
+// ceilingLine draws y = perClient × clients across the x axis, in enough
+// points to be straight on a linear y axis as well as on a log one.
+func ceilingLine(perClient, xMin, xMax float64) (*plotter.Line, error) {
+	const n = 64
+	xys := make(plotter.XYs, n)
+	for i := range xys {
+		x := xMin * math.Pow(xMax/xMin, float64(i)/(n-1))
+		xys[i] = plotter.XY{X: x, Y: perClient * x}
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+	l.Width = vg.Points(2)
+	l.Dashes = []vg.Length{vg.Points(2), vg.Points(4)}
+	return l, nil
+}
 
-// connectTitle is the connect-time plot's title.
-const connectTitle = "connect time: share of connects still waiting after x, at the largest level"
+// markerRadius and lineWidth are a row's marker and line, large enough
+// to project.
+const (
+	markerRadius = vg.Length(5) // points
+	lineWidth    = 2.5          // points
+)
+
+// seriesPlot draws one row: its line, and a marker at each level but the
+// client-bound ones, which boundPoints draws. It is also the row's legend
+// entry.
+type seriesPlot struct {
+	style  style
+	points []levelPoint
+}
+
+// lineStyle is the row's line.
+func (sp *seriesPlot) lineStyle() draw.LineStyle {
+	return draw.LineStyle{Color: sp.style.color, Width: vg.Points(lineWidth), Dashes: sp.style.dashes}
+}
+
+// Plot implements plot.Plotter.
+func (sp *seriesPlot) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	pts := make([]vg.Point, len(sp.points))
+	for i, pt := range sp.points {
+		pts[i] = vg.Point{X: trX(pt.x), Y: trY(pt.y)}
+	}
+	c.StrokeLines(sp.lineStyle(), c.ClipLinesXY(pts)...)
+	for i, pt := range sp.points {
+		if !pt.bound {
+			c.DrawGlyph(draw.GlyphStyle{Color: sp.style.color, Radius: markerRadius, Shape: marker{shape: sp.style.shape}}, pts[i])
+		}
+	}
+}
+
+// Thumbnail implements plot.Thumbnailer: the row's line and a filled
+// marker.
+func (sp *seriesPlot) Thumbnail(c *draw.Canvas) {
+	y := c.Center().Y
+	c.StrokeLine2(sp.lineStyle(), c.Min.X, y, c.Max.X, y)
+	c.DrawGlyph(draw.GlyphStyle{Color: sp.style.color, Radius: markerRadius, Shape: marker{shape: sp.style.shape}}, c.Center())
+}
+
+// failedPoints are the levels with failed requests, each crossed in red
+// over its marker; drawn after every row, so that no line hides one.
+type failedPoints []levelPoint
+
+// Plot implements plot.Plotter.
+func (fp failedPoints) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	for _, pt := range fp {
+		c.DrawGlyph(draw.GlyphStyle{Color: failedRed, Radius: markerRadius, Shape: failedCross{}}, vg.Point{X: trX(pt.x), Y: trY(pt.y)})
+	}
+}
+
+// Thumbnail implements plot.Thumbnailer.
+func (failedPoints) Thumbnail(c *draw.Canvas) {
+	c.DrawGlyph(draw.GlyphStyle{Color: failedRed, Radius: markerRadius, Shape: failedCross{}}, c.Center())
+}
+
+// boundPoint is a client-bound level, and the style of its row.
+type boundPoint struct {
+	levelPoint
+	style style
+}
+
+// boundPoints are the client-bound levels, each a hollow marker in its
+// row's shape and colour; drawn after every row.
+type boundPoints []boundPoint
+
+// Plot implements plot.Plotter.
+func (bp boundPoints) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	for _, pt := range bp {
+		c.DrawGlyph(draw.GlyphStyle{Color: pt.style.color, Radius: markerRadius, Shape: marker{pt.style.shape, true}}, vg.Point{X: trX(pt.x), Y: trY(pt.y)})
+	}
+}
+
+// Thumbnail implements plot.Thumbnailer: a hollow circle, in grey since
+// it stands for every row.
+func (boundPoints) Thumbnail(c *draw.Canvas) {
+	grey := color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+	c.DrawGlyph(draw.GlyphStyle{Color: grey, Radius: markerRadius, Shape: marker{shape: circle, hollow: true}}, c.Center())
+}
 
 // connectPlot draws, for a greeting scenario at its largest level, the
 // distribution of connect times of every row: the share of connects still
@@ -247,22 +415,20 @@ const connectTitle = "connect time: share of connects still waiting after x, at 
 // not lost in the crowd. A full accept queue drops SYNs, which the client
 // sends again after 1 s (then 1 s apart for the next three on Linux 6.7+,
 // doubling before): a plateau up to 1 s, then a cliff.
-func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
+func (s *ScenarioResult) connectPlot(t *plotText) (*figure, bool, error) {
 	n := s.Clients[len(s.Clients)-1]
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (%s, work %s), %d clients: %s", s.Name, s.Proto, s.workText(), n, "connect time")
-	p.X.Label.Text = "connect(2) time, ms (log scale)"
-	p.Y.Label.Text = "% still waiting (log scale)"
+	f := newFigure(fmt.Sprintf(t.connectLevel, t.headingOf(s), n), t.connectTitle)
+	p := f.plot
+	p.X.Label.Text = t.connectX
+	f.yLabel = t.connectY
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = logTicks{}
+	p.X.Tick.Marker = logTicks{t: t, across: true}
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = logTicks{}
-	p.Legend.Top, p.Legend.Left = true, false
-	p.Legend.YOffs = -vg.Points(4)
+	p.Y.Tick.Marker = logTicks{t: t}
 	p.Add(plotter.NewGrid())
 	lo, hi, floor := math.Inf(1), 0.0, 100.0
 	drawn := false
-	for i, series := range s.Models {
+	for _, series := range s.Models {
 		run := s.run(series, n)
 		if run == nil || run.Load.Histograms["connect"] == nil {
 			continue
@@ -304,11 +470,12 @@ func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
+		st := s.seriesStyle(series)
 		line.StepStyle = plotter.PostStep
-		line.Color, line.Dashes = s.seriesStyle(i, series)
-		line.Width = vg.Points(1.8)
+		line.Color, line.Dashes = st.color, st.dashes
+		line.Width = vg.Points(lineWidth)
 		p.Add(line)
-		p.Legend.Add(series, line)
+		f.legend.Add(series, line)
 		drawn = true
 	}
 	if !drawn {
@@ -316,69 +483,184 @@ func (s *ScenarioResult) connectPlot() (*plot.Plot, bool, error) {
 	}
 	p.X.Min, p.X.Max = lo*0.8, max(hi*1.5, 10*lo)
 	p.Y.Min, p.Y.Max = floor, 100
-	projectable(p)
-	return p, true, nil
+	return f, true, nil
 }
 
-// seriesStyle is the colour and dashes of the i-th row of s: its model's
-// colour, and for the rows of one model at several backlogs, or for a
-// server that is not a model, a colour or dash of its own.
-func (s *ScenarioResult) seriesStyle(i int, series string) (color.Color, []vg.Length) {
-	model, env := s.seriesParts(series)
-	st, known := modelStyle[model]
-	c := color.Color(st.color)
-	if !known {
-		c = palette[i%len(palette)]
+// figure is a plot with what surrounds it: a title of two lines above
+// (the scenario, then the metric), the legend to the right of the data,
+// and under the plot a caption line for each mark it uses. The y axis's
+// label is the figure's, not the plot's: gonum places a plot's by the
+// middle of the axis's values, which on a log axis is near its top, and
+// pads the plot for it there.
+type figure struct {
+	plot    *plot.Plot
+	title   [2]string
+	yLabel  string
+	legend  plot.Legend
+	caption []string
+}
+
+// The size of every figure and of its words: at 96 dots per inch, a PNG
+// of 1134 by 643 pixels, about a projector's 16:9, whose smallest words
+// (the ticks) are as tall as a slide's body text seen from the back row.
+const (
+	figureWidth, figureHeight = 30 * vg.Centimeter, 17 * vg.Centimeter
+	figureMargin              = 10 // points, around everything
+	headingSize, titleSize    = 17, 15
+	labelSize, tickSize       = 15, 14
+	legendSize, captionSize   = 14, 13
+)
+
+// sans is the figures' typeface: sans-serif reads better projected.
+func sans(size vg.Length) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: size}
+}
+
+// newFigure returns an empty figure titled heading and title, its text
+// sized to be projected.
+func newFigure(heading, title string) *figure {
+	f := &figure{plot: plot.New(), title: [2]string{heading, title}, legend: plot.NewLegend()}
+	p := f.plot
+	p.X.Label.TextStyle.Font, p.Y.Label.TextStyle.Font = sans(labelSize), sans(labelSize)
+	p.X.Tick.Label.Font, p.Y.Tick.Label.Font = sans(tickSize), sans(tickSize)
+	f.legend.TextStyle.Font = sans(legendSize)
+	f.legend.Top, f.legend.Left = true, true
+	f.legend.ThumbnailWidth = vg.Points(40)
+	f.legend.Padding = vg.Points(3)
+	return f
+}
+
+// draw lays the figure out on c: title, then the plot and its legend side
+// by side, then the caption. A line of text too wide for the figure, or
+// a legend too tall for it, is drawn smaller rather than cut.
+func (f *figure) draw(c draw.Canvas) {
+	c.SetColor(color.White)
+	c.Fill(c.Rectangle.Path())
+	c = draw.Crop(c, figureMargin, -figureMargin, figureMargin, -figureMargin)
+	width := c.Max.X - c.Min.X
+
+	y := c.Max.Y
+	for i, line := range f.title {
+		sty := textStyle([]vg.Length{headingSize, titleSize}[i], line, width)
+		sty.XAlign, sty.YAlign = text.XCenter, text.YTop
+		c.FillText(sty, vg.Point{X: c.Center().X, Y: y}, line)
+		y -= sty.Height(line) * 1.15
 	}
-	dashes := envDashes[env]
-	for j, b := range s.Backlogs {
-		if run := s.findSeries(series); run != nil && run.Backlog == b {
-			c, dashes = palette[j%len(palette)], backlogDashes[j%len(backlogDashes)]
+	top := y - vg.Points(6)
+
+	var caption []string
+	for _, line := range f.caption {
+		caption = append(caption, wrap(captionSize, line, width)...)
+	}
+	bottom := c.Min.Y
+	for i := len(caption) - 1; i >= 0; i-- {
+		sty := textStyle(captionSize, caption[i], width)
+		sty.YAlign = text.YBottom
+		c.FillText(sty, vg.Point{X: c.Min.X, Y: bottom}, caption[i])
+		bottom += sty.Height(caption[i]) * 1.2
+	}
+	if len(f.caption) > 0 {
+		bottom += vg.Points(4)
+	}
+
+	area := c
+	area.Min.Y, area.Max.Y = bottom, top
+	if f.yLabel != "" {
+		sty := textStyle(labelSize, f.yLabel, top-bottom)
+		sty.Rotation = math.Pi / 2
+		sty.XAlign, sty.YAlign = text.XCenter, text.YTop
+		c.FillText(sty, vg.Point{X: area.Min.X, Y: (bottom + top) / 2}, f.yLabel)
+		area.Min.X += sty.Height(f.yLabel) + vg.Points(6)
+	}
+	legend := f.legend
+	for size := vg.Length(legendSize); size > 6; size-- {
+		legend.TextStyle.Font.Size = size
+		if r := legend.Rectangle(area); r.Max.Y-r.Min.Y <= area.Max.Y-area.Min.Y {
+			break
 		}
 	}
-	return c, dashes
+	r := legend.Rectangle(area)
+	legendWidth := r.Max.X - r.Min.X
+	plotArea, legendArea := area, area
+	plotArea.Max.X = area.Max.X - legendWidth - vg.Points(14)
+	legendArea.Min.X = plotArea.Max.X + vg.Points(14)
+	f.plot.Draw(plotArea)
+	legend.Draw(legendArea)
 }
 
-// findSeries returns the first run of a row, or nil.
-func (s *ScenarioResult) findSeries(series string) *Measurement {
-	for i := range s.Runs {
-		if s.Runs[i].Series == series {
-			return &s.Runs[i]
-		}
+// textStyle is the style of a line of text of the given size, made
+// smaller if it is wider than width, so that it fits whole.
+func textStyle(size vg.Length, line string, width vg.Length) text.Style {
+	sty := text.Style{Font: sans(size), Handler: plot.DefaultTextHandler}
+	if w := sty.Width(line); w > width {
+		sty.Font.Size = size * width / w
 	}
-	return nil
+	return sty
 }
 
-// palette colours the rows that are not models (iolab bench -server).
-var palette = []color.Color{
-	color.RGBA{R: 0x99, G: 0x00, B: 0x99, A: 0xff},
-	color.RGBA{R: 0x00, G: 0x66, B: 0x99, A: 0xff},
-	color.RGBA{R: 0x99, G: 0x66, B: 0x00, A: 0xff},
-	color.RGBA{R: 0x00, G: 0x99, B: 0x66, A: 0xff},
+// wrap splits a line of text of the given size, at its spaces, into
+// lines no wider than width.
+func wrap(size vg.Length, line string, width vg.Length) []string {
+	sty := text.Style{Font: sans(size), Handler: plot.DefaultTextHandler}
+	var out []string
+	cur := ""
+	for _, w := range strings.Fields(line) {
+		if next := strings.TrimSpace(cur + " " + w); cur == "" || sty.Width(next) <= width {
+			cur = next
+			continue
+		}
+		out = append(out, cur)
+		cur = w
+	}
+	return append(out, cur)
 }
 
-// backlogDashes tell apart the rows of one model at several backlogs.
-var backlogDashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}}
+// save writes the figure to path, as PNG or SVG by its extension.
+func (f *figure) save(path string) (err error) {
+	c, err := draw.NewFormattedCanvas(figureWidth, figureHeight, strings.TrimPrefix(filepath.Ext(path), "."))
+	if err != nil {
+		return err
+	}
+	f.draw(draw.New(c))
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
 
-// linearTicks are gonum's default ticks, labelled like the tables:
-// 50,000 rather than 50000.00.
-type linearTicks struct{}
+// linearTicks are gonum's default ticks, labelled like the tables of the
+// figure's language: 50,000 rather than 50000.00, 50.000 in Portuguese.
+type linearTicks struct{ t *plotText }
 
-func (linearTicks) Ticks(min, max float64) []plot.Tick {
+func (lt linearTicks) Ticks(min, max float64) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ticks {
 		if ticks[i].Label != "" {
-			ticks[i].Label = label(ticks[i].Value)
+			ticks[i].Label = lt.t.number(label(ticks[i].Value))
 		}
 	}
 	return ticks
 }
 
-// logTicks labels 1, 2 and 5 of every decade, and marks the other digits.
-type logTicks struct{}
+// logTicks labels 1, 2 and 5 of every decade, and marks the other digits;
+// on an axis too short to show three of those, it labels every digit. On
+// a horizontal axis (across) of more than three decades, where labels
+// stand side by side, it labels the powers of ten only, so that no two
+// run into each other.
+type logTicks struct {
+	t      *plotText
+	across bool
+}
 
-func (logTicks) Ticks(min, max float64) []plot.Tick {
+func (lt logTicks) Ticks(min, max float64) []plot.Tick {
 	var ticks []plot.Tick
+	labelled := 0
+	sparse := lt.across && math.Log10(max/min) > 3
 	for exp := math.Floor(math.Log10(min)); exp <= math.Ceil(math.Log10(max)); exp++ {
 		for d := 1; d <= 9; d++ {
 			v := float64(d) * math.Pow(10, exp)
@@ -386,10 +668,16 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if d == 1 || d == 2 || d == 5 {
-				t.Label = label(v)
+			if d == 1 || (!sparse && (d == 2 || d == 5)) {
+				t.Label = lt.t.number(label(v))
+				labelled++
 			}
 			ticks = append(ticks, t)
+		}
+	}
+	if labelled < 3 {
+		for i := range ticks {
+			ticks[i].Label = lt.t.number(label(ticks[i].Value))
 		}
 	}
 	return ticks
@@ -402,13 +690,6 @@ func label(v float64) string {
 		return loadgen.Rate(v)
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
-}
-
-// envDashes draws each environment in its own line style: native solid.
-var envDashes = map[string][]vg.Length{
-	DockerBridge: {vg.Points(6), vg.Points(3)},
-	DockerHost:   {vg.Points(2), vg.Points(2)},
-	DockerInside: {vg.Points(8), vg.Points(2), vg.Points(2), vg.Points(2)},
 }
 
 // seriesParts returns the model and environment of a table row.

@@ -49,14 +49,32 @@ func WriteText(w io.Writer, r *Results) error {
 				}
 			}
 		}
-		if notes := s.notes(); len(notes) > 0 {
-			fmt.Fprintln(w)
-			for _, n := range notes {
-				fmt.Fprintln(w, "note: "+n)
+		writeNotes(w, s.notes())
+	}
+	if r.Pair != nil {
+		p := r.Pair.report()
+		fmt.Fprintf(w, "\n=== %s ===\n%s\n", p.Heading, p.About)
+		for _, sec := range p.Sections {
+			for _, t := range sec.Tables {
+				if err := textTableCols(w, t.Table, t.Corner, t.Cols); err != nil {
+					return err
+				}
 			}
 		}
+		writeNotes(w, p.Notes)
 	}
 	return nil
+}
+
+// writeNotes writes a scenario's notes for a terminal, if it has any.
+func writeNotes(w io.Writer, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, n := range notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
 }
 
 // textTable writes t for a terminal, with its verdict.

@@ -15,7 +15,7 @@ import (
 type report struct {
 	Title     string
 	Facts     []fact // the bench's conditions, one line each
-	Footprint string // how to read the server's footprint
+	Footprint string // how to read the server's footprint; "" where none was measured (a paired comparison)
 	Scenarios []scenarioReport
 	// Benched is set when some model ran: only then does a report say
 	// what the models do at their limits (Limits: those with words).
@@ -67,20 +67,31 @@ const (
 
 // newReport gathers what a report of r says, with plots (WritePlots).
 func newReport(r *Results, plots []Plot) *report {
-	rep := &report{Title: "iolab bench, " + r.Started.Format("2006-01-02 15:04 MST"), Footprint: footprintText}
+	rep := &report{Title: "iolab bench, " + r.Started.Format("2006-01-02 15:04 MST")}
+	if r.Pair == nil {
+		rep.Footprint = footprintText
+	}
 	rep.Facts = append(rep.Facts, fact{"Machine", fmt.Sprintf("%s, %d cores, %s, %s, %s", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.OS, r.Machine.Go)})
 	if r.Pinning.Pinned {
 		rep.Facts = append(rep.Facts, fact{"Pinning", fmt.Sprintf("server on CPU %s, load generator on CPU %s", joinInts(r.Pinning.ServerCPUs), joinInts(r.Pinning.LoadCPUs))})
 	} else {
 		rep.Facts = append(rep.Facts, fact{"Pinning", "none; server and load generator share every CPU"})
 	}
-	rep.Facts = append(rep.Facts, fact{"Each level", fmt.Sprintf("a fresh server, %s warm-up, %s measured, %s timeout per request phase", r.Warmup, r.Duration, r.Timeout)})
+	if r.Pair != nil {
+		rep.Facts = append(rep.Facts, fact{"Each run", fmt.Sprintf("the same two servers throughout, %s warm-up, %s measured, %s timeout per request phase", r.Warmup, r.Duration, r.Timeout)})
+	} else {
+		rep.Facts = append(rep.Facts, fact{"Each level", fmt.Sprintf("a fresh server, %s warm-up, %s measured, %s timeout per request phase", r.Warmup, r.Duration, r.Timeout)})
+	}
 	flag, reported := r.workers()
 	rep.Facts = append(rep.Facts, fact{"Workers", workersText(flag, reported, true)})
 	if r.SyscallsSkipped != "" {
 		rep.Facts = append(rep.Facts, fact{"System calls", "not counted: " + r.SyscallsSkipped})
 	}
-	rep.Facts = append(rep.Facts, fact{"Files", "`results.json` (everything), `results.csv` (one row per run), `logs/` (each server's JSON log)"})
+	if r.Pair != nil {
+		rep.Facts = append(rep.Facts, fact{"Files", "`results.json` (everything: each run of each pair under `pair`), `logs/` (each server's log)"})
+	} else {
+		rep.Facts = append(rep.Facts, fact{"Files", "`results.json` (everything), `results.csv` (one row per run), `logs/` (each server's JSON log)"})
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		sr := scenarioReport{Name: s.Name, Heading: fmt.Sprintf("%s: %s, work %s", s.Name, s.Proto, s.workText()), About: s.About,
@@ -91,6 +102,9 @@ func newReport(r *Results, plots []Plot) *report {
 			}
 		}
 		rep.Scenarios = append(rep.Scenarios, sr)
+	}
+	if r.Pair != nil {
+		rep.Scenarios = append(rep.Scenarios, r.Pair.report())
 	}
 	rep.Limits, rep.Benched = limits(r)
 	return rep
@@ -150,7 +164,9 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 	for _, f := range rep.Facts {
 		fmt.Fprintf(w, "- **%s:** %s\n", f.Label, f.Text)
 	}
-	fmt.Fprintf(w, "\n%s\n", rep.Footprint)
+	if rep.Footprint != "" {
+		fmt.Fprintf(w, "\n%s\n", rep.Footprint)
+	}
 	for _, s := range rep.Scenarios {
 		fmt.Fprintf(w, "\n## %s\n\n%s\n\n", s.Heading, s.About)
 		for _, line := range s.Header {
@@ -169,7 +185,9 @@ func WriteReport(w io.Writer, r *Results, plots []Plot) {
 			}
 			fmt.Fprintln(w)
 		}
-		fmt.Fprint(w, "### Plots\n\n")
+		if len(s.Plots) > 0 {
+			fmt.Fprint(w, "### Plots\n\n")
+		}
 		for _, p := range s.Plots {
 			fmt.Fprintf(w, "![%s: %s](%s)\n\n", s.Name, p.Title, p.PNG)
 		}

@@ -39,6 +39,9 @@ type Results struct {
 	Syscalls        bool             `json:"syscalls,omitempty"`
 	SyscallsSkipped string           `json:"syscalls_skipped,omitempty"`
 	Scenarios       []ScenarioResult `json:"scenarios"`
+	// Pair is a paired comparison (iolab bench -pair), which runs instead
+	// of the scenarios.
+	Pair *PairResult `json:"pair,omitempty"`
 }
 
 // Machine describes where the bench ran.

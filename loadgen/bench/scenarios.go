@@ -122,11 +122,19 @@ func (s Scenario) WorkText() string { return workText(s.Work.String(), s.Heavy) 
 // work the requests do: work (a -work value) on every request, or with a
 // heavy share on that share of the lines: "disk:64KiB on 10% of lines".
 // Which lines those are, the scenario's About says.
-func workText(work string, heavy float64) string {
+func workText(work string, heavy float64) string { return workOn(heavyWorkText, work, heavy) }
+
+// heavyWorkText words a mixed load's work in English; plotText.heavyWork
+// in each language of the plots.
+const heavyWorkText = "%s on %s%% of lines"
+
+// workOn is workText with the words of a mixed load in format: the work,
+// then the share of lines in percent.
+func workOn(format, work string, heavy float64) string {
 	if heavy <= 0 {
 		return work
 	}
-	return fmt.Sprintf("%s on %s%% of lines", work, strconv.FormatFloat(100*heavy, 'g', 3, 64))
+	return fmt.Sprintf(format, work, strconv.FormatFloat(100*heavy, 'g', 3, 64))
 }
 
 // QuickScenarios are what `make bench` runs.

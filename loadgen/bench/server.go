@@ -63,6 +63,9 @@ type Lifetime struct {
 	Voluntary   int64   `json:"voluntary_switches"`   // context switches while waiting
 	Involuntary int64   `json:"involuntary_switches"` // context switches forced by the scheduler
 	Requests    int64   `json:"requests"`             // answered, by the server's own count
+	// SwitchesUnknown is set where the context switches could not be
+	// read: an external server in a container (stopExternal).
+	SwitchesUnknown bool `json:"switches_unknown,omitempty"`
 }
 
 // UnavailableError says that a model cannot serve where the bench ran it:
@@ -85,8 +88,10 @@ const stopGrace = 5 * time.Second
 
 // startServer starts the server for one run, pinned to the server's CPUs,
 // and waits until it accepts connections. The server's log goes to
-// logs/SCENARIO-MODEL[-ENV]-CLIENTS.jsonl in the output folder.
-func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients int) (*server, error) {
+// logs/SCENARIO-MODEL[-ENV]-TAG.jsonl in the output folder, where tag is
+// the run's client level, or "pair" for the servers of a paired
+// comparison.
+func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, tag string) (*server, error) {
 	model, env := e.model, e.env
 	serve := serveArgs(cfg, sc, e)
 	pin := !cfg.NoPin && len(cfg.serverCPUs(sc)) > 0
@@ -106,16 +111,16 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 			}
 		}
 	default:
-		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%d", os.Getpid(), model, env, clients)
+		s.container = fmt.Sprintf("iolab-bench-%d-%s-%s-%s", os.Getpid(), model, env, tag)
 		argv, serve = dockerRun(cfg, env, s.container, pin, cpus, serve)
 		argv = append(argv, serve...)
 	}
-	name := fmt.Sprintf("%s-%s-%d", sc.Name, model, clients)
+	name := fmt.Sprintf("%s-%s-%s", sc.Name, model, tag)
 	if len(cfg.Envs) > 1 {
-		name = fmt.Sprintf("%s-%s-%s-%d", sc.Name, model, env, clients)
+		name = fmt.Sprintf("%s-%s-%s-%s", sc.Name, model, env, tag)
 	}
 	if len(sc.Backlogs) > 0 {
-		name = fmt.Sprintf("%s-%s-backlog%d-%d", sc.Name, model, e.backlog, clients)
+		name = fmt.Sprintf("%s-%s-backlog%d-%s", sc.Name, model, e.backlog, tag)
 	}
 	logDir := filepath.Join(cfg.OutDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -169,7 +174,7 @@ func startServer(ctx context.Context, cfg *Config, sc Scenario, e entry, clients
 		return nil, fmt.Errorf("%s did not start listening within %v", model, startTimeout)
 	}
 	if s.container != "" {
-		if err := s.locate(env); err != nil {
+		if err := s.locate(env, 8000); err != nil {
 			_, _ = s.stop()
 			return nil, err
 		}
@@ -407,7 +412,9 @@ func summarizeServer(samples []Sample, start, end proc.Sample, seconds float64, 
 	st.Life = life
 	if life.Requests > 0 {
 		st.CPUPerRequestUs = (life.User + life.System) * 1e6 / float64(life.Requests)
-		st.SwitchesPerRequest = float64(life.Voluntary+life.Involuntary) / float64(life.Requests)
+		if !life.SwitchesUnknown {
+			st.SwitchesPerRequest = float64(life.Voluntary+life.Involuntary) / float64(life.Requests)
+		}
 	}
 	return st
 }

@@ -102,9 +102,11 @@ func (s *ScenarioResult) value(m metric, series string, n int) (float64, bool) {
 }
 
 // SyscallsTable returns, at the largest level where system calls were
-// counted, each row's calls per request by name: the calls some row made
-// at least once per hundred requests, in syscallNames' order. Its Clients
-// are unused; Calls names the columns.
+// counted, each row's calls per request: all of them, then by name the
+// calls of syscallNames that some row made at least once per hundred
+// requests, in syscallNames' order. A call not in syscallNames counts in
+// "all" only, so the named columns may add up to less. Its Clients are
+// unused; Calls names the columns.
 func (s *ScenarioResult) SyscallsTable() (t Table, calls []string, ok bool) {
 	for i := len(s.Clients) - 1; i >= 0 && !ok; i-- {
 		n := s.Clients[i]
@@ -128,7 +130,7 @@ func (s *ScenarioResult) SyscallsTable() (t Table, calls []string, ok bool) {
 			}
 		}
 	}
-	t.Title = fmt.Sprintf("system calls per request by name, at %d clients (perf stat; the calls some row made at least once per 100 requests)", n)
+	t.Title = fmt.Sprintf("system calls per request by name, at %d clients (perf stat; all: every call; then the calls of the bench's list that some row made at least once per 100 requests)", n)
 	t.Key = "syscalls-by-name"
 	for _, series := range s.Models {
 		r := s.run(series, n)

@@ -17,10 +17,30 @@ import (
 // (failed requests that no latency includes, a client-bound level, a run
 // that failed). The text and the reports print the same words.
 
+// noiseBand is how far apart two runs of the same cell measure on this
+// project's machine, as a fraction: notes/results.md ("How big is the
+// noise?") ran the same models, scenario and levels twice, minutes apart,
+// and found them 11 to 16% apart. A verdict takes the larger as the noise
+// of every table, and names no model whose value lies within it of the
+// next.
+const noiseBand = 0.16
+
+// beyondNoise reports whether a and b differ by more than noiseBand of
+// the smaller; from zero, any difference does (a count of failures, say).
+func beyondNoise(a, b float64) bool {
+	lo, hi := min(a, b), max(a, b)
+	if lo <= 0 {
+		return hi > lo
+	}
+	return (hi-lo)/lo > noiseBand
+}
+
 // verdict names the models with the highest and the lowest value at the
 // largest level that at least two models completed. It says only what
-// the table shows: which value is highest and which lowest, and if they
-// are within 5% it says so instead of naming a winner.
+// the table shows: it names the highest only where it stands beyond the
+// noise band from the next value down, and the lowest only where it
+// stands beyond it from the next value up, and says so where neither
+// does.
 func (s *ScenarioResult) verdict(m metric) string {
 	switch {
 	case m.key == "errors" && s.allEqual(m, 0):
@@ -56,24 +76,86 @@ func (s *ScenarioResult) verdict(m metric) string {
 			}
 			return strings.Join(ns, ", ")
 		}
-		if hi == lo || (lo > 0 && (hi-lo)/lo < 0.05) {
-			return fmt.Sprintf("At %d clients every model is within 5%% of the others (%s to %s).", n, m.format(lo), m.format(hi))
+		// The next value down from the highest, and up from the lowest.
+		below, above := lo, hi
+		for _, x := range vals {
+			if x.v < hi {
+				below = max(below, x.v)
+			}
+			if x.v > lo {
+				above = min(above, x.v)
+			}
+		}
+		band := strconv.Itoa(int(math.Round(100*noiseBand))) + "%"
+		top, bottom := beyondNoise(hi, below), beyondNoise(lo, above)
+		if !top && !bottom {
+			all := make([]string, len(vals))
+			for i, x := range vals {
+				all[i] = x.model
+			}
+			return fmt.Sprintf("At %d clients no model stands out beyond the %s noise band: %s to %s%s.%s%s",
+				n, band, m.format(lo), m.format(hi), s.boundAt(m, n), s.failedCaveat(m, n, all...), s.spotlight(m, n))
 		}
 		// Best first, in plain words: "highest" and "lowest" are what the
 		// table shows; which one is better the title says.
-		first, second, w1, w2 := hi, lo, "highest", "lowest"
+		type end struct {
+			word, models string
+			v, next      float64
+			out          bool
+		}
+		first, second := end{"highest", names(hi), hi, below, top}, end{"lowest", names(lo), lo, above, bottom}
 		if !m.higher {
-			first, second, w1, w2 = lo, hi, "lowest", "highest"
+			first, second = second, first
 		}
-		ratio := ""
-		if lo > 0 {
-			ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
+		caveat := s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model) + s.spotlight(m, n)
+		if first.out && second.out {
+			ratio := ""
+			if lo > 0 {
+				ratio = fmt.Sprintf("; a factor of %s", strconv.FormatFloat(hi/lo, 'g', 3, 64))
+			}
+			return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s",
+				n, first.word, first.models, m.format(first.v), second.word, second.models, m.format(second.v), ratio, caveat)
 		}
-		return fmt.Sprintf("At %d clients: %s %s (%s), %s %s (%s)%s.%s%s",
-			n, w1, names(first), m.format(first), w2, names(second), m.format(second), ratio,
-			s.failedCaveat(m, n, vals[0].model, vals[len(vals)-1].model), s.spotlight(m, n))
+		named, other := first, second
+		if !first.out {
+			named, other = second, first
+		}
+		return fmt.Sprintf("At %d clients: %s %s (%s), beyond the %s noise band from the next (%s); no %s value stands out.%s",
+			n, named.word, named.models, m.format(named.v), band, m.format(named.next), other.word, caveat)
 	}
 	return "Not enough runs to compare."
+}
+
+// boundAt says, for a verdict on what the clients saw (a rate or a
+// latency) that names no model, whether the runs at n clients were
+// client-bound: then the load generator, not the servers, may have set
+// the pace that makes them look alike.
+func (s *ScenarioResult) boundAt(m metric, n int) string {
+	if m.key != "throughput" && m.key != "answered" && !latencyKey(m.key) {
+		return ""
+	}
+	var bound []string
+	rows := 0
+	for _, series := range s.rows(m) {
+		run := s.run(series, n)
+		if run == nil {
+			continue
+		}
+		if _, ok := s.value(m, series, n); !ok {
+			continue
+		}
+		rows++
+		if run.Load.ClientBound {
+			bound = append(bound, series)
+		}
+	}
+	switch {
+	case len(bound) == 0:
+		return ""
+	case len(bound) == rows:
+		return ", all client-bound"
+	}
+	return "; client-bound: " + strings.Join(bound, ", ")
 }
 
 // spotlight quotes, for a latency, the scenario's Spotlight models side
@@ -173,9 +255,19 @@ func (s *ScenarioResult) diskLine() (string, bool) {
 // name the series each is about.
 func (s *ScenarioResult) notes() []string {
 	var out []string
+	docker := slices.ContainsFunc(s.Envs, func(e string) bool { return e != Native })
 	for _, e := range s.Externals {
+		if e.Name == CServerName {
+			out = append(out, CServerName+" is not a model: iolab's C epoll echo server (`loadgen/bench/cref/echo.c`, built with `cc -O2`), "+
+				"the yardstick of `iolab bench -pair`; its CPU and context switches per request are its own (wait4), over the requests iolab load counted")
+			continue
+		}
 		out = append(out, fmt.Sprintf("%s is not a model: `%s` (iolab bench -server); its CPU and context switches per request are its own and "+
 			"its reaped children's (wait4), over the requests iolab load counted", e.Name, e.Command))
+		if docker && e.Image != "" {
+			out = append(out, fmt.Sprintf("%s in a container is image %s's own command, under Docker's init (docker run --init); "+
+				"its CPU comes from /proc, and its context switches are not known there (-): /proc keeps no count of exited threads", e.Name, e.Image))
+		}
 	}
 	unavailable := map[string]bool{} // said once per series
 	for _, run := range s.Runs {
