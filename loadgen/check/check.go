@@ -50,6 +50,12 @@ const (
 	// about 9; a model that kept a thread per connection would keep
 	// thousands.
 	threadMargin = 16
+	// threadShare: a server may also keep one thread in threadShare of
+	// those it grew by during the scenario. After 10,000 threads of the
+	// threads model, the Go runtime keeps a few dozen idle threads
+	// parked, more when the machine was busy while they ended; a thread
+	// kept per client would be thousands.
+	threadShare = 50
 	// foreignThreads is threadMargin for a server other than iolab's,
 	// whose threads the check knows nothing of: a pool that grows to its
 	// size and keeps its threads for later (Python's ThreadPoolExecutor)

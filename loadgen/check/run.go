@@ -252,9 +252,10 @@ func (r *run) check() {
 		// of heap ever touched, is not given back: under it the resident
 		// memory is shown, not judged.
 		rssLimit := max(rssMargin+int64(max(r.base.Procs-1, 0))*rssPerProcess, (r.peak.RSS-r.base.RSS)/2)
-		threadLimit := threadMargin * max(r.base.Procs, 1) // each process is a Go runtime of its own
+		threadLimit := max(threadMargin*max(r.base.Procs, 1), // each process is a Go runtime of its own
+			(r.peak.Threads-r.base.Threads)/threadShare)
 		if !r.tg.model() {
-			threadLimit = foreignThreads
+			threadLimit = max(foreignThreads, threadLimit)
 		}
 		ok := dThreads <= threadLimit && dFDs <= 0 && (dRSS <= rssLimit || raceDetector)
 		if ok || time.Now().After(deadline) {
