@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -281,15 +282,26 @@ func writeReportsJSON(w io.Writer, reports []*check.Report) error {
 	return err
 }
 
-// words splits a comma-separated list, dropping empty words.
+// words splits a comma-separated list, dropping empty words. A comma
+// between digits and three more digits is a thousands separator, as in
+// the check "10,000 concurrent clients": -only 10,000 names it.
 func words(list string) []string {
 	var out []string
 	for _, w := range strings.Split(list, ",") {
-		if w = strings.TrimSpace(w); w != "" {
-			out = append(out, w)
+		last := len(out) - 1
+		if last >= 0 && len(w) >= 3 && isDigits(w[:3]) && (len(w) == 3 || w[3] < '0' || w[3] > '9') &&
+			out[last] != "" && isDigits(out[last][len(out[last])-1:]) {
+			out[last] += "," + w
+			continue
 		}
+		out = append(out, strings.TrimSpace(w))
 	}
-	return out
+	return slices.DeleteFunc(out, func(w string) bool { return w == "" })
+}
+
+// isDigits reports whether s is all ASCII digits.
+func isDigits(s string) bool {
+	return strings.Trim(s, "0123456789") == ""
 }
 
 // serveCheckChild serves a model for iolab check, when this process was

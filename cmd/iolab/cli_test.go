@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,20 @@ func loadRun(t *testing.T, dir, name, addr string) string {
 
 // TestBadInputs runs every kind of bad input through the command, and
 // checks its exit status and the first line of what it says on stderr.
+func TestCheckWords(t *testing.T) {
+	for list, want := range map[string][]string{
+		"10,000":              {"10,000"},
+		"storm,10,000, idle":  {"storm", "10,000", "idle"},
+		"fd,,slowloris":       {"fd", "slowloris"},
+		"100,200":             {"100,200"},
+		"protocol,1000 lines": {"protocol", "1000 lines"},
+	} {
+		if got := words(list); !slices.Equal(got, want) {
+			t.Errorf("words(%q) = %q, want %q", list, got, want)
+		}
+	}
+}
+
 func TestBadInputs(t *testing.T) {
 	dir := t.TempDir()
 	good := replyServer(t, "Olá")
