@@ -59,7 +59,7 @@ test: lint
 # under the race detector). The table, check by model, goes to
 # RELIABILITY_TABLE; the exit status is 1 if a check failed.
 RELIABILITY_TABLE ?= results/reliability.md
-## reliability: every model through every abuse at full size, ~10 min
+## reliability: every model through every abuse at full size, ~12 min
 reliability: build
 	@mkdir -p $(dir $(RELIABILITY_TABLE))
 	./$(BIN) check -model all -table $(RELIABILITY_TABLE) $(RELIABILITY_FLAGS)
