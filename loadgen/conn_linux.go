@@ -21,9 +21,10 @@ const (
 	stReading                     // greeting: connected, reading until EOF
 	stActive                      // echo: connected, lines in flight or due
 	stDone                        // the level is over for this client
+	stWaiting                     // not started yet: waiting on loop.timers for its turn (-connect-rate)
 )
 
-var connStateNames = [...]string{"idle", "backoff", "connecting", "reading", "active", "done"}
+var connStateNames = [...]string{"idle", "backoff", "connecting", "reading", "active", "done", "waiting"}
 
 // String returns the state's name, for debugging.
 func (s connState) String() string {
@@ -109,7 +110,7 @@ func (l *loop) connect(c *conn, due int64) {
 		return
 	}
 	c.state = stConnecting
-	c.deadline = l.now + l.timeout
+	l.setDeadline(c)
 	l.interest(c, unix.EPOLLOUT)
 }
 

@@ -135,7 +135,7 @@ func (e *echoClient) queueLine(c *conn, due int64) {
 	c.seq++
 	c.inflight++
 	if c.deadline == 0 {
-		c.deadline = e.now + e.timeout
+		e.setDeadline(c)
 	}
 }
 
@@ -231,7 +231,7 @@ func (e *echoClient) readReplies(c *conn) {
 	c.rlen = copy(c.rbuf, c.rbuf[off:c.rlen])
 	c.deadline = 0
 	if c.inflight > 0 {
-		c.deadline = e.now + e.timeout
+		e.setDeadline(c)
 	}
 	if off > 0 {
 		e.refill(c)

@@ -30,6 +30,7 @@ func (c *Config) Flags(fs *flag.FlagSet) (parse func() error) {
 	proto := fs.String("proto", c.Proto.String(), "workload: greeting (connect, read until EOF, close) or echo (a line out, the same line back, on a persistent connection)")
 	clients := fs.String("clients", strings.Join(levels, ","), "client levels, comma-separated: one row per level")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "open loop: requests per second in total, spread over the clients (0: closed loop)")
+	fs.Float64Var(&c.ConnectRate, "connect-rate", c.ConnectRate, "start the clients at this many per second in total rather than all at once (0), so that a burst of handshakes does not overflow the server's accept queue; let -warmup last clients ÷ rate")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "measured interval of each level")
 	fs.Int64Var(&c.Requests, "requests", c.Requests, "end each level after this many measured requests instead of -duration")
 	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "warm-up before each level, measured apart and left out of the results")
@@ -39,7 +40,7 @@ func (c *Config) Flags(fs *flag.FlagSet) (parse func() error) {
 	fs.Float64Var(&c.Heavy, "heavy", c.Heavy, "echo: mark this share of the lines (0 to 1) heavy: each begins with -heavy-mark, and heavy and cheap lines are timed apart (a server given -work-mark with the same text does its -work for the heavy lines only)")
 	fs.StringVar(&c.HeavyMark, "heavy-mark", c.HeavyMark, "the text that begins each heavy line (-heavy)")
 	expect := fs.String("expect", string(c.Expect), "greeting: the exact text expected (default: any non-empty reply)")
-	source := fs.String("source", strings.Join(sources, ","), "local addresses to bind client sockets to, each client its own in turn: a range 127.0.0.2-127.0.0.50 or a comma-separated list; on loopback this lifts the limit of ~28,000 ephemeral ports per source address")
+	source := fs.String("source", strings.Join(sources, ","), "local addresses to bind client sockets to, each client its own in turn: a range 127.0.0.2-127.0.0.50 or a comma-separated list; on loopback this lifts the limit of ~28,000 ephemeral ports per source address (keep under ~14,000 clients an address: connect(2) tries the even ports first, and past them searches the whole range for each connection)")
 	return func() error {
 		var err error
 		if c.Proto, err = models.ParseProto(*proto); err != nil {

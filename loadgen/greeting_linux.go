@@ -71,7 +71,7 @@ func (g *greetingClient) request(c *conn, due int64) {
 // first.
 func (g *greetingClient) connected(c *conn) {
 	c.connected = g.now
-	c.deadline = g.now + g.timeout
+	g.setDeadline(c)
 	c.gotN = 0
 	if sec := g.sched.second(c.due); sec >= 0 {
 		_ = g.rec.connect.RecordValue(clamp(g.now - c.began))
@@ -88,7 +88,7 @@ func (g *greetingClient) ready(c *conn, _ uint32) {
 		n, err := unix.Read(c.fd, g.scratch)
 		switch {
 		case err == unix.EAGAIN:
-			c.deadline = g.now + g.timeout
+			g.setDeadline(c)
 			return
 		case err == unix.EINTR:
 			continue

@@ -46,6 +46,14 @@ type Config struct {
 	// Rate, if positive, makes the run open loop: this many requests per
 	// second in total, spread evenly over the clients. Zero is closed loop.
 	Rate float64
+	// ConnectRate, if positive, starts the clients at this many a second
+	// in total instead of all at once: client i of a level starts i ÷
+	// ConnectRate seconds in. A burst of many thousands of handshakes
+	// overflows a server's accept queues: the SYNs past them are dropped,
+	// their clients time out and connect again, and the server spends
+	// itself accepting connections their clients have already given up.
+	// The warm-up should last the ramp, clients ÷ ConnectRate seconds.
+	ConnectRate float64
 	// Duration is the measured interval of each level, after Warmup.
 	// Ignored when Requests is set.
 	Duration time.Duration
@@ -81,7 +89,10 @@ type Config struct {
 	// server address and port leave about 28,000 ephemeral ports
 	// (net.ipv4.ip_local_port_range), and so as many connections; on
 	// loopback every 127.x.y.z is local, so a range of them lifts that
-	// limit. They must be of the server's family.
+	// limit. Past about half of them (~14,000 a source) connect(2) slows
+	// down: it tries the even ports first, and once they are taken it
+	// searches them all again for each new connection before it tries an
+	// odd one. They must be of the server's family.
 	Sources []netip.Addr
 	// Progress, if set, is called about five times a second while a level
 	// runs, from a goroutine of its own.
@@ -118,6 +129,8 @@ func (c *Config) Validate() error {
 		return errors.New("no client levels")
 	case c.Rate < 0:
 		return fmt.Errorf("negative rate %v", c.Rate)
+	case !(c.ConnectRate >= 0): // NaN too
+		return fmt.Errorf("connect rate %v is negative", c.ConnectRate)
 	case c.Requests < 0:
 		return fmt.Errorf("negative request count %d", c.Requests)
 	case c.Requests == 0 && c.Duration <= 0:
@@ -141,7 +154,7 @@ func (c *Config) Validate() error {
 	}
 	for _, n := range c.Clients {
 		if n < 1 || n > maxClients {
-			return fmt.Errorf("%d clients is not within 1 and %d", n, maxClients)
+			return fmt.Errorf("%d clients is not within 1 and %d, the most one process holds here (more: -agents)", n, maxClients)
 		}
 	}
 	for _, a := range c.Sources {

@@ -120,6 +120,26 @@ func TestWorkloads(t *testing.T) {
 	}
 }
 
+// TestConnectRate starts clients in turn: none connects before its turn,
+// so every client connected no sooner than the last one's turn, and none
+// is lost to the ramp.
+func TestConnectRate(t *testing.T) {
+	addr := serve(t, "epoll", func(c *models.Config) { c.Proto = models.Echo })
+	cfg := quick(addr, models.Echo, 20)
+	cfg.ConnectRate, cfg.Duration = 400, time.Second
+	l := run(t, cfg).Levels[0]
+	last := 19 / cfg.ConnectRate // seconds: client 19's turn
+	if l.ErrorsTotal != 0 || l.Requests == 0 {
+		t.Errorf("%d requests, errors %v", l.Requests, l.Errors)
+	}
+	switch {
+	case l.Setup == nil:
+		t.Errorf("%d of 20 clients connected; want all", l.Held)
+	case *l.Setup < last:
+		t.Errorf("every client connected %.3f s in; want no sooner than %.3f s, the last one's turn", *l.Setup, last)
+	}
+}
+
 // TestSequentialEcho shows the tutorial's lesson through the load
 // generator: the sequential model serves one persistent client; the other
 // waits, connected but unanswered, until it times out.

@@ -27,6 +27,7 @@ func (c *Config) Share(i, n int) (Config, error) {
 		share.Clients[j] = total/n + btoi(i < total%n)
 	}
 	share.Rate = c.Rate / float64(n)
+	share.ConnectRate = c.ConnectRate / float64(n)
 	if c.Requests > 0 {
 		share.Requests = (c.Requests + int64(n) - 1) / int64(n)
 	}

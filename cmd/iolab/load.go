@@ -57,9 +57,6 @@ func loadCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) {
 		if err != nil {
 			return err
 		}
-		if f.agents < 1 {
-			return badUsage("-agents %d: want 1 or more", f.agents)
-		}
 		runOnce := func(ctx context.Context, _ bool) (*loadgen.Result, error) { return f.runProcs(ctx, cfg) }
 		if f.agents == 1 {
 			if err := pinTo(f.cpus); err != nil {
@@ -125,10 +122,18 @@ func (f *loadFlags) config() (loadgen.Config, error) {
 		return f.cfg, badUsage("%v", err)
 	}
 	cfg := f.cfg
-	if err := cfg.Validate(); err != nil {
+	if f.agents < 1 {
+		return cfg, badUsage("-agents %d: want 1 or more", f.agents)
+	}
+	// Each agent is a process with its own limit of open files: the
+	// bounds hold for the largest share, the first.
+	share, err := cfg.Share(0, f.agents)
+	if err != nil {
+		return cfg, badUsage("-agents %v", err)
+	}
+	if err := share.Validate(); err != nil {
 		return cfg, badUsage("%v", err)
 	}
-	var err error
 	if f.thresholds, err = loadgen.ParseThresholds(f.failIf); err != nil {
 		return cfg, badUsage("-fail-if %v", err)
 	}
