@@ -299,7 +299,7 @@ func (lv *level) result(rec *recorder, nloops int, seconds float64, user, sys, w
 	if len(cpus) > 0 {
 		allowed = min(allowed, len(cpus))
 	}
-	out.ClientCPU = CPUUse{User: user.Seconds(), System: sys.Seconds(), Allowed: allowed}
+	out.ClientCPU = CPUUse{User: user.Seconds(), System: sys.Seconds(), Allowed: allowed, CPUs: cpus}
 	if wall > 0 {
 		out.ClientCPU.Percent = 100 * (user + sys).Seconds() / (wall.Seconds() * float64(allowed))
 	}

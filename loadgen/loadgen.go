@@ -118,8 +118,12 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first thing wrong with c.
-func (c *Config) Validate() error {
+// Validate reports the first thing wrong with c, run in one process.
+func (c *Config) Validate() error { return c.ValidateIn(1) }
+
+// ValidateIn reports the first thing wrong with c run in agents load
+// processes, each with its share of every level's clients (Share).
+func (c *Config) ValidateIn(agents int) error {
 	switch {
 	case c.Addr == "":
 		return errors.New("empty address")
@@ -152,9 +156,17 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if agents < 1 {
+		return fmt.Errorf("%d load processes: want 1 or more", agents)
+	}
 	for _, n := range c.Clients {
-		if n < 1 || n > maxClients {
+		switch {
+		case n < 1 || n > maxClients*agents && agents == 1:
 			return fmt.Errorf("%d clients is not within 1 and %d, the most one process holds here (more: -agents)", n, maxClients)
+		case n > maxClients*agents:
+			return fmt.Errorf("%d clients is not within 1 and %d, %d in each of %d processes", n, maxClients*agents, maxClients, agents)
+		case n < agents:
+			return fmt.Errorf("%d load processes for a level of %d clients: want at most one process per client", agents, n)
 		}
 	}
 	for _, a := range c.Sources {
@@ -355,6 +367,9 @@ type CPUUse struct {
 	System  float64 `json:"sys_s"`
 	Allowed int     `json:"allowed_cpus"` // CPUs it could use: its loops, at most the CPUs it may run on
 	Percent float64 `json:"percent"`      // (user+sys) / (seconds × allowed), in %
+	// CPUs are the CPUs it may run on, where it can tell: merged runs
+	// (agents) that share CPUs share them in Allowed too.
+	CPUs []int `json:"cpus,omitempty"`
 }
 
 // Second is one second of the measured interval.

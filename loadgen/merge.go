@@ -131,6 +131,8 @@ func sameConfig(a, b *ConfigSummary) error {
 func mergeLevel(ls []*Level) (Level, error) {
 	out := Level{Errors: map[string]int64{}, Histograms: map[string][]byte{}}
 	var cpu CPUUse
+	cpuSet := map[int]bool{} // the CPUs the runs may use, each once
+	knownCPUs := true        // every run said which
 	allUp := true // every run got all its clients connected: Setup is the latest of theirs
 	var setup float64
 	for _, l := range ls {
@@ -159,6 +161,10 @@ func mergeLevel(ls []*Level) (Level, error) {
 		cpu.User += l.ClientCPU.User
 		cpu.System += l.ClientCPU.System
 		cpu.Allowed += l.ClientCPU.Allowed
+		knownCPUs = knownCPUs && len(l.ClientCPU.CPUs) > 0
+		for _, c := range l.ClientCPU.CPUs {
+			cpuSet[c] = true
+		}
 		out.ClientBound = out.ClientBound || l.ClientBound
 		for _, s := range l.Timeline {
 			for len(out.Timeline) <= s.Second {
@@ -170,8 +176,18 @@ func mergeLevel(ls []*Level) (Level, error) {
 			t.P50, t.P99 = max(t.P50, s.P50), max(t.P99, s.P99) // bounds: per-second histograms are not kept
 		}
 	}
+	if knownCPUs {
+		// Agents pinned to the same CPUs compete for them: what they could
+		// use together is those CPUs, not one share each.
+		for c := range cpuSet {
+			cpu.CPUs = append(cpu.CPUs, c)
+		}
+		slices.Sort(cpu.CPUs)
+		cpu.Allowed = min(cpu.Allowed, len(cpu.CPUs))
+	}
 	if out.Seconds > 0 && cpu.Allowed > 0 {
 		cpu.Percent = 100 * (cpu.User + cpu.System) / (out.Seconds * float64(cpu.Allowed))
+		out.ClientBound = out.ClientBound || cpu.Percent >= clientBoundPercent
 	}
 	out.ClientCPU = cpu
 	if allUp && ls[0].Setup != nil {

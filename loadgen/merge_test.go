@@ -99,3 +99,37 @@ func TestMergeRatesOverOwnIntervals(t *testing.T) {
 		t.Errorf("merged stop condition: duration %q, requests %d", m.Config.Duration, m.Config.Requests)
 	}
 }
+
+// TestMergeSharedCPUs merges agents pinned to one CPU: each used 60% of
+// its share, and together they used the CPU they shared 120% (more than
+// it has, as a sum of samples may): the merged run is client-bound,
+// though no agent alone was.
+func TestMergeSharedCPUs(t *testing.T) {
+	agent := func(cpus []int) *Result {
+		cfg := ConfigSummary{Addr: "127.0.0.1:8000", Proto: "echo", Clients: []int{5}, Warmup: "1s", Timeout: "2s", Duration: "10s"}
+		h := newHist()
+		_ = h.RecordValue(100_000)
+		return &Result{RunID: NewRunID(), Config: cfg, Levels: []Level{{Clients: 5, Seconds: 10, Requests: 1, Throughput: 0.1,
+			Errors: map[string]int64{}, Histograms: map[string][]byte{"latency": encode(h)},
+			ClientCPU: CPUUse{User: 4, System: 2, Allowed: 1, Percent: 60, CPUs: cpus}}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		cpus    [2][]int
+		allowed int
+		bound   bool
+	}{
+		{"one CPU shared", [2][]int{{0}, {0}}, 1, true},
+		{"a CPU each", [2][]int{{0}, {1}}, 2, false},
+		{"not known", [2][]int{nil, nil}, 2, false},
+	} {
+		m, err := Merge(agent(tc.cpus[0]), agent(tc.cpus[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpu := m.Levels[0].ClientCPU
+		if cpu.Allowed != tc.allowed || m.Levels[0].ClientBound != tc.bound {
+			t.Errorf("%s: allowed %d, client-bound %v (%.0f%%); want %d, %v", tc.name, cpu.Allowed, m.Levels[0].ClientBound, cpu.Percent, tc.allowed, tc.bound)
+		}
+	}
+}

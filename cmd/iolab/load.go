@@ -125,15 +125,10 @@ func (f *loadFlags) config() (loadgen.Config, error) {
 	if f.agents < 1 {
 		return cfg, badUsage("-agents %d: want 1 or more", f.agents)
 	}
-	// Each agent is a process with its own limit of open files: the
-	// bounds hold for the largest share, the first.
-	share, err := cfg.Share(0, f.agents)
-	if err != nil {
-		return cfg, badUsage("-agents %v", err)
-	}
-	if err := share.Validate(); err != nil {
+	if err := cfg.ValidateIn(f.agents); err != nil {
 		return cfg, badUsage("%v", err)
 	}
+	var err error
 	if f.thresholds, err = loadgen.ParseThresholds(f.failIf); err != nil {
 		return cfg, badUsage("-fail-if %v", err)
 	}
