@@ -133,7 +133,7 @@ func mergeLevel(ls []*Level) (Level, error) {
 	var cpu CPUUse
 	cpuSet := map[int]bool{} // the CPUs the runs may use, each once
 	knownCPUs := true        // every run said which
-	allUp := true // every run got all its clients connected: Setup is the latest of theirs
+	allUp := true            // every run got all its clients connected: Setup is the latest of theirs
 	var setup float64
 	for _, l := range ls {
 		out.Partial = out.Partial || l.Partial
