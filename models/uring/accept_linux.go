@@ -134,7 +134,7 @@ func (l *loop) open(fd int) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	l.nextID++
-	c := &conn{id: l.nextID, fd: fd, Conn: exchange.New(l.cfg, &l.pool, l.stats.Open(remote, l.tid), l.now)}
+	c := &conn{id: l.nextID, fd: int32(fd), Conn: exchange.New(l.cfg, &l.pool, l.stats.Open(remote, l.tid), l.now)}
 	l.conns[c.id] = c
 	if l.cfg.Proto == models.Greeting {
 		l.begin(c, l.cfg.Greeting)

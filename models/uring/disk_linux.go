@@ -40,12 +40,14 @@ func (l *loop) readData(c *conn, reply []byte) {
 		l.WorkDone(c)
 		return
 	}
+	var buf []byte
 	if n := len(l.dataBufs); n > 0 {
-		c.reading, l.dataBufs = l.dataBufs[n-1], l.dataBufs[:n-1]
+		buf, l.dataBufs = l.dataBufs[n-1], l.dataBufs[:n-1]
 	} else {
-		c.reading = disk.Buffer(size)
+		buf = disk.Buffer(size)
 	}
-	e.addr = uint64(uintptr(unsafe.Pointer(&c.reading[0])))
+	c.reading = &buf[0]
+	e.addr = uint64(uintptr(unsafe.Pointer(c.reading)))
 	e.len = uint32(size)
 	e.off = uint64(l.data.Offset(size))
 }
@@ -56,7 +58,7 @@ func (l *loop) readData(c *conn, reply []byte) {
 // retire cancels whatever it has in flight: a read of a pipe may never
 // end) only gets its buffer back.
 func (l *loop) loopReadData(c *conn, e *cqe) {
-	l.dataBufs = append(l.dataBufs, c.reading)
+	l.dataBufs = append(l.dataBufs, unsafe.Slice(c.reading, l.cfg.Work.Size))
 	c.reading = nil
 	c.cancels &^= 1 << kindRead
 	if c.Closed {

@@ -78,16 +78,21 @@ type loop struct {
 // it which operations the connection should have in flight, and submits
 // or cancels them: the one place that decides, as the epoll loop's want
 // is. A Closed one waits in conns for its last completions (retire).
+//
+// It is kept small, as an idle connection costs little else: the fields
+// of one byte share a word with fd, and the buffers an operation lends
+// the kernel are held by their first byte (their length is in the
+// submission), which keeps the whole array alive all the same.
 type conn struct {
 	exchange.Conn
 	id      uint64 // the loop's number for it, in user_data; never reused
-	fd      int    // the connected socket; -1 once closed
-	stash   []byte // received by multishot but not yet taken into In (see take)
+	fd      int32  // the connected socket; -1 once closed
 	eof     bool   // multishot receive saw the end of the stream, after stash
-	sending []byte // the bytes of the send in flight; nil with none
-	reading []byte // the buffer of the data file's read in flight; nil with none
 	recving bool   // a receive is in flight (armed, if multishot)
 	cancels uint8  // which operations have a cancel in flight (kindRecv, kindSend, kindRead bits)
+	stash   []byte // received by multishot but not yet taken into In (see take)
+	sending *byte  // the first byte of the send in flight, in Out's array; nil with none
+	reading *byte  // the first byte of the data file's read in flight; nil with none
 }
 
 // run submits, waits for completions and dispatches them, turn after
@@ -366,7 +371,7 @@ func (l *loop) retire(c *conn) {
 			if !l.cancel(userData(op.kind, c.id)) {
 				// No room in the SQ even for a cancel: shutdown(2) ends
 				// the socket's operations just as well.
-				_ = unix.Shutdown(c.fd, unix.SHUT_RDWR)
+				_ = unix.Shutdown(int(c.fd), unix.SHUT_RDWR)
 			}
 			c.cancels |= 1 << op.kind
 		}
@@ -374,7 +379,7 @@ func (l *loop) retire(c *conn) {
 	if c.recving || c.sending != nil || c.reading != nil {
 		return
 	}
-	unix.Close(c.fd)
+	unix.Close(int(c.fd))
 	c.fd = -1
 	delete(l.conns, c.id)
 	l.slots.Release()

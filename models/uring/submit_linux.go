@@ -90,7 +90,7 @@ func (l *loop) armWake() {
 // recv submits c's receive: multishot into the provided buffers, or one
 // receive into c.In's free space.
 func (l *loop) recv(c *conn) bool {
-	e := l.prep(opRecv, c.fd, kindRecv, c.id)
+	e := l.prep(opRecv, int(c.fd), kindRecv, c.id)
 	if e == nil {
 		return false
 	}
@@ -111,13 +111,13 @@ func (l *loop) recv(c *conn) bool {
 // until the completion. MSG_NOSIGNAL: a client that has gone makes the
 // send fail with EPIPE, not raise SIGPIPE.
 func (l *loop) send(c *conn) bool {
-	e := l.prep(opSend, c.fd, kindSend, c.id)
+	e := l.prep(opSend, int(c.fd), kindSend, c.id)
 	if e == nil {
 		return false
 	}
-	c.sending = c.Out[c.Sent:len(c.Out):len(c.Out)]
-	e.addr = uint64(uintptr(unsafe.Pointer(&c.sending[0])))
-	e.len = uint32(len(c.sending))
+	c.sending = &c.Out[c.Sent]
+	e.addr = uint64(uintptr(unsafe.Pointer(c.sending)))
+	e.len = uint32(len(c.Out) - c.Sent)
 	e.opFlags = msgNoSignal
 	return true
 }

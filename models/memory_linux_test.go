@@ -1,6 +1,6 @@
 //go:build linux
 
-package epoll_test
+package models_test
 
 import (
 	"net/netip"
@@ -11,13 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
-	_ "iolab/models/epoll" // the epoll model, registered
 	"iolab/models/internal/leakcheck"
 	"iolab/models/servetest"
 )
 
-// TestIdleConnMemory measures what an idle connection costs the loop on
-// the Go heap (live bytes, after a collection): connections opened and
+// TestIdleConnMemory measures what an idle connection costs an event
+// loop on the Go heap (live bytes, after a collection): connections opened and
 // never used, then the same connections after one echo each. An idle
 // connection gives its input buffer back to the loop's pool
 // (exchange.Conn.Rest), so one echo must not leave 4 KiB behind on each.
@@ -26,16 +25,28 @@ import (
 // -scenario c100k.
 func TestIdleConnMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("opens 2,000 connections")
+		t.Skip("opens 2,000 connections a model")
 	}
+	for _, name := range []string{"epoll", "uring", "workers", "reuseport"} {
+		t.Run(name, func(t *testing.T) { idleConnMemory(t, name) })
+	}
+}
+
+// idleConnMemory is TestIdleConnMemory for one model.
+func idleConnMemory(t *testing.T, name string) {
 	const n = 2000
 	const budget = 512 // bytes of live heap per idle connection, at most
+	m, err := models.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipUnusable(t, m)
 	before := leakcheck.Take(t)
 	t.Cleanup(func() { before.Check(t) })
 	cfg := models.DefaultConfig()
 	cfg.Addr, cfg.Proto, cfg.ShutdownTimeout = "127.0.0.1:0", models.Echo, patience
 	cfg.Log = zerolog.Nop()
-	srv, err := models.New("epoll", cfg)
+	srv, err := models.New(name, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
