@@ -82,8 +82,9 @@ var groups = []Group{
 
 // acceptQueue is the greeting's own group: each connection is a request,
 // so the listening socket's accept queue is on every request's path. A
-// full queue shows in connect (a dropped SYN, retransmitted after 1 s,
-// then every second for three more on Linux 6.7+) or in first byte (a dropped final ACK: the client believes it
+// full queue shows in connect (a dropped SYN, retransmitted 1 s apart
+// five times with net.ipv4.tcp_syn_linear_timeouts at its default of 4,
+// Linux 6.5+, then doubling) or in first byte (a dropped final ACK: the client believes it
 // is connected, and waits for the server's retransmitted SYN-ACK), and in
 // the kernel's counters.
 var acceptQueue = Group{"The accept queue (greeting: each request a connection; kernel counters for the whole machine)", []metric{

@@ -413,8 +413,9 @@ func (boundPoints) Thumbnail(c *draw.Canvas) {
 // distribution of connect times of every row: the share of connects still
 // waiting after x, both axes on log scales, so that the few slow ones are
 // not lost in the crowd. A full accept queue drops SYNs, which the client
-// sends again after 1 s (then 1 s apart for the next three on Linux 6.7+,
-// doubling before): a plateau up to 1 s, then a cliff.
+// sends again after 1 s (1 s apart the first tcp_syn_linear_timeouts + 1
+// times on Linux 6.5+, doubling on older kernels): a plateau up to 1 s,
+// then a cliff.
 func (s *ScenarioResult) connectPlot(t *plotText) (*figure, bool, error) {
 	n := s.Clients[len(s.Clients)-1]
 	f := newFigure(fmt.Sprintf(t.connectLevel, t.headingOf(s), n), t.connectTitle)

@@ -37,8 +37,8 @@ type Scenario struct {
 	// the system's default), each a row of its own.
 	Backlogs []int
 	// Timeout, if longer than the bench's, bounds each request phase
-	// instead: long enough to see a SYN retransmitted (Linux 6.7+: 1 s apart
-	// for the first four, net.ipv4.tcp_syn_linear_timeouts; then doubling).
+	// instead: long enough to see a SYN retransmitted (1 s apart, the first
+	// tcp_syn_linear_timeouts + 1 times on Linux 6.5+; then doubling).
 	Timeout time.Duration
 	// Explicit scenarios run only when named, not with "all": c100k
 	// takes minutes and most of the machine's memory.

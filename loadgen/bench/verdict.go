@@ -194,7 +194,7 @@ func (s *ScenarioResult) headerLines(r *Results) []string {
 			"so this scenario's throughput and latency are not a clean run's; compare them with a run without -syscalls.")
 	}
 	if s.Timeout != "" {
-		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted (after 1 s, then 1 s apart on Linux 6.7+).",
+		out = append(out, fmt.Sprintf("Each request phase is bounded by %s here (the bench's %s), long enough to see a SYN retransmitted (1 s apart at first: sysctl net.ipv4.tcp_syn_linear_timeouts, Linux 6.5+).",
 			s.Timeout, r.Timeout))
 	}
 	if line, ok := s.diskLine(); ok {
