@@ -634,6 +634,7 @@ func TestHeldBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Warmup, sc.Every, sc.PerLoadProcess, sc.Sources = 0, 100*time.Millisecond, 10, "127.0.0.2-127.0.0.3"
+	sc.ConnectIn = 200 * time.Millisecond // within the warm-up, as the scenario's 10 s are within its 15 s
 	sc.Serve = map[string][]string{"reuseport": {"-procs", "-workers", "2"}}
 	res, err := Run(context.Background(), Config{
 		Binary: iolabBinary(t), Scenarios: []Scenario{sc}, Models: []string{"reuseport"}, Clients: []int{20},

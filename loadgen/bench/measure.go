@@ -128,6 +128,9 @@ func (cfg *Config) loadConfig(sc Scenario, addr string, n int) loadgen.Config {
 	if sc.Every > 0 {
 		lcfg.Rate = float64(n) / sc.Every.Seconds()
 	}
+	if sc.ConnectIn > 0 {
+		lcfg.ConnectRate = float64(n) / sc.ConnectIn.Seconds()
+	}
 	lcfg.Sources, _ = loadgen.ParseSources(sc.Sources) // Validate has parsed them
 	return lcfg
 }

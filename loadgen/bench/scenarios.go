@@ -53,6 +53,10 @@ type Scenario struct {
 	// process per this many clients (loadgen.RunProcs), each under its
 	// own limit of open files, their results merged exactly.
 	PerLoadProcess int
+	// ConnectIn, if set, spreads the clients' first connections over this
+	// much of the warm-up (iolab load -connect-rate clients ÷ ConnectIn)
+	// rather than all at once, which would overflow the accept queues.
+	ConnectIn time.Duration
 	// Sources are the local addresses the clients bind to (iolab load
 	// -source), past the ephemeral ports of one.
 	Sources string
@@ -103,11 +107,13 @@ var Scenarios = []Scenario{
 			"connection, workers' helpers) or the kernel reads meanwhile (uring), they need not. Read the cheap requests' latency " +
 			"beside the heavy ones'."},
 	{Name: "c100k", Proto: models.Echo, Clients: []int{10000, 100000}, Explicit: true,
-		Every: 10 * time.Second, Warmup: 15 * time.Second, Timeout: 5 * time.Second, PerLoadProcess: 15000,
+		Every: 10 * time.Second, Warmup: 15 * time.Second, ConnectIn: 10 * time.Second, Timeout: 5 * time.Second, PerLoadProcess: 15000,
 		Sources: "127.0.0.2-127.0.0.21", Held: true,
 		Serve: map[string][]string{"reuseport": {"-procs", "-workers", "7", "-max-conns", "120000"}},
 		About: "Kegel's C10K, ten times over: 10,000 then 100,000 echo connections held open at once, mostly idle " +
 			"(open loop: each connection sends a line every 10 s, 1,000 lines a second in all at 10,000 and 10,000 at 100,000). " +
+			"The clients connect over the first 10 s of the 15 s warm-up (1,000, then 10,000 a second): all at once, they would " +
+			"overflow the accept queues, and time out and connect again while the server accepts connections already given up. " +
 			"One process may open 20,000 files here, so the load runs in several processes, bound to 20 source addresses " +
 			"(127.0.0.2-21, past the ephemeral ports of one), and reuseport runs 7 loop processes (-procs -workers 7). " +
 			"A model of one process stops at its open-file limit, and clients past it wait or time out: that is its result. " +
