@@ -17,16 +17,16 @@
 // (runtime/netpoll_epoll.go; kqueue on macOS), for every goroutine at
 // once. Sleep work parks the goroutine in time.Sleep.
 //
-// Off Linux, where package sock cannot open a raw socket, listen falls back
-// to net.Listen, so this is the model to try on a Mac; -backlog is then
-// the system's.
+// It listens with the net package alone, so this is the model to try on a
+// Mac; -backlog is then the system's, since only Linux lets listen(2) set
+// it again on a listening socket.
 package goroutine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -148,27 +148,36 @@ func (s *Server) serveConn(c net.Conn, stats *models.Stats, drain *models.Drain,
 	stats.Close(&rec, reason, tid, err)
 }
 
-// listenSocket opens the raw listening socket. It is a variable so that a
-// test can make it fail as it does off Linux.
-var listenSocket = sock.ListenNonblocking
+// setBacklog sets the listening socket's backlog. It is a variable so
+// that a test can make it fail as it does off Linux.
+var setBacklog = sock.SetBacklog
 
-// listen opens the listening socket with the configured backlog, which
-// net.Listen cannot set (it always asks for the maximum), and hands it to
-// the net package: net.FileListener registers it with the netpoller.
-//
-// Where raw sockets are not implemented (macOS, say) it falls back to
-// net.Listen, so that the model a Mac user is pointed to runs there; the
-// backlog is then the system's, and a warning says so.
+// listen opens the listening socket with the net package, which registers
+// it with the netpoller. Its connections get no TCP keep-alive (KeepAlive
+// -1): no other model sets one, and the net package's default costs four
+// setsockopt(2) calls a connection. net asks for the largest backlog;
+// listen(2) again on the listening socket sets the configured one, as the
+// gnet model does (Linux takes the new value). Where that is not
+// implemented (macOS, say) the backlog stays the system's, and a warning
+// says so.
 func listen(cfg *models.Config) (net.Listener, error) {
-	fd, _, err := listenSocket(cfg.Addr, cfg.Backlog)
-	if errors.Is(err, sock.ErrUnsupported) {
-		models.LogListenFallback(cfg.Log, err, cfg.Backlog)
-		return net.Listen("tcp", cfg.Addr)
-	}
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "listener")
-	defer f.Close() // FileListener keeps its own duplicate
-	return net.FileListener(f)
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err == nil {
+		cerr := rc.Control(func(fd uintptr) { err = setBacklog(int(fd), cfg.Backlog) })
+		err = cmp.Or(cerr, err)
+	}
+	if errors.Is(err, sock.ErrUnsupported) {
+		models.LogListenFallback(cfg.Log, err, cfg.Backlog)
+		err = nil
+	}
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }

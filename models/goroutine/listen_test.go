@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +21,14 @@ import (
 // the model is broken.
 const patience = 10 * time.Second
 
-// TestListenFallback runs the model as it runs where raw sockets are not
-// implemented (macOS): listenSocket fails with sock.ErrUnsupported, so the
-// model must listen with net.Listen, warn that the backlog is the
+// TestListenFallback runs the model as it runs where a listening socket's
+// backlog cannot be set again (macOS): setBacklog fails with
+// sock.ErrUnsupported, so the model must warn that the backlog is the
 // system's, and serve both protocols byte for byte.
 func TestListenFallback(t *testing.T) {
-	saved := listenSocket
-	listenSocket = func(string, int) (int, netip.AddrPort, error) {
-		return -1, netip.AddrPort{}, sock.ErrUnsupported
-	}
-	t.Cleanup(func() { listenSocket = saved })
+	saved := setBacklog
+	setBacklog = func(int, int) error { return sock.ErrUnsupported }
+	t.Cleanup(func() { setBacklog = saved })
 	before := leakcheck.Take(t)
 
 	t.Run("greeting", func(t *testing.T) {
