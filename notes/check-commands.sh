@@ -137,7 +137,7 @@ kind() {
 	fi
 	local d=''
 	if printf '%s' "$c" | grep -Eq 'docker|bench-docker|-env [a-z,-]*docker'; then d=docker; fi
-	if printf '%s' "$c" | grep -Eq 'make( [^ ]+)* (bench|bench-[a-z0-9]+|test|reliability|notes-check)( |$)|iolab bench( |$)'; then
+	if printf '%s' "$c" | grep -Eq 'make( [^ ]+)* (bench(-[a-z0-9]+)*|test|reliability|notes-check|million)( |$)|iolab bench( |$)'; then
 		echo "${d:+docker-}long"; return
 	fi
 	if printf '%s' "$c" | grep -Eq '(^|[ ;&])make( [^ ]+)* (run-[a-z]+|docker-run)( |$)' ||
@@ -302,8 +302,9 @@ stop_server() {
 	stop_group "$srv_pgid"
 	wait "$srv_pgid" 2>/dev/null
 	if [ -n "$srv_containers_before" ] || [[ "$srv_cmd" == *docker* ]]; then
-		# containers this server started, and only those
-		for id in $(docker ps -q --filter "ancestor=${IMAGE:-iolab:local}" 2>/dev/null); do
+		# containers this server started (iolab's image or the tutorial's),
+		# and only those: the ones running now that were not before it
+		for id in $(docker ps -q 2>/dev/null); do
 			case " $srv_containers_before " in *" $id "*) ;; *) docker rm -f "$id" >/dev/null 2>&1 ;; esac
 		done
 	fi
@@ -364,7 +365,7 @@ run_bounded() {
 
 start_server() { # COMMAND LOG: 0 once port 8000 listens
 	local cmd=$1 log=$2 limit=60 start
-	case "$cmd" in *docker*) limit=300; srv_containers_before=$(docker ps -q --filter "ancestor=${IMAGE:-iolab:local}" 2>/dev/null | tr '\n' ' ') ;; esac
+	case "$cmd" in *docker*) limit=300; srv_containers_before=$(docker ps -q 2>/dev/null | tr '\n' ' ') ;; esac
 	# the tutorial's servers set no SO_REUSEADDR: their connections' TIME_WAIT
 	# (60 s) holds the port against the next server, whatever it sets, and
 	# the retries below wait up to 75 s for it
