@@ -38,7 +38,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 		", iolab's C epoll echo server, or none for the -server servers alone (default: every model, or the scenario's own: cores runs goroutine, epoll, reuseport and gnet)")
 	fs.StringVar(&f.pair, "pair", "", "A,B: compare two servers (models, "+bench.CServerName+", or -server names) in runs alternated A, B, A, B "+
 		"at each level, over one scenario (default throughput); reports A's req/s over B's")
-	fs.IntVar(&f.pairs, "pairs", 5, "with -pair: how many times each level runs A, then B")
+	fs.IntVar(&f.pairs, "pairs", 5, "with -pair: how many times each level runs A and B, A first in one pair and B first in the next")
 	fs.StringVar(&f.clients, "clients", "", "client levels for every scenario, comma-separated (default: each scenario's own)")
 	fs.StringVar(&f.work, "work", "", "work per request for every scenario: none, sleep:D, cpu:D, block:D or disk:SIZE (default: each scenario's own)")
 	fs.Var(&f.servers, "server", "NAME=COMMAND, or NAME:PORT=COMMAND for a server that can only listen on PORT: a server that is not a model, measured beside them "+

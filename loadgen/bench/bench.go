@@ -79,8 +79,8 @@ type Config struct {
 	// instead (pair.go): each a model, CServerName or the Name of one of
 	// Externals, over the one scenario of Scenarios.
 	Pair []string
-	// Pairs is how many times a paired comparison runs A then B at each
-	// level.
+	// Pairs is how many times a paired comparison runs A and B at each
+	// level, A first in one pair and B first in the next.
 	Pairs int
 	// OutDir receives the results.
 	OutDir string

@@ -36,7 +36,8 @@ type PairResult struct {
 	Scenario string `json:"scenario"`
 	Proto    string `json:"proto"`
 	Work     string `json:"work"`
-	// Pairs is how many times each level ran A, then B.
+	// Pairs is how many times each level ran A and B, A first in one pair
+	// and B first in the next.
 	Pairs int `json:"pairs"`
 	// Resamples and Seed are the bootstrap's: the same ratios give the
 	// same interval.
@@ -142,7 +143,9 @@ func (cfg *Config) pairEntry(name string) (entry, bool) {
 }
 
 // runPair runs the paired comparison of cfg: both servers started once,
-// then at each level A and B in turn, cfg.Pairs times. It returns what it
+// then at each level A and B in turn, cfg.Pairs times, A first in one pair
+// and B first in the next (A, B, B, A, ...), so that whatever favours the
+// run that goes first, or second, favours neither side. It returns what it
 // measured, also when it stops short: on Ctrl-C, ctx's error.
 func (cfg *Config) runPair(ctx context.Context) (*PairResult, error) {
 	sc := cfg.apply(cfg.Scenarios[0])
@@ -172,8 +175,10 @@ func (cfg *Config) runPair(ctx context.Context) (*PairResult, error) {
 	perRun := cfg.Warmup + cfg.Duration + 100*time.Millisecond // connecting and closing, roughly
 	for _, n := range sc.Clients {
 		lv := PairLevel{Clients: n}
-		for range cfg.Pairs {
-			for i, side := range []*[]PairRun{&lv.A, &lv.B} {
+		sides := []*[]PairRun{&lv.A, &lv.B}
+		for pair := range cfg.Pairs {
+			for _, i := range [2][]int{{0, 1}, {1, 0}}[pair%2] {
+				side := sides[i]
 				done++
 				lcfg := cfg.loadConfig(sc, servers[i].addr, n)
 				lcfg.Progress = cfg.progress(pairTag, names[i], n, done, runs, perRun)
@@ -286,7 +291,7 @@ func bootstrapMedian(xs []float64) (lo, hi float64) {
 // labels of its columns.
 func (p *PairResult) table() (Table, []string) {
 	cols := []string{p.A + " req/s", p.B + " req/s", p.A + "÷" + p.B, "min–max", "95% interval", "client-bound", "verdict"}
-	t := Table{Title: fmt.Sprintf("requests per second, %s ÷ %s: the median of %d pairs, each run %s then %s",
+	t := Table{Title: fmt.Sprintf("requests per second, %s ÷ %s: the median of %d pairs, %s first in one pair and %s in the next",
 		p.A, p.B, p.Pairs, p.A, p.B), Key: "pair"}
 	two := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	for _, lv := range p.Levels {
@@ -381,10 +386,10 @@ func (p *PairResult) report() scenarioReport {
 	t, cols := p.table()
 	return scenarioReport{Name: pairTag,
 		Heading: fmt.Sprintf("pair: %s ÷ %s, %s: %s, work %s", p.A, p.B, p.Scenario, p.Proto, p.Work),
-		About: fmt.Sprintf("Both servers ran throughout, on the server's CPU; at each level the load ran against %s, then %s, %d times over, "+
+		About: fmt.Sprintf("Both servers ran throughout, on the server's CPU; at each level the load ran against %s and %s, %d times over, %s first in one pair and %s first in the next (A, B, B, A...), "+
 			"a fresh set of connections per run, and each pair's ratio is %s's requests per second over %s's. The machine's other work "+
 			"touches two runs a few seconds apart alike, and the ratio cancels it where one run's number cannot.",
-			p.A, p.B, p.Pairs, p.A, p.B),
+			p.A, p.B, p.Pairs, p.A, p.B, p.A, p.B),
 		Sections: []section{{"Paired runs", []shownTable{{t, "clients", cols}}}},
 		Notes:    p.notes()}
 }
