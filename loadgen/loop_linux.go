@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // haveEpoll says Run can work here; engine_other.go says otherwise.
@@ -86,6 +87,8 @@ type loop struct {
 	// epoll_wait and again before each event, so that an answer handled
 	// late in a batch is not stamped with the time the batch arrived.
 	now int64
+
+	yielder proc.Yielder // passes through Go's scheduler every few ms
 	// stopping is set when the loop starts no more requests: the measured
 	// interval is over, or the level was stopped.
 	stopping bool
@@ -168,6 +171,7 @@ func (l *loop) run() {
 			l.rec.failed(l.sched.second(l.now), ErrOther)
 			return
 		}
+		l.yielder.Yield() // keeps sysmon off the loop's CPU (proc.Yielder)
 		for _, ev := range events {
 			if ev.Fd == timerIndex {
 				l.p.drainTimer()

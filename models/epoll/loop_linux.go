@@ -15,6 +15,7 @@ import (
 	"iolab/models/internal/deadline"
 	"iolab/models/internal/exchange"
 	"iolab/models/internal/sock"
+	"iolab/models/proc"
 )
 
 // Serve runs the event loop on the calling goroutine, locked to its OS
@@ -101,6 +102,7 @@ type loop struct {
 	tid      int            // the loop's OS thread, logged with every connection
 	accepted int64          // connections this loop accepted, for Stats.LoopDone
 	now      time.Time      // read once per wake-up; precise enough for timeouts
+	yielder  proc.Yielder   // passes through Go's scheduler every few ms
 
 	timers timerHeap         // pending timers, earliest first (timers_linux.go)
 	pool   models.BufferPool // input buffers of the connections with nothing in hand
@@ -137,6 +139,7 @@ func (l *loop) run() error {
 			return err
 		}
 		l.now = time.Now()
+		l.yielder.Yield() // keeps sysmon off the loop's CPU (proc.Yielder)
 		for _, ev := range events {
 			switch fd := int(ev.Fd); fd {
 			case l.p.wakefd:

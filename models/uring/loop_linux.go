@@ -15,6 +15,7 @@ import (
 	"iolab/models/internal/deadline"
 	"iolab/models/internal/disk"
 	"iolab/models/internal/exchange"
+	"iolab/models/proc"
 )
 
 // loop is the state of the event loop. Only the loop's thread touches it,
@@ -47,6 +48,7 @@ type loop struct {
 	stats     *models.Stats     // the counters and log events of this Serve call
 	tid       int               // the loop's OS thread, logged with every connection
 	now       time.Time         // read once per wake-up; precise enough for timeouts
+	yielder   proc.Yielder      // passes through Go's scheduler every few ms
 	inflight  int               // submissions whose last completion has not come yet
 	cqes      []cqe             // the completions of one turn, reaped
 	pool      models.BufferPool // input buffers of the connections with nothing in hand
@@ -113,6 +115,7 @@ func (l *loop) run() error {
 			return err
 		}
 		l.now = time.Now()
+		l.yielder.Yield() // keeps sysmon off the loop's CPU (proc.Yielder)
 		l.turn()
 		if l.stop.Load() && !l.draining {
 			l.beginDrain()
