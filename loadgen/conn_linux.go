@@ -3,6 +3,7 @@
 package loadgen
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"strconv"
 
@@ -77,6 +78,9 @@ type conn struct {
 	inflight int
 	// up is set while the socket is connected, for loop.open.
 	up bool
+	// retries counts the client's failed connects in a row, for fail's
+	// backoff; a connection made resets it.
+	retries uint8
 
 	greetingConn
 	echoConn
@@ -148,7 +152,7 @@ func (l *loop) handshake(c *conn) {
 // of the loop was connected at once for the first time (Level.Setup), then
 // hands c to its workload.
 func (l *loop) established(c *conn) {
-	c.up = true
+	c.up, c.retries = true, 0
 	l.open++
 	if l.open == len(l.conns) && l.allUpAt == 0 {
 		l.allUpAt = l.now
@@ -210,17 +214,23 @@ func (l *loop) closeConn(c *conn) {
 }
 
 // fail counts the requests c's failure lost (as its workload says, see
-// client.lost) and restarts the client on a new socket: at once, through
-// the timer heap so that a server failing every connection cannot recurse
-// the loop; or after a pause when nothing listens, no local port is free,
-// or no socket could even be opened.
+// client.lost) and restarts the client on a new socket. A client that was
+// connected starts again at once, through the timer heap so that a server
+// failing every connection cannot recurse the loop. A client that never
+// got connected (refused, timed out, no local port, no socket) waits
+// first, as a real client backs off: 10 ms, twice as long after each
+// failure in a row up to 640 ms, each pause drawn between half and all of
+// that (jitter, so that clients that failed together do not come back
+// together). Without it, connects that time out under load come straight
+// back, and their retries take the CPU that the connections being made
+// needed.
 func (l *loop) fail(c *conn, kind ErrKind) {
 	at, failed := l.proto.lost(c)
 	for range failed {
 		l.rec.failed(l.sched.second(at), kind)
 	}
 	l.failures.Add(int64(failed))
-	pause := kind == ErrRefused || kind == ErrAddrUnavailable || c.fd < 0
+	connected := c.up
 	if c.fd >= 0 {
 		l.hangUp(c)
 	}
@@ -230,9 +240,11 @@ func (l *loop) fail(c *conn, kind ErrKind) {
 		return
 	}
 	c.state = stBackoff
-	if pause {
-		l.setTimer(c, l.now+backoff)
-	} else {
+	if connected {
 		l.setTimer(c, l.now)
+		return
 	}
+	pause := backoff << min(c.retries, maxBackoffShift)
+	c.retries++
+	l.setTimer(c, l.now+pause/2+rand.Int64N(pause/2+1))
 }

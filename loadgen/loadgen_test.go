@@ -247,6 +247,28 @@ func neverAccepts(t *testing.T) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*unix.SockaddrInet4).Port))
 }
 
+// TestConnectBackoff: a client whose connects keep timing out waits
+// longer after each one (10 ms, 20 ms, 40 ms... each drawn between half
+// and all of it), so that it does not hammer a swamped server. With 50 ms
+// timeouts, in one second it can fail at most 8 times however fast the
+// machine (50 ms + 5 ms, 50 + 10, 50 + 20...: the eighth would end past
+// 1 s), where a client that came straight back would fail some 18 times.
+// A slow machine only makes fewer attempts.
+func TestConnectBackoff(t *testing.T) {
+	cfg := quick(neverAccepts(t), models.Greeting, 1)
+	cfg.Timeout, cfg.Warmup, cfg.Duration = 50*time.Millisecond, 0, time.Second
+	l := run(t, cfg).Levels[0]
+	connects := l.Errors[loadgen.ErrConnectTimeout.String()]
+	if connects < 1 {
+		t.Fatalf("no connect timed out: %v", l.Errors)
+	}
+	// One read timeout (the first connection waits in the accept queue),
+	// then connect timeouts, and one more may end while the level stops.
+	if connects > 9 {
+		t.Errorf("%d connect timeouts in 1 s: the client did not back off (%v)", connects, l.Errors)
+	}
+}
+
 // TestErrorKinds drives misbehaving servers and checks how each failure
 // is counted. No failure may count as a request.
 func TestErrorKinds(t *testing.T) {

@@ -20,9 +20,14 @@ const haveEpoll = true
 // deadline, which also bounds how late a timeout is noticed.
 const sweepEvery = int64(5 * time.Millisecond)
 
-// backoff is how long a client waits before connecting again after a
-// refusal or a lack of local ports, so that a dead server is not hammered.
-const backoff = int64(10 * time.Millisecond)
+// backoff is how long a client waits before connecting again after its
+// first failed connect, so that a dead or swamped server is not hammered;
+// it doubles with each failure in a row, maxBackoffShift times at most
+// (fail).
+const (
+	backoff         = int64(10 * time.Millisecond)
+	maxBackoffShift = 6 // 640 ms
+)
 
 // client is a workload: what differs between greeting and echo. A loop
 // picks one when it starts (newLoop) and calls it at these points; the
