@@ -13,6 +13,7 @@ import (
 
 	"iolab/loadgen"
 	"iolab/models"
+	"iolab/models/proc"
 )
 
 // A paired comparison (iolab bench -pair A,B). On a shared machine the
@@ -27,6 +28,15 @@ import (
 // other work touches alike; the median of the pairs, their spread and a
 // bootstrap interval say how far the ratio can be trusted. A fresh
 // server per run would add its start-up to what is compared.
+//
+// Requests per second rank two servers only where the client can drive
+// both past their limit; where it cannot (client-bound runs), both
+// answer what one CPU of client sends, and the ratio is near 1 whatever
+// the servers are worth. So each run also reads the server's CPU time
+// over the measured interval (utime + stime of its process tree), and
+// the pairs compare CPU per request too: B's over A's, above 1 where A
+// spent less on a request. That ratio still measures the servers when
+// the client sets the pace.
 
 // PairResult is a paired comparison: A's requests per second over B's,
 // pair by pair, at each level.
@@ -58,6 +68,13 @@ type PairLevel struct {
 	// Verdict is "no difference" when the interval holds 1, else which
 	// server was faster, and by how much.
 	Verdict string `json:"verdict"`
+	// CPURatios are B's server CPU time per request over A's, pair by
+	// pair (above 1: A spent less on a request), for the pairs where both
+	// were measured; CPURatio and CPUVerdict judge them as Ratio and
+	// Verdict judge the req/s ("cheaper" for "faster").
+	CPURatios  []float64  `json:"cpu_ratios,omitempty"`
+	CPURatio   RatioStats `json:"cpu_ratio"`
+	CPUVerdict string     `json:"cpu_verdict,omitempty"`
 	// Error is why the level stopped short, if it did.
 	Error string `json:"error,omitempty"`
 }
@@ -71,6 +88,11 @@ type PairRun struct {
 	Errors      int64   `json:"errors"`
 	ClientCPU   float64 `json:"client_cpu_percent"`
 	ClientBound bool    `json:"client_bound"` // loadgen.Level.ClientBound
+	// ServerCPUPerRequest is the server's CPU time (user + system, its
+	// whole process tree) over the measured interval, in µs, divided by
+	// the requests answered in it; 0 where unknown (too short a run for
+	// the kernel's 10 ms ticks, or the server gone).
+	ServerCPUPerRequest float64 `json:"server_cpu_us_per_request,omitempty"`
 }
 
 // RatioStats summarizes a level's ratios: their median, their range, and
@@ -182,6 +204,8 @@ func (cfg *Config) runPair(ctx context.Context) (*PairResult, error) {
 				done++
 				lcfg := cfg.loadConfig(sc, servers[i].addr, n)
 				lcfg.Progress = cfg.progress(pairTag, names[i], n, done, runs, perRun)
+				var cpu serverCPU
+				lcfg.Mark = func(measuring bool) { cpu.mark(servers[i].pid, measuring) }
 				r, err := loadgen.Run(ctx, lcfg)
 				if err != nil {
 					if ctx.Err() == nil {
@@ -190,7 +214,7 @@ func (cfg *Config) runPair(ctx context.Context) (*PairResult, error) {
 					}
 					return pr, err
 				}
-				*side = append(*side, pairRunOf(&r.Levels[0]))
+				*side = append(*side, pairRunOf(&r.Levels[0], cpu.ticks()))
 			}
 		}
 		lv.summarize(pr.A, pr.B)
@@ -210,10 +234,45 @@ func (s *server) halt() error {
 	return err
 }
 
-// pairRunOf is a run of a pair, from its level of iolab load.
-func pairRunOf(l *loadgen.Level) PairRun {
-	return PairRun{Throughput: l.Throughput, P50: l.Latency.P50, P99: l.Latency.P99, Errors: l.ErrorsTotal,
+// serverCPU reads a server's CPU time at the two edges of the measured
+// interval (loadgen.Config.Mark).
+type serverCPU struct {
+	start, end int64 // user + system clock ticks of the process tree; -1: unread
+	read       bool  // both edges were read
+}
+
+// mark reads pid's CPU time at an edge: the start when measuring begins,
+// the end when it ends.
+func (c *serverCPU) mark(pid int, measuring bool) {
+	ps, err := proc.ReadTree(pid)
+	if err != nil {
+		c.read = false
+		return
+	}
+	if measuring {
+		c.start, c.read = ps.UserTicks+ps.SysTicks, true
+		return
+	}
+	c.end = ps.UserTicks + ps.SysTicks
+}
+
+// ticks is the CPU time between the edges, or -1 if either was not read.
+func (c *serverCPU) ticks() int64 {
+	if !c.read || c.end < c.start {
+		return -1
+	}
+	return c.end - c.start
+}
+
+// pairRunOf is a run of a pair, from its level of iolab load and the
+// server's CPU ticks over its measured interval (-1: unknown).
+func pairRunOf(l *loadgen.Level, cpuTicks int64) PairRun {
+	r := PairRun{Throughput: l.Throughput, P50: l.Latency.P50, P99: l.Latency.P99, Errors: l.ErrorsTotal,
 		ClientCPU: l.ClientCPU.Percent, ClientBound: l.ClientBound}
+	if cpuTicks > 0 && l.Requests > 0 {
+		r.ServerCPUPerRequest = float64(cpuTicks) / proc.ClockTicks * 1e6 / float64(l.Requests)
+	}
+	return r
 }
 
 // summarize computes the level's ratios, their statistics and its
@@ -230,7 +289,17 @@ func (lv *PairLevel) summarize(a, b string) {
 		return
 	}
 	lv.Ratio = ratioStats(lv.Ratios)
-	lv.Verdict = lv.Ratio.verdict(a, b)
+	lv.Verdict = lv.Ratio.verdict(a, b, "faster")
+	lv.CPURatios = nil
+	for i := range min(len(lv.A), len(lv.B)) {
+		if ca, cb := lv.A[i].ServerCPUPerRequest, lv.B[i].ServerCPUPerRequest; ca > 0 && cb > 0 {
+			lv.CPURatios = append(lv.CPURatios, cb/ca)
+		}
+	}
+	if len(lv.CPURatios) > 0 {
+		lv.CPURatio = ratioStats(lv.CPURatios)
+		lv.CPUVerdict = lv.CPURatio.verdict(a, b, "cheaper")
+	}
 }
 
 // ratioStats returns the statistics of ratios, which must not be empty.
@@ -240,14 +309,15 @@ func ratioStats(ratios []float64) RatioStats {
 	return st
 }
 
-// verdict says which of a and b was faster, by the median ratio, where
-// the interval leaves out 1; else that the pairs show no difference.
-func (st RatioStats) verdict(a, b string) string {
+// verdict says which of a and b was better (faster, cheaper: better),
+// by the median ratio, where the interval leaves out 1; else that the
+// pairs show no difference.
+func (st RatioStats) verdict(a, b, better string) string {
 	switch {
 	case st.Low > 1:
-		return a + " faster by " + factor(st.Median)
+		return a + " " + better + " by " + factor(st.Median)
 	case st.High < 1:
-		return b + " faster by " + factor(1/st.Median)
+		return b + " " + better + " by " + factor(1/st.Median)
 	}
 	return "no difference"
 }
@@ -313,16 +383,54 @@ func (p *PairResult) table() (Table, []string) {
 	return t, cols
 }
 
+// cpuTable returns the servers' CPU per request, a row per level, and
+// the labels of its columns; nil where no level has a CPU ratio.
+func (p *PairResult) cpuTable() (*Table, []string) {
+	cols := []string{p.A + " µs/req", p.B + " µs/req", p.B + "÷" + p.A, "min–max", "95% interval", "verdict"}
+	t := &Table{Title: fmt.Sprintf("server CPU time per request, µs (user+sys, measured interval), and %s's over %s's: the median of the pairs",
+		p.B, p.A), Key: "pair-cpu"}
+	two := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	any := false
+	for _, lv := range p.Levels {
+		t.Clients = append(t.Clients, lv.Clients)
+		t.Models = append(t.Models, strconv.Itoa(lv.Clients))
+		row := []string{two(medianOf(lv.A, cpuPerRequest, false)), two(medianOf(lv.B, cpuPerRequest, false)), "-", "-", "-", "unknown"}
+		if len(lv.CPURatios) > 0 {
+			any = true
+			st := lv.CPURatio
+			row[2], row[3], row[4], row[5] = two(st.Median), two(st.Min)+"–"+two(st.Max), two(st.Low)+"–"+two(st.High), lv.CPUVerdict
+		}
+		t.Cells = append(t.Cells, row)
+	}
+	if !any {
+		return nil, nil
+	}
+	t.Verdict = fmt.Sprintf("Above 1, %s spent less CPU on a request than %s in the same pair. Where the runs are client-bound, both servers "+
+		"answer what the client sends and their req/s say little; the CPU each spent on it still compares them.", p.A, p.B)
+	return t, cols
+}
+
+// cpuPerRequest is a run's server CPU per request, 0 where unknown.
+func cpuPerRequest(r PairRun) float64 { return r.ServerCPUPerRequest }
+
 // medianRate is the median requests per second of runs; 0 for none.
 func medianRate(runs []PairRun) float64 {
-	if len(runs) == 0 {
+	return medianOf(runs, func(r PairRun) float64 { return r.Throughput }, true)
+}
+
+// medianOf is the median of f over runs, leaving out the runs where it is
+// 0 (unknown) unless keepZero; 0 for none.
+func medianOf(runs []PairRun, f func(PairRun) float64, keepZero bool) float64 {
+	var xs []float64
+	for _, r := range runs {
+		if v := f(r); v > 0 || keepZero {
+			xs = append(xs, v)
+		}
+	}
+	if len(xs) == 0 {
 		return 0
 	}
-	rates := make([]float64, len(runs))
-	for i, r := range runs {
-		rates[i] = r.Throughput
-	}
-	return median(rates)
+	return median(xs)
 }
 
 // pairSide is one server's runs at a level.
@@ -384,12 +492,16 @@ func (p *PairResult) notes() []string {
 // run, the table and its notes.
 func (p *PairResult) report() scenarioReport {
 	t, cols := p.table()
+	tables := []shownTable{{t, "clients", cols}}
+	if ct, ccols := p.cpuTable(); ct != nil {
+		tables = append(tables, shownTable{*ct, "clients", ccols})
+	}
 	return scenarioReport{Name: pairTag,
 		Heading: fmt.Sprintf("pair: %s ÷ %s, %s: %s, work %s", p.A, p.B, p.Scenario, p.Proto, p.Work),
 		About: fmt.Sprintf("Both servers ran throughout, on the server's CPU; at each level the load ran against %s and %s, %d times over, %s first in one pair and %s first in the next (A, B, B, A...), "+
 			"a fresh set of connections per run, and each pair's ratio is %s's requests per second over %s's. The machine's other work "+
 			"touches two runs a few seconds apart alike, and the ratio cancels it where one run's number cannot.",
 			p.A, p.B, p.Pairs, p.A, p.B, p.A, p.B),
-		Sections: []section{{"Paired runs", []shownTable{{t, "clients", cols}}}},
+		Sections: []section{{"Paired runs", tables}},
 		Notes:    p.notes()}
 }

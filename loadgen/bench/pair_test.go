@@ -71,7 +71,7 @@ func TestRatioStats(t *testing.T) {
 			if again := ratioStats(tc.ratios); again != st {
 				t.Errorf("the same ratios gave %+v, then %+v: the bootstrap must be seeded", st, again)
 			}
-			if got := st.verdict("A", "B"); got != tc.verdict {
+			if got := st.verdict("A", "B", "faster"); got != tc.verdict {
 				t.Errorf("verdict %q, want %q", got, tc.verdict)
 			}
 		})
@@ -82,8 +82,8 @@ func TestRatioStats(t *testing.T) {
 		t.Errorf("two pairs: interval %v–%v, want 0.8–1.3", st.Low, st.High)
 	}
 	// The same ratio every time: no spread, and no doubt.
-	if st := ratioStats([]float64{1.2, 1.2, 1.2}); st.Low != 1.2 || st.High != 1.2 || st.verdict("A", "B") != "A faster by 1.20×" {
-		t.Errorf("identical pairs: %+v, %q", st, st.verdict("A", "B"))
+	if st := ratioStats([]float64{1.2, 1.2, 1.2}); st.Low != 1.2 || st.High != 1.2 || st.verdict("A", "B", "cheaper") != "A cheaper by 1.20×" {
+		t.Errorf("identical pairs: %+v, %q", st, st.verdict("A", "B", "cheaper"))
 	}
 }
 
@@ -110,6 +110,30 @@ func TestPairLevelTable(t *testing.T) {
 	if notes := p.notes(); len(notes) != 1 || !strings.Contains(notes[0], "client-bound (a 1/3, b 2/3)") {
 		t.Errorf("notes %q, want one on the client-bound runs", notes)
 	}
+	if ct, _ := p.cpuTable(); ct != nil || len(lv.CPURatios) != 0 {
+		t.Errorf("no run had its server CPU: CPU ratios %v, table %v", lv.CPURatios, ct)
+	}
+
+	// Server CPU per request, known in two pairs of three: B's over A's.
+	lv.A[0].ServerCPUPerRequest, lv.B[0].ServerCPUPerRequest = 10, 15
+	lv.A[1].ServerCPUPerRequest, lv.B[1].ServerCPUPerRequest = 10, 13
+	lv.B[2].ServerCPUPerRequest = 20
+	lv.summarize("a", "b")
+	if !slices.Equal(lv.CPURatios, []float64{1.5, 1.3}) || lv.CPURatio.Median != 1.4 || lv.CPUVerdict != "a cheaper by 1.40×" {
+		t.Errorf("CPU ratios %v, median %v, verdict %q; want [1.5 1.3], 1.4, a cheaper by 1.40×", lv.CPURatios, lv.CPURatio.Median, lv.CPUVerdict)
+	}
+	p.Levels = []PairLevel{lv}
+	ct, ccols := p.cpuTable()
+	if ct == nil {
+		t.Fatal("no CPU table")
+	}
+	want = []string{"10.00", "15.00", "1.40", "1.30–1.50", ct.Cells[0][4], "a cheaper by 1.40×"}
+	for i, w := range want {
+		if ct.Cells[0][i] != w {
+			t.Errorf("%s: %q, want %q", ccols[i], ct.Cells[0][i], w)
+		}
+	}
+
 	none := PairLevel{Clients: 1, A: []PairRun{run(5, false)}, B: []PairRun{run(0, false)}}
 	none.summarize("a", "b")
 	if len(none.Ratios) != 0 || none.Verdict != "no ratio: b answered nothing" {
@@ -156,6 +180,11 @@ func TestPairRun(t *testing.T) {
 	}
 	if lv.Verdict == "" {
 		t.Error("no verdict")
+	}
+	for i, r := range append(slices.Clone(lv.A), lv.B...) {
+		if r.ServerCPUPerRequest < 0 {
+			t.Errorf("run %d: server CPU per request %v, negative", i, r.ServerCPUPerRequest)
+		}
 	}
 	md, err := os.ReadFile(filepath.Join(out, "report.md"))
 	if err != nil || !strings.Contains(string(md), "## pair: epoll ÷ goroutine") || !strings.Contains(string(md), "| 2 |") {
