@@ -13,6 +13,8 @@ import (
 	"iolab/models/internal/deadline"
 	"iolab/models/internal/exchange"
 	"iolab/models/internal/sock"
+
+	"iolab/models/uring/ring"
 )
 
 // Accepting: the loop keeps an accept in flight exactly while it may
@@ -68,26 +70,26 @@ func (l *loop) settleListener() {
 // multishot accept would write every client's into the same place);
 // open asks getpeername(2) for it when the log wants it.
 func (l *loop) armAccept() {
-	e := l.prep(opAccept, l.lfd, kindAccept, 0)
+	e := l.prep(ring.OpAccept, l.lfd, kindAccept, 0)
 	if e == nil {
 		l.pauseAccept(errSQFull)
 		return
 	}
-	e.opFlags = unix.SOCK_CLOEXEC // blocking, as Serve explains
+	e.OpFlags = unix.SOCK_CLOEXEC // blocking, as Serve explains
 	l.acceptMulti = l.multishotRoom()
 	if l.acceptMulti {
-		e.ioprio = acceptMultishot
+		e.Ioprio = ring.AcceptMultishot
 	}
 	l.acceptArmed, l.acceptCancel = true, false
 }
 
 // loopAccept handles an accept's completion: a new connection, or why
 // there is none.
-func (l *loop) loopAccept(e *cqe) {
-	if e.flags&cqeFMore == 0 {
+func (l *loop) loopAccept(e *ring.CQE) {
+	if e.Flags&ring.CQEFMore == 0 {
 		l.acceptArmed, l.acceptCancel = false, false // settleListener arms the next
 	}
-	switch res := e.res; {
+	switch res := e.Res; {
 	case res >= 0:
 		l.backoff.Reset()
 		l.open(int(res))

@@ -9,18 +9,20 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"iolab/models/uring/ring"
 )
 
 // Available reports whether this process may use io_uring, by doing it:
 // it sets up a ring of one entry with io_uring_setup(2) and closes it. The
 // error says why not, and what would allow it.
 func Available() error {
-	fd, err := ioUringSetup(1, &params{})
+	r, err := ring.Setup(1, 2)
 	if err == nil {
-		unix.Close(fd)
+		r.Close()
 		return nil
 	}
-	return diagnose(os.NewSyscallError("io_uring_setup", err), readSysctl)
+	return diagnose(err, readSysctl)
 }
 
 // readSysctl reads a sysctl from /proc/sys, key with slashes for dots.

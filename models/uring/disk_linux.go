@@ -9,6 +9,8 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/disk"
+
+	"iolab/models/uring/ring"
 )
 
 // Disk work (-work disk:SIZE): where every other model blocks a thread in
@@ -30,7 +32,7 @@ func (l *loop) readData(c *conn, reply []byte) {
 	c.Reply, c.Asleep = reply, true
 	models.WorkBegins(l.cfg)
 	size := l.cfg.Work.Size
-	e := l.prep(opRead, l.data.Fd(), kindRead, c.id)
+	e := l.prep(ring.OpRead, l.data.Fd(), kindRead, c.id)
 	if e == nil {
 		// The kernel takes no submission now (out of memory): read here,
 		// blocking the loop, as epoll's does, rather than lose the request.
@@ -47,9 +49,9 @@ func (l *loop) readData(c *conn, reply []byte) {
 		buf = disk.Buffer(size)
 	}
 	c.reading = &buf[0]
-	e.addr = uint64(uintptr(unsafe.Pointer(c.reading)))
-	e.len = uint32(size)
-	e.off = uint64(l.data.Offset(size))
+	e.Addr = uint64(uintptr(unsafe.Pointer(c.reading)))
+	e.Len = uint32(size)
+	e.Off = uint64(l.data.Offset(size))
 }
 
 // loopReadData finishes the request whose read has completed. A read that
@@ -57,7 +59,7 @@ func (l *loop) readData(c *conn, reply []byte) {
 // all the same. A connection closed meanwhile (its read cancelled, as
 // retire cancels whatever it has in flight: a read of a pipe may never
 // end) only gets its buffer back.
-func (l *loop) loopReadData(c *conn, e *cqe) {
+func (l *loop) loopReadData(c *conn, e *ring.CQE) {
 	l.dataBufs = append(l.dataBufs, unsafe.Slice(c.reading, l.cfg.Work.Size))
 	c.reading = nil
 	c.cancels &^= 1 << kindRead
@@ -65,10 +67,10 @@ func (l *loop) loopReadData(c *conn, e *cqe) {
 		return
 	}
 	switch {
-	case e.res < 0:
-		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %w", syscall.Errno(-e.res)))
-	case int(e.res) < l.cfg.Work.Size:
-		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %d of %d bytes", e.res, l.cfg.Work.Size))
+	case e.Res < 0:
+		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %w", syscall.Errno(-e.Res)))
+	case int(e.Res) < l.cfg.Work.Size:
+		models.WorkFailed(l.cfg, fmt.Errorf("io_uring read: %d of %d bytes", e.Res, l.cfg.Work.Size))
 	}
 	l.WorkDone(c)
 }

@@ -16,6 +16,8 @@ import (
 	"iolab/models/internal/disk"
 	"iolab/models/internal/exchange"
 	"iolab/models/proc"
+
+	"iolab/models/uring/ring"
 )
 
 // loop is the state of the event loop. Only the loop's thread touches it,
@@ -36,8 +38,8 @@ import (
 // (retire).
 type loop struct {
 	cfg       *models.Config  // what the server was told to do
-	r         *ring           // the io_uring instance
-	bufs      *bufRing        // provided buffers for multishot receive; nil without
+	r         *ring.Ring      // the io_uring instance
+	bufs      *ring.BufRing   // provided buffers for multishot receive; nil without
 	multiRecv bool            // receive multishot, into bufs; else single-shot, into c.In
 	features  models.Features // what the kernel offered, for the start event
 	lfd       int             // the listening socket
@@ -50,7 +52,7 @@ type loop struct {
 	now       time.Time         // read once per wake-up; precise enough for timeouts
 	yielder   proc.Yielder      // passes through Go's scheduler every few ms
 	inflight  int               // submissions whose last completion has not come yet
-	cqes      []cqe             // the completions of one turn, reaped
+	cqes      []ring.CQE        // the completions of one turn, reaped
 	pool      models.BufferPool // input buffers of the connections with nothing in hand
 	data      *disk.File        // disk work's data file; nil for other work
 	dataBufs  [][]byte          // aligned read buffers not in flight
@@ -62,7 +64,7 @@ type loop struct {
 	timers     deadline.Heap[timer] // pending deadlines, earliest first (timers_linux.go)
 	ringTimers map[uint64]time.Time // ring timeouts in flight, by sequence number: when each fires
 	timerSeq   uint64               // the last ring timeout's sequence number
-	timespec   kernelTimespec       // the next ring timeout's, read by the kernel as it submits
+	timespec   ring.Timespec        // the next ring timeout's, read by the kernel as it submits
 
 	multiAccept  bool                 // the kernel has multishot accept
 	acceptArmed  bool                 // an accept is in flight
@@ -111,7 +113,7 @@ func (l *loop) run() error {
 		// Submit this turn's operations and wait for a completion: the
 		// one place the thread blocks. With completions already in the
 		// CQ it only submits.
-		if err := l.r.enter(!l.r.ready()); err != nil {
+		if err := l.r.Enter(!l.r.Ready()); err != nil {
 			return err
 		}
 		l.now = time.Now()
@@ -128,13 +130,13 @@ func (l *loop) run() error {
 // turn reaps the completions in the CQ and dispatches each to its
 // handler.
 func (l *loop) turn() {
-	l.cqes = l.r.reap(l.cqes[:0])
+	l.cqes = l.r.Reap(l.cqes[:0])
 	for i := range l.cqes {
 		e := &l.cqes[i]
-		if e.flags&cqeFMore == 0 {
+		if e.Flags&ring.CQEFMore == 0 {
 			l.inflight-- // the request's last completion
 		}
-		kind, id := uint8(e.userData>>kindShift), e.userData&idMask
+		kind, id := uint8(e.UserData>>kindShift), e.UserData&idMask
 		switch kind {
 		case kindAccept:
 			l.loopAccept(e)
@@ -167,26 +169,26 @@ func (l *loop) turn() {
 
 // loopRecv handles a receive's completion: data, the end of the stream,
 // or an error.
-func (l *loop) loopRecv(c *conn, e *cqe) {
-	if e.flags&cqeFMore == 0 {
+func (l *loop) loopRecv(c *conn, e *ring.CQE) {
+	if e.Flags&ring.CQEFMore == 0 {
 		c.recving = false
 		c.cancels &^= 1 << kindRecv
 	}
 	defer l.recycle(e)
-	switch res := e.res; {
+	switch res := e.Res; {
 	case res > 0:
 		c.Rec.BytesIn += int64(res)
 		c.Active = deadline.At(l.now)
 		if c.Closed {
 			return // what came before the cancel took effect
 		}
-		if e.flags&cqeFBuffer == 0 {
+		if e.Flags&ring.CQEFBuffer == 0 {
 			// Single-shot: the kernel read into c.In.Space().
 			c.In.Commit(int(res))
 			l.answer(c)
 			return
 		}
-		data := l.bufs.bytes(uint16(e.flags>>cqeBufferShift), int(res))
+		data := l.bufs.Bytes(uint16(e.Flags>>ring.CQEBufferShift), int(res))
 		if len(c.stash) == 0 {
 			data = l.take(c, data)
 		}
@@ -223,10 +225,10 @@ func (l *loop) loopRecv(c *conn, e *cqe) {
 
 // loopSend handles a send's completion. A short send is not an error: the
 // socket took what it had room for, and settle sends the rest.
-func (l *loop) loopSend(c *conn, e *cqe) {
+func (l *loop) loopSend(c *conn, e *ring.CQE) {
 	c.sending = nil // the kernel is done with those bytes
 	c.cancels &^= 1 << kindSend
-	switch res := e.res; {
+	switch res := e.Res; {
 	case res >= 0:
 		c.Sent += int(res)
 		c.Rec.BytesOut += int64(res)

@@ -15,6 +15,8 @@ import (
 	"iolab/models"
 	"iolab/models/internal/deadline"
 	"iolab/models/internal/sock"
+
+	"iolab/models/uring/ring"
 )
 
 // The loop's life, from start to end: Serve opens the listener, locks the
@@ -69,7 +71,7 @@ func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 
 // newLoop sets up the ring and what the loop keeps in flight on it.
 func newLoop(cfg *models.Config, lfd int, stats *models.Stats) (*loop, error) {
-	r, err := setupRing(sqEntries, cqEntries)
+	r, err := ring.Setup(sqEntries, cqEntries)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOMEM) {
 			return nil, diagnose(err, readSysctl)
@@ -78,7 +80,7 @@ func newLoop(cfg *models.Config, lfd int, stats *models.Stats) (*loop, error) {
 	}
 	l := &loop{cfg: cfg, r: r, lfd: lfd, backlog: cfg.Backlog, slots: models.NewSlots(cfg.Limit(), stats),
 		conns: make(map[uint64]*conn), stats: stats, tid: sock.Tid(), now: time.Now(),
-		ringTimers: make(map[uint64]time.Time), cqes: make([]cqe, 0, cqEntries), wakefd: -1}
+		ringTimers: make(map[uint64]time.Time), cqes: make([]ring.CQE, 0, cqEntries), wakefd: -1}
 	if l.backlog == 0 {
 		l.backlog = sock.MaxBacklog()
 	}
@@ -111,21 +113,21 @@ var singleShotOnly = false
 func (l *loop) negotiate() {
 	l.features = models.Features{Accept: "single", Recv: "single", Ring: "interrupt"}
 	switch {
-	case l.r.flags&setupDeferTaskrun != 0:
+	case l.r.Flags&ring.SetupDeferTaskrun != 0:
 		l.features.Ring = "defer_taskrun"
-	case l.r.flags&setupCoopTaskrun != 0:
+	case l.r.Flags&ring.SetupCoopTaskrun != 0:
 		l.features.Ring = "coop_taskrun"
 	}
-	ops, err := l.r.probe()
+	ops, err := l.r.Probe()
 	if err != nil || singleShotOnly {
 		return // before Linux 5.6: single-shot everything
 	}
-	if ops[opSocket] {
+	if ops[ring.OpSocket] {
 		l.multiAccept = true
 		l.features.Accept = "multishot"
 	}
-	if ops[opSendZC] {
-		if b, err := setupBufRing(l.r, bufCount, bufSize, bufGroup); err == nil {
+	if ops[ring.OpSendZC] {
+		if b, err := ring.SetupBufRing(l.r, bufCount, bufSize, bufGroup); err == nil {
 			l.bufs, l.multiRecv = b, true
 			l.features.Recv = "multishot+bufring"
 		}
@@ -178,7 +180,7 @@ func (l *loop) quiesce() error {
 		l.cancel(userData(kindTimer, seq))
 	}
 	for l.inflight > 0 {
-		if err := l.r.enter(!l.r.ready()); err != nil {
+		if err := l.r.Enter(!l.r.Ready()); err != nil {
 			return err
 		}
 		l.now = time.Now()
@@ -193,9 +195,9 @@ func (l *loop) quiesce() error {
 // write into them until the ring's teardown (which runs after close
 // returns) cancels their receives.
 func (l *loop) close() {
-	l.r.close()
+	l.r.Close()
 	if l.bufs != nil && l.inflight == 0 {
-		l.bufs.unmap()
+		l.bufs.Unmap()
 	}
 	if l.wakefd >= 0 {
 		unix.Close(l.wakefd)

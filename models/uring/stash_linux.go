@@ -2,7 +2,10 @@
 
 package uring
 
-import "iolab/models"
+import (
+	"iolab/models"
+	"iolab/models/uring/ring"
+)
 
 // The stash of multishot receive: the kernel keeps receiving while a
 // connection writes its answers or sleeps, into the provided buffers
@@ -28,9 +31,9 @@ const (
 
 // recycle gives a completion's provided buffer, if it carries one, back to
 // the ring. Every path of loopRecv ends here, data or not.
-func (l *loop) recycle(e *cqe) {
-	if e.flags&cqeFBuffer != 0 && l.bufs != nil {
-		l.bufs.recycle(uint16(e.flags >> cqeBufferShift))
+func (l *loop) recycle(e *ring.CQE) {
+	if e.Flags&ring.CQEFBuffer != 0 && l.bufs != nil {
+		l.bufs.Recycle(uint16(e.Flags >> ring.CQEBufferShift))
 	}
 }
 

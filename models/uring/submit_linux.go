@@ -2,7 +2,11 @@
 
 package uring
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"iolab/models/uring/ring"
+)
 
 // Submissions: everything the loop asks of the kernel goes through prep,
 // which takes the next entry of the SQ, tags it with what it is for
@@ -46,17 +50,17 @@ func userData(kind uint8, id uint64) uint64 { return uint64(kind)<<kindShift | i
 // counts the request as in flight. When the SQ is full it first submits
 // what it holds; if the kernel cannot take any (it is out of memory), it
 // returns nil and the caller gives up on that operation.
-func (l *loop) prep(op uint8, fd int, kind uint8, id uint64) *sqe {
-	e := l.r.getSQE()
+func (l *loop) prep(op uint8, fd int, kind uint8, id uint64) *ring.SQE {
+	e := l.r.GetSQE()
 	if e == nil {
-		if l.r.enter(false) == nil {
-			e = l.r.getSQE()
+		if l.r.Enter(false) == nil {
+			e = l.r.GetSQE()
 		}
 		if e == nil {
 			return nil
 		}
 	}
-	e.opcode, e.fd, e.userData = op, int32(fd), userData(kind, id)
+	e.Opcode, e.Fd, e.UserData = op, int32(fd), userData(kind, id)
 	l.inflight++
 	return e
 }
@@ -66,11 +70,11 @@ func (l *loop) prep(op uint8, fd int, kind uint8, id uint64) *sqe {
 // or with its own result if it finished first. It reports false if the
 // SQ had no room.
 func (l *loop) cancel(ud uint64) bool {
-	e := l.prep(opAsyncCancel, -1, kindCancel, 0)
+	e := l.prep(ring.OpAsyncCancel, -1, kindCancel, 0)
 	if e == nil {
 		return false
 	}
-	e.addr = ud
+	e.Addr = ud
 	return true
 }
 
@@ -80,9 +84,9 @@ func (l *loop) armWake() {
 	if l.draining && len(l.conns) == 0 {
 		return
 	}
-	if e := l.prep(opRead, l.wakefd, kindWake, 0); e != nil {
-		e.addr = uint64(uintptr(unsafe.Pointer(&l.wakeBuf[0])))
-		e.len = uint32(len(l.wakeBuf))
+	if e := l.prep(ring.OpRead, l.wakefd, kindWake, 0); e != nil {
+		e.Addr = uint64(uintptr(unsafe.Pointer(&l.wakeBuf[0])))
+		e.Len = uint32(len(l.wakeBuf))
 		l.wakeArmed = true
 	}
 }
@@ -90,18 +94,18 @@ func (l *loop) armWake() {
 // recv submits c's receive: multishot into the provided buffers, or one
 // receive into c.In's free space.
 func (l *loop) recv(c *conn) bool {
-	e := l.prep(opRecv, int(c.fd), kindRecv, c.id)
+	e := l.prep(ring.OpRecv, int(c.fd), kindRecv, c.id)
 	if e == nil {
 		return false
 	}
 	if l.multiRecv {
-		e.ioprio = recvMultishot
-		e.flags = sqeBufferSelect
-		e.bufGroup = l.bufs.group
+		e.Ioprio = ring.RecvMultishot
+		e.Flags = ring.SQEBufferSelect
+		e.BufGroup = l.bufs.Group
 	} else {
 		space := c.In.Space() // untouched until the completion: c takes no input meanwhile
-		e.addr = uint64(uintptr(unsafe.Pointer(&space[0])))
-		e.len = uint32(len(space))
+		e.Addr = uint64(uintptr(unsafe.Pointer(&space[0])))
+		e.Len = uint32(len(space))
 	}
 	c.recving = true
 	return true
@@ -111,13 +115,13 @@ func (l *loop) recv(c *conn) bool {
 // until the completion. MSG_NOSIGNAL: a client that has gone makes the
 // send fail with EPIPE, not raise SIGPIPE.
 func (l *loop) send(c *conn) bool {
-	e := l.prep(opSend, int(c.fd), kindSend, c.id)
+	e := l.prep(ring.OpSend, int(c.fd), kindSend, c.id)
 	if e == nil {
 		return false
 	}
 	c.sending = &c.Out[c.Sent]
-	e.addr = uint64(uintptr(unsafe.Pointer(c.sending)))
-	e.len = uint32(len(c.Out) - c.Sent)
-	e.opFlags = msgNoSignal
+	e.Addr = uint64(uintptr(unsafe.Pointer(c.sending)))
+	e.Len = uint32(len(c.Out) - c.Sent)
+	e.OpFlags = ring.MsgNoSignal
 	return true
 }

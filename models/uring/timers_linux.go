@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"iolab/models/internal/deadline"
+
+	"iolab/models/uring/ring"
 )
 
 // Timers: as in the epoll loop, the deadlines (a request's sleep work,
@@ -46,15 +48,15 @@ func (l *loop) armTimer() {
 			return
 		}
 	}
-	e := l.prep(opTimeout, -1, kindTimer, l.timerSeq+1)
+	e := l.prep(ring.OpTimeout, -1, kindTimer, l.timerSeq+1)
 	if e == nil {
 		return // the SQ is full: the next turn, which will not be long, tries again
 	}
 	l.timerSeq++
 	d := max(time.Until(next), 0)
-	l.timespec = kernelTimespec{sec: int64(d / time.Second), nsec: int64(d % time.Second)}
-	e.addr = uint64(uintptr(unsafe.Pointer(&l.timespec)))
-	e.len = 1 // one timespec; e.off, the count of completions to wait for instead, is 0: time alone
+	l.timespec = ring.Timespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
+	e.Addr = uint64(uintptr(unsafe.Pointer(&l.timespec)))
+	e.Len = 1 // one timespec; e.Off, the count of completions to wait for instead, is 0: time alone
 	l.ringTimers[l.timerSeq] = next
 }
 

@@ -7,12 +7,10 @@
 // io_uring_setup(2), io_uring_enter(2) and io_uring_register(2) calls and
 // the mmap(2)ed queues: no cgo, no library.
 //
-// Read it in this order: abi_linux.go (the kernel's structs and constants,
-// transcribed), ring_linux.go (the two queues: getSQE fills a submission,
-// enter submits and waits, reap takes the completions; the probe),
+// Read it in this order: the ring itself, in models/uring/ring (the
+// kernel's structs, the two queues, the provided buffers), then
 // submit_linux.go (the loop's submissions: prep tags an entry with what it
 // is for and counts it in flight; cancel, armWake, recv, send),
-// bufring_linux.go (the provided buffers multishot receive reads into),
 // serve_linux.go (Serve, the ring's setup and what the kernel offers,
 // negotiate; the shutdown: beginDrain, quiesce, close), then loop_linux.go
 // (the loop as a state machine: turn reaps the completions and hands each
@@ -27,7 +25,7 @@
 // heap of deadlines, shared with epoll, and the one ring timeout that
 // bounds each wait), and available_linux.go (why io_uring may be refused,
 // and what to do). The loop's thread blocks in one place only:
-// io_uring_enter(2) with IORING_ENTER_GETEVENTS, in ring.enter.
+// io_uring_enter(2) with IORING_ENTER_GETEVENTS, in Ring.Enter.
 //
 // See https://man7.org/linux/man-pages/man7/io_uring.7.html and
 // https://kernel.dk/io_uring.pdf.

@@ -1,46 +1,46 @@
 //go:build linux
 
-package uring
+package ring
 
 import "unsafe"
 
 // The kernel's side of the contract, transcribed from
-// include/uapi/linux/io_uring.h: only what this model uses. The structs are
+// include/uapi/linux/io_uring.h: only what iolab uses. The structs are
 // laid out byte for byte as the kernel's (the sizes are checked below, at
 // compile time), since the kernel reads and writes them in place in the
 // memory it shares with us.
 
 // Operation codes (enum io_uring_op), the verbs a submission asks for.
 const (
-	opNop         = 0  // IORING_OP_NOP: nothing; a round trip through the rings
-	opTimeout     = 11 // IORING_OP_TIMEOUT: complete after a time (Linux 5.4)
-	opAccept      = 13 // IORING_OP_ACCEPT: accept4(2) (5.5)
-	opAsyncCancel = 14 // IORING_OP_ASYNC_CANCEL: cancel a request by its user_data (5.5)
-	opRead        = 22 // IORING_OP_READ: read(2) (5.6)
-	opSend        = 26 // IORING_OP_SEND: send(2) (5.6)
-	opRecv        = 27 // IORING_OP_RECV: recv(2) (5.6)
-	opSocket      = 45 // IORING_OP_SOCKET (5.19): not used, a marker of 5.19 in the probe
-	opSendZC      = 47 // IORING_OP_SEND_ZC (6.0): not used, a marker of 6.0 in the probe
+	OpNop         = 0  // IORING_OP_NOP: nothing; a round trip through the rings
+	OpTimeout     = 11 // IORING_OP_TIMEOUT: complete after a time (Linux 5.4)
+	OpAccept      = 13 // IORING_OP_ACCEPT: accept4(2) (5.5)
+	OpAsyncCancel = 14 // IORING_OP_ASYNC_CANCEL: cancel a request by its user_data (5.5)
+	OpRead        = 22 // IORING_OP_READ: read(2) (5.6)
+	OpSend        = 26 // IORING_OP_SEND: send(2) (5.6)
+	OpRecv        = 27 // IORING_OP_RECV: recv(2) (5.6)
+	OpSocket      = 45 // IORING_OP_SOCKET (5.19): not used, a marker of 5.19 in the probe
+	OpSendZC      = 47 // IORING_OP_SEND_ZC (6.0): not used, a marker of 6.0 in the probe
 )
 
 // io_uring_setup(2) flags (params.flags) and features (params.features).
 const (
-	setupCQSize = 1 << 3 // IORING_SETUP_CQSIZE: params.cqEntries is the CQ's size
-	setupClamp  = 1 << 4 // IORING_SETUP_CLAMP: clamp sizes to the maximum instead of failing
+	SetupCQSize = 1 << 3 // IORING_SETUP_CQSIZE: params.cqEntries is the CQ's size
+	SetupClamp  = 1 << 4 // IORING_SETUP_CLAMP: clamp sizes to the maximum instead of failing
 	// IORING_SETUP_COOP_TASKRUN (5.19): the kernel does not interrupt the
 	// thread to post a completion that needs its context (a socket's data
 	// arrived); it posts it when the thread next enters the kernel.
-	setupCoopTaskrun = 1 << 8
+	SetupCoopTaskrun = 1 << 8
 	// IORING_SETUP_SINGLE_ISSUER (6.0): one thread, the one that created
 	// the ring, submits to it; the kernel can skip the locking.
-	setupSingleIssuer = 1 << 12
+	SetupSingleIssuer = 1 << 12
 	// IORING_SETUP_DEFER_TASKRUN (6.1, with SINGLE_ISSUER): such
 	// completions wait until the thread asks for them in io_uring_enter(2)
 	// with GETEVENTS, so they arrive in batches, at the loop's own pace.
-	setupDeferTaskrun = 1 << 13
+	SetupDeferTaskrun = 1 << 13
 
-	featSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping (5.4)
-	featNoDrop     = 1 << 1 // IORING_FEAT_NODROP: a full CQ keeps completions aside, none is lost (5.5)
+	FeatSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping (5.4)
+	FeatNoDrop     = 1 << 1 // IORING_FEAT_NODROP: a full CQ keeps completions aside, none is lost (5.5)
 )
 
 // Offsets for mmap(2) of the ring fd: which region is mapped.
@@ -57,21 +57,21 @@ const (
 	sqCQOverflow = 1 << 1 // IORING_SQ_CQ_OVERFLOW: completions wait in the kernel for CQ room
 )
 
-// Submission entry flags (sqe.flags), and per-operation flags.
+// Submission entry flags (SQE.Flags), and per-operation flags.
 const (
-	sqeBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT: the kernel picks a buffer from group bufGroup
+	SQEBufferSelect = 1 << 5 // IOSQE_BUFFER_SELECT: the kernel picks a buffer from group bufGroup
 
-	acceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in sqe.ioprio (5.19)
-	recvMultishot   = 1 << 1 // IORING_RECV_MULTISHOT, in sqe.ioprio (6.0)
+	AcceptMultishot = 1 << 0 // IORING_ACCEPT_MULTISHOT, in SQE.Ioprio (5.19)
+	RecvMultishot   = 1 << 1 // IORING_RECV_MULTISHOT, in SQE.Ioprio (6.0)
 )
 
-// Completion entry flags (cqe.flags).
+// Completion entry flags (CQE.Flags).
 const (
-	cqeFBuffer      = 1 << 0  // IORING_CQE_F_BUFFER: a provided buffer was used; its id is flags>>16
-	cqeFMore        = 1 << 1  // IORING_CQE_F_MORE: the (multishot) request goes on; more CQEs come
-	cqeBufferShift  = 16      // IORING_CQE_BUFFER_SHIFT
-	msgNoSignal     = 0x4000  // MSG_NOSIGNAL, in sqe.opFlags for send: EPIPE, not SIGPIPE
-	acceptFlagsSock = 0x80000 // SOCK_CLOEXEC, in sqe.opFlags for accept
+	CQEFBuffer      = 1 << 0  // IORING_CQE_F_BUFFER: a provided buffer was used; its id is flags>>16
+	CQEFMore        = 1 << 1  // IORING_CQE_F_MORE: the (multishot) request goes on; more CQEs come
+	CQEBufferShift  = 16      // IORING_CQE_BUFFER_SHIFT
+	MsgNoSignal     = 0x4000  // MSG_NOSIGNAL, in SQE.OpFlags for send: EPIPE, not SIGPIPE
+	acceptFlagsSock = 0x80000 // SOCK_CLOEXEC, in SQE.OpFlags for accept
 )
 
 // io_uring_register(2) opcodes.
@@ -112,30 +112,30 @@ type cqringOffsets struct {
 	userAddr                                                        uint64
 }
 
-// sqe is struct io_uring_sqe, one submission: 64 bytes that the kernel
+// SQE is struct io_uring_sqe, one submission: 64 bytes that the kernel
 // reads once, when io_uring_enter(2) submits it. The unions of the C
-// struct are named here after the use this model makes of them.
-type sqe struct {
-	opcode   uint8  // what to do (op*)
-	flags    uint8  // IOSQE_* flags
-	ioprio   uint16 // for accept and recv: the multishot flags
-	fd       int32  // the file to act on
-	off      uint64 // offset; for accept, addr2 (the addrlen pointer); for timeout, the count
-	addr     uint64 // the buffer; for cancel, the user_data to cancel; for timeout, the timespec
-	len      uint32 // the buffer's length; for timeout, 1 (one timespec)
-	opFlags  uint32 // msg_flags, accept_flags, timeout_flags, cancel_flags...
-	userData uint64 // handed back unchanged in the completion
-	bufGroup uint16 // buf_index or buf_group: the provided-buffer group, with IOSQE_BUFFER_SELECT
+// struct are named here after the use iolab makes of them.
+type SQE struct {
+	Opcode   uint8  // what to do (op*)
+	Flags    uint8  // IOSQE_* flags
+	Ioprio   uint16 // for accept and recv: the multishot flags
+	Fd       int32  // the file to act on
+	Off      uint64 // offset; for accept, addr2 (the addrlen pointer); for timeout, the count
+	Addr     uint64 // the buffer; for cancel, the user_data to cancel; for timeout, the timespec
+	Len      uint32 // the buffer's length; for timeout, 1 (one timespec)
+	OpFlags  uint32 // msg_flags, accept_flags, timeout_flags, cancel_flags...
+	UserData uint64 // handed back unchanged in the completion
+	BufGroup uint16 // buf_index or buf_group: the provided-buffer group, with IOSQE_BUFFER_SELECT
 	_        uint16 // personality
 	_        int32  // splice_fd_in, file_index
 	_        [2]uint64
 }
 
-// cqe is struct io_uring_cqe, one completion: 16 bytes the kernel writes.
-type cqe struct {
-	userData uint64 // the submission's user_data
-	res      int32  // what the system call would return, or -errno
-	flags    uint32 // IORING_CQE_F_*, and a provided buffer's id in the top 16 bits
+// CQE is struct io_uring_cqe, one completion: 16 bytes the kernel writes.
+type CQE struct {
+	UserData uint64 // the submission's user_data
+	Res      int32  // what the system call would return, or -errno
+	Flags    uint32 // IORING_CQE_F_*, and a provided buffer's id in the top 16 bits
 }
 
 // probeHeader is struct io_uring_probe, followed in memory by ops.
@@ -159,7 +159,7 @@ type probeOp struct {
 type bufReg struct {
 	ringAddr    uint64 // the page-aligned ring of buf entries
 	ringEntries uint32 // a power of 2
-	bgid        uint16 // the group id that recv's sqe.bufGroup names
+	bgid        uint16 // the group id that recv's sqe.BufGroup names
 	flags       uint16
 	_           [3]uint64
 }
@@ -173,10 +173,10 @@ type buf struct {
 	resv uint16
 }
 
-// kernelTimespec is struct __kernel_timespec: 64-bit fields on every
+// Timespec is struct __kernel_timespec: 64-bit fields on every
 // architecture, unlike unix.Timespec on 32-bit ones.
-type kernelTimespec struct {
-	sec, nsec int64
+type Timespec struct {
+	Sec, Nsec int64
 }
 
 // Compile-time checks of the layouts: an array of negative length does
@@ -184,10 +184,10 @@ type kernelTimespec struct {
 var (
 	_ [unsafe.Sizeof(params{}) - 120]byte
 	_ [120 - unsafe.Sizeof(params{})]byte
-	_ [unsafe.Sizeof(sqe{}) - 64]byte
-	_ [64 - unsafe.Sizeof(sqe{})]byte
-	_ [unsafe.Sizeof(cqe{}) - 16]byte
-	_ [16 - unsafe.Sizeof(cqe{})]byte
+	_ [unsafe.Sizeof(SQE{}) - 64]byte
+	_ [64 - unsafe.Sizeof(SQE{})]byte
+	_ [unsafe.Sizeof(CQE{}) - 16]byte
+	_ [16 - unsafe.Sizeof(CQE{})]byte
 	_ [unsafe.Sizeof(probeHeader{}) - 16]byte
 	_ [unsafe.Sizeof(probeOp{}) - 8]byte
 	_ [unsafe.Sizeof(bufReg{}) - 40]byte

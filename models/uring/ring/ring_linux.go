@@ -1,6 +1,6 @@
 //go:build linux
 
-package uring
+package ring
 
 import (
 	"os"
@@ -13,10 +13,10 @@ import (
 // ring is one io_uring instance: two queues in memory shared with the
 // kernel, and the three system calls that drive them.
 //
-//   - The submission queue (SQ): we write an entry (sqe) per operation we
+//   - The submission queue (SQ): we write an entry (SQE) per operation we
 //     ask for, then move the SQ tail; the kernel reads entries from the SQ
 //     head when io_uring_enter(2) tells it how many are new.
-//   - The completion queue (CQ): the kernel writes an entry (cqe) per
+//   - The completion queue (CQ): the kernel writes an entry (CQE) per
 //     finished operation, each carrying the user_data of its submission,
 //     and moves the CQ tail; we read from the CQ head and move it.
 //
@@ -32,10 +32,10 @@ import (
 //
 // A ring belongs to one thread, the loop's; nothing here is safe for
 // concurrent use.
-type ring struct {
+type Ring struct {
 	fd       int    // from io_uring_setup(2)
-	features uint32 // IORING_FEAT_* the kernel reported
-	flags    uint32 // the IORING_SETUP_* flags the ring was created with (setupRing)
+	Features uint32 // IORING_FEAT_* the kernel reported
+	Flags    uint32 // the IORING_SETUP_* flags the ring was created with (Setup)
 
 	sqMem  []byte // the SQ ring's mapping (and the CQ ring's, with SINGLE_MMAP)
 	cqMem  []byte // the CQ ring's mapping; aliases sqMem with SINGLE_MMAP
@@ -46,17 +46,17 @@ type ring struct {
 	sqTail  *uint32 // ours: one past the last entry published to the kernel
 	sqFlags *uint32 // kernel-owned: IORING_SQ_* (sqCQOverflow)
 	sqMask  uint32  // entries-1: an index & mask is a slot
-	sqes    []sqe   // the entries themselves
+	sqes    []SQE   // the entries themselves
 	tail    uint32  // our next tail: entries filled but not yet published are [*sqTail, tail)
 
 	// The completion queue.
 	cqHead *uint32 // ours: the next entry we will read
 	cqTail *uint32 // kernel-owned: one past the last entry it wrote
 	cqMask uint32
-	cqes   []cqe
+	cqes   []CQE
 }
 
-// setupRing creates a ring of (at least) entries submission slots and
+// Setup creates a ring of (at least) entries submission slots and
 // cqEntries completion slots, with io_uring_setup(2), and maps its queues.
 // It must be called on the thread that will submit and wait, locked to it.
 //
@@ -68,17 +68,17 @@ type ring struct {
 // in a batch when the loop enters io_uring_enter(2) to wait. Kernels that
 // lack them get COOP_TASKRUN (5.19), then CQSIZE and CLAMP alone (5.6),
 // then nothing: each refuses a flag it does not know with EINVAL.
-func setupRing(entries, cqEntries uint32) (*ring, error) {
+func Setup(entries, cqEntries uint32) (*Ring, error) {
 	var p params
 	fd, err := -1, error(unix.EINVAL)
 	for _, flags := range []uint32{
-		setupCQSize | setupClamp | setupSingleIssuer | setupDeferTaskrun,
-		setupCQSize | setupClamp | setupCoopTaskrun,
-		setupCQSize | setupClamp,
+		SetupCQSize | SetupClamp | SetupSingleIssuer | SetupDeferTaskrun,
+		SetupCQSize | SetupClamp | SetupCoopTaskrun,
+		SetupCQSize | SetupClamp,
 		0,
 	} {
 		p = params{flags: flags}
-		if flags&setupCQSize != 0 {
+		if flags&SetupCQSize != 0 {
 			p.cqEntries = cqEntries
 		}
 		if fd, err = ioUringSetup(entries, &p); err != unix.EINVAL {
@@ -88,9 +88,9 @@ func setupRing(entries, cqEntries uint32) (*ring, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("io_uring_setup", err)
 	}
-	r := &ring{fd: fd, features: p.features, flags: p.flags}
+	r := &Ring{fd: fd, Features: p.features, Flags: p.flags}
 	if err := r.mmap(&p); err != nil {
-		r.close()
+		r.Close()
 		return nil, err
 	}
 	return r, nil
@@ -109,10 +109,10 @@ func ioUringSetup(entries uint32, p *params) (int, error) {
 // ring's fields at the indexes the kernel placed in them (p.sqOff,
 // p.cqOff). With IORING_FEAT_SINGLE_MMAP (Linux 5.4) the two rings share
 // one mapping, as big as the larger of the two.
-func (r *ring) mmap(p *params) error {
+func (r *Ring) mmap(p *params) error {
 	sqSize := int(p.sqOff.array + p.sqEntries*4)
-	cqSize := int(p.cqOff.cqes + p.cqEntries*uint32(unsafe.Sizeof(cqe{})))
-	single := p.features&featSingleMmap != 0
+	cqSize := int(p.cqOff.cqes + p.cqEntries*uint32(unsafe.Sizeof(CQE{})))
+	single := p.features&FeatSingleMmap != 0
 	if single {
 		sqSize = max(sqSize, cqSize)
 	}
@@ -127,7 +127,7 @@ func (r *ring) mmap(p *params) error {
 			return os.NewSyscallError("mmap cq ring", err)
 		}
 	}
-	if r.sqeMem, err = unix.Mmap(r.fd, offSQEs, int(p.sqEntries)*int(unsafe.Sizeof(sqe{})), prot, flags); err != nil {
+	if r.sqeMem, err = unix.Mmap(r.fd, offSQEs, int(p.sqEntries)*int(unsafe.Sizeof(SQE{})), prot, flags); err != nil {
 		return os.NewSyscallError("mmap sqes", err)
 	}
 
@@ -135,7 +135,7 @@ func (r *ring) mmap(p *params) error {
 	r.sqTail = r.u32(r.sqMem, p.sqOff.tail)
 	r.sqFlags = r.u32(r.sqMem, p.sqOff.flags)
 	r.sqMask = *r.u32(r.sqMem, p.sqOff.ringMask)
-	r.sqes = unsafe.Slice((*sqe)(unsafe.Pointer(&r.sqeMem[0])), p.sqEntries)
+	r.sqes = unsafe.Slice((*SQE)(unsafe.Pointer(&r.sqeMem[0])), p.sqEntries)
 	r.tail = atomic.LoadUint32(r.sqTail)
 	// The SQ ring holds indexes into sqes, not entries: one more
 	// indirection, for programs that fill entries out of order. Ours are
@@ -148,30 +148,30 @@ func (r *ring) mmap(p *params) error {
 	r.cqHead = r.u32(r.cqMem, p.cqOff.head)
 	r.cqTail = r.u32(r.cqMem, p.cqOff.tail)
 	r.cqMask = *r.u32(r.cqMem, p.cqOff.ringMask)
-	r.cqes = unsafe.Slice((*cqe)(unsafe.Pointer(&r.cqMem[p.cqOff.cqes])), p.cqEntries)
+	r.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&r.cqMem[p.cqOff.cqes])), p.cqEntries)
 	return nil
 }
 
 // u32 points at the uint32 at offset off of mem.
-func (r *ring) u32(mem []byte, off uint32) *uint32 {
+func (r *Ring) u32(mem []byte, off uint32) *uint32 {
 	return (*uint32)(unsafe.Pointer(&mem[off]))
 }
 
 // getSQE returns the next free submission entry, zeroed, or nil when the
 // SQ is full of entries the kernel has not read yet. The entry counts as
 // submitted from here on: fill it before anything else asks for one.
-func (r *ring) getSQE() *sqe {
+func (r *Ring) GetSQE() *SQE {
 	if r.tail-atomic.LoadUint32(r.sqHead) > r.sqMask {
 		return nil
 	}
 	e := &r.sqes[r.tail&r.sqMask]
-	*e = sqe{}
+	*e = SQE{}
 	r.tail++
 	return e
 }
 
 // unsubmitted counts the entries the kernel has not read yet.
-func (r *ring) unsubmitted() uint32 { return r.tail - atomic.LoadUint32(r.sqHead) }
+func (r *Ring) Unsubmitted() uint32 { return r.tail - atomic.LoadUint32(r.sqHead) }
 
 // enter publishes the new entries (the release store of the SQ tail) and
 // calls io_uring_enter(2): the kernel reads and starts every new entry
@@ -185,7 +185,7 @@ func (r *ring) unsubmitted() uint32 { return r.tail - atomic.LoadUint32(r.sqHead
 // EBUSY (the kernel is short of memory for new requests, or keeps
 // completions aside because the CQ is full: reaping the CQ makes room,
 // and the entries not read yet are offered again on the next call).
-func (r *ring) enter(wait bool) error {
+func (r *Ring) Enter(wait bool) error {
 	atomic.StoreUint32(r.sqTail, r.tail)
 	var flags, min uintptr
 	if wait {
@@ -196,7 +196,7 @@ func (r *ring) enter(wait bool) error {
 	if atomic.LoadUint32(r.sqFlags)&sqCQOverflow != 0 {
 		flags |= enterGetEvents
 	}
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.unsubmitted()), min, flags, 0, 0)
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.Unsubmitted()), min, flags, 0, 0)
 	switch errno {
 	case 0, unix.EINTR, unix.EAGAIN, unix.EBUSY:
 		return nil
@@ -205,12 +205,12 @@ func (r *ring) enter(wait bool) error {
 }
 
 // ready reports whether completions wait in the CQ.
-func (r *ring) ready() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
+func (r *Ring) Ready() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
 
 // reap copies the completions waiting in the CQ into dst, hands their
 // slots back to the kernel by moving the CQ head, and returns them. The
 // copies stay valid however many completions come after.
-func (r *ring) reap(dst []cqe) []cqe {
+func (r *Ring) Reap(dst []CQE) []CQE {
 	head := *r.cqHead // ours: no other writer
 	tail := atomic.LoadUint32(r.cqTail)
 	for ; head != tail; head++ {
@@ -221,7 +221,7 @@ func (r *ring) reap(dst []cqe) []cqe {
 }
 
 // register is the raw io_uring_register(2).
-func (r *ring) register(opcode uintptr, arg unsafe.Pointer, nrArgs uintptr) error {
+func (r *Ring) register(opcode uintptr, arg unsafe.Pointer, nrArgs uintptr) error {
 	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), opcode, uintptr(arg), nrArgs, 0, 0)
 	if errno != 0 {
 		return errno
@@ -231,9 +231,9 @@ func (r *ring) register(opcode uintptr, arg unsafe.Pointer, nrArgs uintptr) erro
 
 // probe asks the kernel which operations it supports
 // (IORING_REGISTER_PROBE, Linux 5.6), and returns them indexed by opcode.
-// An older kernel fails the call: then nothing is reported, and the loop
+// An older kernel fails the call: then nothing is reported, and a loop
 // uses only the single-shot operations of 5.6.
-func (r *ring) probe() (supported [256]bool, err error) {
+func (r *Ring) Probe() (supported [256]bool, err error) {
 	const n = 256
 	var mem [unsafe.Sizeof(probeHeader{}) + n*unsafe.Sizeof(probeOp{})]byte
 	if err := r.register(registerProbe, unsafe.Pointer(&mem[0]), n); err != nil {
@@ -249,8 +249,8 @@ func (r *ring) probe() (supported [256]bool, err error) {
 
 // close unmaps the queues and closes the ring. The kernel cancels what
 // is still in flight; the loop has waited for every completion before
-// (see loop.quiesce), so no buffer of ours is still in the kernel's hands.
-func (r *ring) close() {
+// (the uring model quiesces first), so no buffer of ours is still in the kernel's hands.
+func (r *Ring) Close() {
 	if r.sqeMem != nil {
 		_ = unix.Munmap(r.sqeMem)
 	}

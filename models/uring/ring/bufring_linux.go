@@ -1,6 +1,6 @@
 //go:build linux
 
-package uring
+package ring
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// bufRing is a ring of provided buffers (IORING_REGISTER_PBUF_RING, Linux
+// BufRing is a ring of provided buffers (IORING_REGISTER_PBUF_RING, Linux
 // 5.19), what multishot receive needs: a receive that stays armed cannot
 // name a buffer in its submission, since it completes many times, so the
 // kernel picks one from this ring each time data arrives, and says which
@@ -25,20 +25,20 @@ import (
 // data arrives, with no system call of ours to pin them, so they must be
 // memory Go's garbage collector does not manage. They live from setup to
 // close, and close comes after the loop has reaped every completion.
-type bufRing struct {
+type BufRing struct {
 	entries []buf  // the ring the kernel takes buffers from
 	ringMem []byte // its mapping
 	data    []byte // the buffers, size bytes each, buffer id i at i*size
 	size    int    // bytes per buffer
 	mask    uint16 // len(entries)-1
 	tail    uint16 // our tail: entries [.., tail) are the kernel's to take
-	group   uint16 // the buffer group id recv submissions name
+	Group   uint16 // the buffer group id recv submissions name
 }
 
-// setupBufRing maps n buffers of size bytes (n a power of 2) and a ring
+// SetupBufRing maps n buffers of size bytes (n a power of 2) and a ring
 // for them, registers the ring with r as buffer group group, and hands the
 // kernel every buffer.
-func setupBufRing(r *ring, n, size int, group uint16) (*bufRing, error) {
+func SetupBufRing(r *Ring, n, size int, group uint16) (*BufRing, error) {
 	const prot, flags = unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
 	ringMem, err := unix.Mmap(-1, 0, n*int(unsafe.Sizeof(buf{})), prot, flags)
 	if err != nil {
@@ -53,11 +53,11 @@ func setupBufRing(r *ring, n, size int, group uint16) (*bufRing, error) {
 		_ = unix.Munmap(ringMem)
 		return nil, os.NewSyscallError("mmap buffers", err)
 	}
-	b := &bufRing{entries: unsafe.Slice((*buf)(unsafe.Pointer(&ringMem[0])), n), ringMem: ringMem,
-		data: data, size: size, mask: uint16(n - 1), group: group}
+	b := &BufRing{entries: unsafe.Slice((*buf)(unsafe.Pointer(&ringMem[0])), n), ringMem: ringMem,
+		data: data, size: size, mask: uint16(n - 1), Group: group}
 	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&ringMem[0]))), ringEntries: uint32(n), bgid: group}
 	if err := r.register(registerPbufRing, unsafe.Pointer(&reg), 1); err != nil {
-		b.unmap()
+		b.Unmap()
 		return nil, os.NewSyscallError("io_uring_register pbuf_ring", err)
 	}
 	for id := range n {
@@ -68,13 +68,13 @@ func setupBufRing(r *ring, n, size int, group uint16) (*bufRing, error) {
 }
 
 // bytes returns buffer id's first n bytes.
-func (b *bufRing) bytes(id uint16, n int) []byte {
+func (b *BufRing) Bytes(id uint16, n int) []byte {
 	off := int(id) * b.size
 	return b.data[off : off+n : off+b.size]
 }
 
 // put writes buffer id at the tail of the ring, unpublished.
-func (b *bufRing) put(id uint16) {
+func (b *BufRing) put(id uint16) {
 	e := &b.entries[b.tail&b.mask]
 	e.addr = uint64(uintptr(unsafe.Pointer(&b.data[int(id)*b.size])))
 	e.len = uint32(b.size)
@@ -83,7 +83,7 @@ func (b *bufRing) put(id uint16) {
 }
 
 // recycle gives buffer id back to the kernel.
-func (b *bufRing) recycle(id uint16) {
+func (b *BufRing) Recycle(id uint16) {
 	b.put(id)
 	b.publish()
 }
@@ -94,14 +94,14 @@ func (b *bufRing) recycle(id uint16) {
 // shares with entry 0's bid, a field only we write: the bid goes back
 // unchanged. Building the word from a [2]uint16 keeps the byte order the
 // machine's.
-func (b *bufRing) publish() {
+func (b *BufRing) publish() {
 	word := (*uint32)(unsafe.Pointer(&b.entries[0].bid))
 	pair := [2]uint16{b.entries[0].bid, b.tail}
 	atomic.StoreUint32(word, *(*uint32)(unsafe.Pointer(&pair)))
 }
 
 // unmap releases the mappings. Closing the ring unregisters the group.
-func (b *bufRing) unmap() {
+func (b *BufRing) Unmap() {
 	_ = unix.Munmap(b.data)
 	_ = unix.Munmap(b.ringMem)
 }
