@@ -81,6 +81,9 @@ type conn struct {
 	// retries counts the client's failed connects in a row, for fail's
 	// backoff; a connection made resets it.
 	retries uint8
+	// recving and sending say, with the uring engine, that the socket's
+	// multishot receive, or a send, is in the kernel's hands.
+	recving, sending bool
 
 	greetingConn
 	echoConn
@@ -204,6 +207,9 @@ func (l *loop) hangUp(c *conn) {
 // closeConn closes c's socket; closing also removes it from epoll.
 func (l *loop) closeConn(c *conn) {
 	if c.fd >= 0 {
+		if l.u != nil {
+			l.detach(c)
+		}
 		unix.Close(c.fd)
 	}
 	if c.up {

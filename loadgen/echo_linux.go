@@ -68,8 +68,14 @@ func (e *echoClient) connected(c *conn) {
 	c.deadline = 0
 	c.seq, c.ack, c.inflight, c.wpos, c.rlen = 0, 0, 0, 0, 0
 	c.wbuf = c.wbuf[:0]
-	e.interest(c, unix.EPOLLIN)
-	e.refill(c)
+	if e.u != nil {
+		e.attach(c)
+	} else {
+		e.interest(c, unix.EPOLLIN)
+	}
+	if c.state == stActive { // not failed by attach or interest
+		e.refill(c)
+	}
 }
 
 // ready writes what waited for room in the socket, then reads what came
@@ -98,6 +104,9 @@ func (e *echoClient) lost(c *conn) (at int64, n int) { return e.now, max(c.infli
 // in open loop those that are due, as far as the pipeline allows, and a
 // timer for the next if the pipeline has room for it.
 func (e *echoClient) refill(c *conn) {
+	if c.sending {
+		return // the uring engine's send owns the buffer: sent refills
+	}
 	k := e.pipeline
 	if !e.sched.open() {
 		for c.inflight < k && e.mayStart(e.now) {
@@ -130,6 +139,13 @@ func (e *echoClient) queueLine(c *conn, due int64) {
 	slot := int(c.seq) % len(c.dueRing)
 	c.dueRing[slot], c.sentRing[slot] = due, e.now
 	n := len(c.wbuf)
+	if n+e.size > cap(c.wbuf) {
+		// The socket took part of the buffer and answers came back for
+		// it: move what is still unwritten to the front, which leaves
+		// room, since fewer than Pipeline lines are in flight.
+		n = copy(c.wbuf[:cap(c.wbuf)], c.wbuf[c.wpos:n])
+		c.wbuf, c.wpos = c.wbuf[:n], 0
+	}
 	c.wbuf = c.wbuf[:n+e.size]
 	putLine(c.wbuf[n:], e.pad, e.heavy.markOf(c.id, c.seq), c.id, c.seq)
 	c.seq++
@@ -161,10 +177,19 @@ func putLine(p, pad, mark []byte, id, seq uint32) {
 	}
 }
 
-// flush writes what c's write buffer holds; what the socket does not take
-// waits for EPOLLOUT, which is asked for only then, since a socket with
-// room in its send buffer would report it on every wake-up.
+// flush writes what c's write buffer holds. With epoll, what the socket
+// does not take waits for EPOLLOUT, which is asked for only then, since
+// a socket with room in its send buffer would report it on every
+// wake-up. With the uring engine, the buffer goes to the kernel in one
+// send, submitted with the round's wait (sendQueued); its completion
+// sends whatever is left (sent).
 func (e *echoClient) flush(c *conn) {
+	if e.u != nil {
+		if !c.sending && c.wpos < len(c.wbuf) {
+			e.sendQueued(c)
+		}
+		return
+	}
 	for c.wpos < len(c.wbuf) {
 		n, err := write(c.fd, c.wbuf[c.wpos:])
 		if err == unix.EINTR {
@@ -199,6 +224,12 @@ func (e *echoClient) readReplies(c *conn) {
 		e.fail(c, ErrWrongReply) // closed before the answer was complete
 		return
 	}
+	e.replies(c, n)
+}
+
+// replies matches the n reply bytes just added after c's rbuf[:rlen] to
+// the lines in flight, records each answer, and sends more.
+func (e *echoClient) replies(c *conn, n int) {
 	c.rlen += n
 	size := e.size
 	off := 0

@@ -11,9 +11,14 @@ package loadgen
 const haveEpoll = false
 
 // loop stands in for the epoll event loop of loop_linux.go.
-type loop struct{ tally }
+type loop struct {
+	tally
+	setupErr error
+}
 
 func newLoop(*level, int, int) (*loop, error) { return nil, errNeedsLinux }
 
 func (*loop) run()   {}
 func (*loop) close() {}
+
+func uringAvailable() error { return errNeedsLinux }

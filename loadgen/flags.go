@@ -37,6 +37,7 @@ func (c *Config) Flags(fs *flag.FlagSet) (parse func() error) {
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "bound on each phase of a request: connect, and wait for the answer")
 	fs.IntVar(&c.Size, "size", c.Size, "echo line length in bytes, newline included")
 	fs.IntVar(&c.Pipeline, "pipeline", c.Pipeline, "echo lines in flight per connection")
+	fs.StringVar(&c.Engine, "engine", c.Engine, "how echo clients wait and move bytes: epoll (readiness, then a read and a write per line) or uring (io_uring: a multishot receive per connection, each round's sends submitted with the wait in one system call)")
 	fs.Float64Var(&c.Heavy, "heavy", c.Heavy, "echo: mark this share of the lines (0 to 1) heavy: each begins with -heavy-mark, and heavy and cheap lines are timed apart (a server given -work-mark with the same text does its -work for the heavy lines only)")
 	fs.StringVar(&c.HeavyMark, "heavy-mark", c.HeavyMark, "the text that begins each heavy line (-heavy)")
 	expect := fs.String("expect", string(c.Expect), "greeting: the exact text expected (default: any non-empty reply)")

@@ -42,6 +42,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := preflight(cfg.Addr, cfg.Timeout); err != nil {
 		return nil, err
 	}
+	if cfg.Engine == EngineUring {
+		if err := uringAvailable(); err != nil {
+			return nil, err
+		}
+	}
 	res := &Result{Version: version.String(), RunID: NewRunID(), Started: time.Now().UTC(), Config: summarize(&cfg)}
 	for i, n := range cfg.Clients {
 		lvl, err := runLevel(ctx, &cfg, addr, i, n)
@@ -225,6 +230,14 @@ func runLevel(ctx context.Context, cfg *Config, addr netip.AddrPort, index, clie
 	}
 	lv.stop.Store(true)
 	<-finished
+	for _, l := range loops {
+		if l.setupErr != nil {
+			for _, l := range loops {
+				l.close()
+			}
+			return Level{}, l.setupErr
+		}
+	}
 	report()
 
 	rec := newRecorder(cfg.Heavy > 0)

@@ -70,6 +70,12 @@ type Config struct {
 	Size int
 	// Pipeline is how many echo lines each connection keeps in flight.
 	Pipeline int
+	// Engine is how the echo clients wait and move bytes: EngineEpoll
+	// (epoll, then read(2) and write(2) for each line) or EngineUring
+	// (io_uring: a multishot receive per connection, and each round's
+	// sends submitted with the wait, in one io_uring_enter(2); see
+	// uring_linux.go). Connecting goes through epoll either way.
+	Engine string
 	// Heavy, between 0 and 1, is the share of echo lines that begin with
 	// HeavyMark: a server given the same text as -work-mark does its work
 	// for those lines only and answers the others at once, and the
@@ -103,6 +109,12 @@ type Config struct {
 	Mark func(measuring bool)
 }
 
+// The engines (Config.Engine).
+const (
+	EngineEpoll = "epoll"
+	EngineUring = "uring"
+)
+
 // DefaultConfig returns the defaults of `iolab load`.
 func DefaultConfig() Config {
 	return Config{
@@ -114,6 +126,7 @@ func DefaultConfig() Config {
 		Timeout:   2 * time.Second,
 		Size:      64,
 		Pipeline:  1,
+		Engine:    EngineEpoll,
 		HeavyMark: "!",
 	}
 }
@@ -147,6 +160,10 @@ func (c *Config) ValidateIn(agents int) error {
 		return fmt.Errorf("line size %d is not within 1 byte and 1 MiB", c.Size)
 	case c.Pipeline < 1 || c.Pipeline > 1024:
 		return fmt.Errorf("pipeline %d is not within 1 and 1024", c.Pipeline)
+	case c.Engine != EngineEpoll && c.Engine != EngineUring:
+		return fmt.Errorf("unknown engine %q: want %s or %s", c.Engine, EngineEpoll, EngineUring)
+	case c.Engine == EngineUring && c.Proto != models.Echo:
+		return fmt.Errorf("the %s engine drives echo connections only: a %v opens a socket per request", EngineUring, c.Proto)
 	case !(c.Heavy >= 0 && c.Heavy <= 1): // NaN too
 		return fmt.Errorf("heavy share %v is not within 0 and 1", c.Heavy)
 	case c.Heavy > 0 && c.Proto != models.Echo:
@@ -270,9 +287,11 @@ type ConfigSummary struct {
 	Timeout  string  `json:"timeout"`
 	Size     int     `json:"size,omitempty"`
 	Pipeline int     `json:"pipeline,omitempty"`
-	Expect   string  `json:"expect,omitempty"`
-	CPUs     []int   `json:"cpus,omitempty"`
-	Procs    int     `json:"gomaxprocs"`
+	// Engine is set when it is not epoll.
+	Engine string `json:"engine,omitempty"`
+	Expect string `json:"expect,omitempty"`
+	CPUs   []int  `json:"cpus,omitempty"`
+	Procs  int    `json:"gomaxprocs"`
 	// Sources says which local addresses the clients bound to (-source).
 	Sources string `json:"sources,omitempty"`
 	// Heavy and HeavyMark are Config's, when some lines were heavy.
@@ -393,6 +412,9 @@ func summarize(c *Config) ConfigSummary {
 	}
 	if c.Proto == models.Echo {
 		s.Size, s.Pipeline = c.Size, c.Pipeline
+		if c.Engine != EngineEpoll {
+			s.Engine = c.Engine
+		}
 		if c.Heavy > 0 {
 			s.Heavy, s.HeavyMark = c.Heavy, c.HeavyMark
 		}

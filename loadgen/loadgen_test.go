@@ -24,6 +24,7 @@ import (
 	"iolab/models"
 	_ "iolab/models/all" // every model, registered
 	"iolab/models/servetest"
+	"iolab/models/uring"
 )
 
 const patience = 10 * time.Second
@@ -76,13 +77,21 @@ func TestWorkloads(t *testing.T) {
 		{"echo open loop", "threads", models.Echo, func(c *loadgen.Config) { c.Rate = 1000 }},
 		{"echo tiny lines", "epoll", models.Echo, func(c *loadgen.Config) { c.Size = 1 }},
 		{"requests instead of duration", "epoll", models.Echo, func(c *loadgen.Config) { c.Requests = 500 }},
+		{"echo, uring engine", "epoll", models.Echo, withUring},
+		{"echo pipelined, uring engine", "gnet", models.Echo, func(c *loadgen.Config) { withUring(c); c.Pipeline, c.Size = 8, 300 }},
+		{"echo open loop, uring engine", "goroutine", models.Echo, func(c *loadgen.Config) { withUring(c); c.Rate = 1000 }},
+		// Lines far bigger than a receive buffer, and than a socket takes
+		// at once: partial sends, and replies in many pieces.
+		{"echo big lines, uring engine", "epoll", models.Echo, func(c *loadgen.Config) { withUring(c); bigLines(c) }},
+		{"echo big lines pipelined", "epoll", models.Echo, bigLines},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := serve(t, tc.model, func(c *models.Config) { c.Proto = tc.proto })
+			addr := serve(t, tc.model, func(c *models.Config) { c.Proto = tc.proto; c.MaxLine = 1 << 20 })
 			cfg := quick(addr, tc.proto, 1, 3)
 			if tc.tweak != nil {
 				tc.tweak(&cfg)
 			}
+			skipWithoutUring(t, cfg)
 			res := run(t, cfg)
 			for _, l := range res.Levels {
 				if l.Requests == 0 || l.Throughput <= 0 {
@@ -117,6 +126,28 @@ func TestWorkloads(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// bigLines sets lines of 100 kB, 4 in flight, which no socket takes in
+// one write at first, and a warm-up long enough to see one answered
+// however slow the machine (a -race build moves a few MB/s).
+func bigLines(c *loadgen.Config) {
+	c.Pipeline, c.Size, c.Warmup = 4, 100_000, time.Second
+}
+
+// withUring sets the uring engine.
+func withUring(c *loadgen.Config) { c.Engine = loadgen.EngineUring }
+
+// skipWithoutUring skips a test of the uring engine where io_uring is
+// refused (a container's seccomp profile, a sysctl) or too old.
+func skipWithoutUring(t *testing.T, cfg loadgen.Config) {
+	t.Helper()
+	if cfg.Engine != loadgen.EngineUring {
+		return
+	}
+	if err := uring.Available(); err != nil {
+		t.Skip(err)
 	}
 }
 
@@ -314,6 +345,31 @@ func TestErrorKinds(t *testing.T) {
 				c.Close()
 			})
 		}, models.Echo, nil, []loadgen.ErrKind{loadgen.ErrWrongReply, loadgen.ErrReset}},
+		{"echoes wrongly, uring engine", func(t *testing.T) string {
+			return answerLines(t, func(line []byte) []byte {
+				line[0] ^= 1
+				return line
+			})
+		}, models.Echo, withUring, []loadgen.ErrKind{loadgen.ErrWrongReply}},
+		{"echo cut short, uring engine", func(t *testing.T) string {
+			return misbehave(t, func(c net.Conn) {
+				r := bufio.NewReader(c)
+				line, _ := r.ReadBytes('\n')
+				_, _ = c.Write(line[:len(line)/2])
+				c.Close()
+			})
+		}, models.Echo, withUring, []loadgen.ErrKind{loadgen.ErrWrongReply, loadgen.ErrReset}},
+		{"echo never answered, uring engine", func(t *testing.T) string {
+			return misbehave(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+		}, models.Echo, withUring, []loadgen.ErrKind{loadgen.ErrReadTimeout}},
+		{"echo reset, uring engine", func(t *testing.T) string {
+			return misbehave(t, func(c net.Conn) {
+				r := bufio.NewReader(c)
+				_, _ = r.ReadBytes('\n')
+				_ = c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			})
+		}, models.Echo, withUring, []loadgen.ErrKind{loadgen.ErrReset, loadgen.ErrWrongReply}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := quick(tc.addr(t), tc.proto, 3)
@@ -331,6 +387,7 @@ func TestErrorKinds(t *testing.T) {
 			if tc.tweak != nil {
 				tc.tweak(&cfg)
 			}
+			skipWithoutUring(t, cfg)
 			l := run(t, cfg).Levels[0]
 			if l.Requests != 0 {
 				t.Errorf("%d requests counted as answered", l.Requests)
@@ -402,11 +459,15 @@ func TestClientCPU(t *testing.T) {
 // (a mixed load) or without. (Building the results, which encodes
 // histograms, allocates; that happens after the run.)
 func TestEchoSteadyStateDoesNotAllocate(t *testing.T) {
-	for _, heavy := range []float64{0, 0.2} {
-		t.Run("heavy="+strconv.FormatFloat(heavy, 'g', -1, 64), func(t *testing.T) {
+	for _, tc := range []struct {
+		heavy  float64
+		engine string
+	}{{0, loadgen.EngineEpoll}, {0.2, loadgen.EngineEpoll}, {0, loadgen.EngineUring}} {
+		t.Run(tc.engine+"/heavy="+strconv.FormatFloat(tc.heavy, 'g', -1, 64), func(t *testing.T) {
 			addr := serve(t, "epoll", func(c *models.Config) { c.Proto, c.WorkMark = models.Echo, "!" })
 			cfg := quick(addr, models.Echo, 2)
-			cfg.Warmup, cfg.Duration, cfg.Heavy = 200*time.Millisecond, time.Second, heavy
+			cfg.Warmup, cfg.Duration, cfg.Heavy, cfg.Engine = 200*time.Millisecond, time.Second, tc.heavy, tc.engine
+			skipWithoutUring(t, cfg)
 			type mark struct {
 				mallocs  uint64
 				requests int64

@@ -94,6 +94,10 @@ type loop struct {
 	now int64
 
 	yielder proc.Yielder // passes through Go's scheduler every few ms
+	// u is the io_uring data path (-engine uring), set up by run on the
+	// loop's thread; nil with epoll. setupErr says why it could not be.
+	u        *uringIO
+	setupErr error
 	// stopping is set when the loop starts no more requests: the measured
 	// interval is over, or the level was stopped.
 	stopping bool
@@ -150,6 +154,14 @@ func newLoop(lv *level, index, nloops int) (*loop, error) {
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if l.lv.cfg.Engine == EngineUring {
+		cfg := l.lv.cfg
+		if l.u, l.setupErr = newUringIO(l.p.epfd, len(l.conns), cfg.Size, cfg.Pipeline); l.setupErr != nil {
+			return
+		}
+		l.u.echo = l.proto.(*echoClient) // Validate allows uring for echo only
+		defer l.quiesce()
+	}
 	l.readClock()
 	for _, c := range l.conns {
 		if at := l.startAt(c); at > l.now {
@@ -171,7 +183,7 @@ func (l *loop) run() {
 		if l.now >= l.nextSweep {
 			l.sweep()
 		}
-		events, err := l.p.wait(l.waitMillis())
+		events, err := l.wait(l.waitMillis())
 		if err != nil { // EBADF or EINVAL: a bug, not the server's doing
 			l.rec.failed(l.sched.second(l.now), ErrOther)
 			return
@@ -189,7 +201,20 @@ func (l *loop) run() {
 			l.readClock()
 			l.event(c, ev.Events)
 		}
+		if l.u != nil {
+			l.dispatch()
+		}
 	}
+}
+
+// wait waits for sockets, timers or completions, msec milliseconds at
+// most, and returns what epoll reported; with the uring engine the
+// ring's completions wait in l.u for dispatch.
+func (l *loop) wait(msec int) ([]unix.EpollEvent, error) {
+	if l.u != nil {
+		return l.u.wait(l.p, msec)
+	}
+	return l.p.wait(msec)
 }
 
 // startAt is when client c starts: at once, or with -connect-rate in

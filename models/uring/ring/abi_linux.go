@@ -13,6 +13,7 @@ import "unsafe"
 // Operation codes (enum io_uring_op), the verbs a submission asks for.
 const (
 	OpNop         = 0  // IORING_OP_NOP: nothing; a round trip through the rings
+	OpPollAdd     = 6  // IORING_OP_POLL_ADD: complete once a file is ready, as poll(2) would say (5.1)
 	OpTimeout     = 11 // IORING_OP_TIMEOUT: complete after a time (Linux 5.4)
 	OpAccept      = 13 // IORING_OP_ACCEPT: accept4(2) (5.5)
 	OpAsyncCancel = 14 // IORING_OP_ASYNC_CANCEL: cancel a request by its user_data (5.5)
@@ -41,6 +42,7 @@ const (
 
 	FeatSingleMmap = 1 << 0 // IORING_FEAT_SINGLE_MMAP: SQ and CQ rings share one mapping (5.4)
 	FeatNoDrop     = 1 << 1 // IORING_FEAT_NODROP: a full CQ keeps completions aside, none is lost (5.5)
+	FeatExtArg     = 1 << 8 // IORING_FEAT_EXT_ARG: io_uring_enter(2) takes a timeout (5.11)
 )
 
 // Offsets for mmap(2) of the ring fd: which region is mapped.
@@ -53,6 +55,7 @@ const (
 // io_uring_enter(2) flags, and the SQ ring's flags word.
 const (
 	enterGetEvents = 1 << 0 // IORING_ENTER_GETEVENTS: wait for min_complete completions
+	enterExtArg    = 1 << 3 // IORING_ENTER_EXT_ARG: the last two arguments are a getEventsArg and its size
 
 	sqCQOverflow = 1 << 1 // IORING_SQ_CQ_OVERFLOW: completions wait in the kernel for CQ room
 )
@@ -179,6 +182,15 @@ type Timespec struct {
 	Sec, Nsec int64
 }
 
+// getEventsArg is struct io_uring_getevents_arg, what io_uring_enter(2)
+// reads with IORING_ENTER_EXT_ARG: here only a timeout for the wait.
+type getEventsArg struct {
+	sigmask   uint64
+	sigmaskSz uint32
+	_         uint32 // min_wait_usec since Linux 6.12; 0: none
+	ts        uint64 // a *Timespec
+}
+
 // Compile-time checks of the layouts: an array of negative length does
 // not compile.
 var (
@@ -193,4 +205,6 @@ var (
 	_ [unsafe.Sizeof(bufReg{}) - 40]byte
 	_ [unsafe.Sizeof(buf{}) - 16]byte
 	_ [16 - unsafe.Sizeof(buf{})]byte
+	_ [unsafe.Sizeof(getEventsArg{}) - 24]byte
+	_ [24 - unsafe.Sizeof(getEventsArg{})]byte
 )

@@ -67,7 +67,7 @@ func SetupBufRing(r *Ring, n, size int, group uint16) (*BufRing, error) {
 	return b, nil
 }
 
-// bytes returns buffer id's first n bytes.
+// Bytes returns buffer id's first n bytes.
 func (b *BufRing) Bytes(id uint16, n int) []byte {
 	off := int(id) * b.size
 	return b.data[off : off+n : off+b.size]
@@ -82,7 +82,7 @@ func (b *BufRing) put(id uint16) {
 	b.tail++
 }
 
-// recycle gives buffer id back to the kernel.
+// Recycle gives buffer id back to the kernel.
 func (b *BufRing) Recycle(id uint16) {
 	b.put(id)
 	b.publish()
@@ -100,7 +100,7 @@ func (b *BufRing) publish() {
 	atomic.StoreUint32(word, *(*uint32)(unsafe.Pointer(&pair)))
 }
 
-// unmap releases the mappings. Closing the ring unregisters the group.
+// Unmap releases the mappings. Closing the ring unregisters the group.
 func (b *BufRing) Unmap() {
 	_ = unix.Munmap(b.data)
 	_ = unix.Munmap(b.ringMem)

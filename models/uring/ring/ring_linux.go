@@ -5,12 +5,13 @@ package ring
 import (
 	"os"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// ring is one io_uring instance: two queues in memory shared with the
+// Ring is one io_uring instance: two queues in memory shared with the
 // kernel, and the three system calls that drive them.
 //
 //   - The submission queue (SQ): we write an entry (SQE) per operation we
@@ -28,7 +29,7 @@ import (
 // publishes them). sync/atomic gives both on *uint32 pointers into the
 // mapped memory. The rings are mmap(2)ed from the ring's descriptor, not
 // allocated by Go, so Go's garbage collector neither moves nor frees them:
-// they live until close unmaps them.
+// they live until Close unmaps them.
 //
 // A ring belongs to one thread, the loop's; nothing here is safe for
 // concurrent use.
@@ -54,6 +55,9 @@ type Ring struct {
 	cqTail *uint32 // kernel-owned: one past the last entry it wrote
 	cqMask uint32
 	cqes   []CQE
+
+	ts  Timespec     // the bound of EnterTimeout's wait, read by the kernel during the call
+	arg getEventsArg // points at ts
 }
 
 // Setup creates a ring of (at least) entries submission slots and
@@ -157,7 +161,7 @@ func (r *Ring) u32(mem []byte, off uint32) *uint32 {
 	return (*uint32)(unsafe.Pointer(&mem[off]))
 }
 
-// getSQE returns the next free submission entry, zeroed, or nil when the
+// GetSQE returns the next free submission entry, zeroed, or nil when the
 // SQ is full of entries the kernel has not read yet. The entry counts as
 // submitted from here on: fill it before anything else asks for one.
 func (r *Ring) GetSQE() *SQE {
@@ -170,10 +174,10 @@ func (r *Ring) GetSQE() *SQE {
 	return e
 }
 
-// unsubmitted counts the entries the kernel has not read yet.
+// Unsubmitted counts the entries the kernel has not read yet.
 func (r *Ring) Unsubmitted() uint32 { return r.tail - atomic.LoadUint32(r.sqHead) }
 
-// enter publishes the new entries (the release store of the SQ tail) and
+// Enter publishes the new entries (the release store of the SQ tail) and
 // calls io_uring_enter(2): the kernel reads and starts every new entry
 // and, when wait is true, puts the thread to sleep until at least one
 // completion is in the CQ. This is the one place the loop's thread
@@ -204,10 +208,34 @@ func (r *Ring) Enter(wait bool) error {
 	return os.NewSyscallError("io_uring_enter", errno)
 }
 
-// ready reports whether completions wait in the CQ.
+// EnterTimeout is Enter(true) with a count and a bound: it returns once
+// min completions are in the CQ or d has passed, whichever comes first
+// (IORING_ENTER_EXT_ARG, Linux 5.11: FeatExtArg in Features). With d at
+// 0 or less it does not wait, but still posts the completions the kernel
+// was keeping for this thread (DEFER_TASKRUN). Running out of time is not
+// an error.
+func (r *Ring) EnterTimeout(min uint32, d time.Duration) error {
+	atomic.StoreUint32(r.sqTail, r.tail)
+	flags, wait := uintptr(enterGetEvents), uintptr(0)
+	var arg, size uintptr
+	if d > 0 {
+		r.ts = Timespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
+		r.arg = getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.ts)))}
+		flags, wait = flags|enterExtArg, uintptr(min)
+		arg, size = uintptr(unsafe.Pointer(&r.arg)), unsafe.Sizeof(r.arg)
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.Unsubmitted()), wait, flags, arg, size)
+	switch errno {
+	case 0, unix.ETIME, unix.EINTR, unix.EAGAIN, unix.EBUSY:
+		return nil
+	}
+	return os.NewSyscallError("io_uring_enter", errno)
+}
+
+// Ready reports whether completions wait in the CQ.
 func (r *Ring) Ready() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
 
-// reap copies the completions waiting in the CQ into dst, hands their
+// Reap copies the completions waiting in the CQ into dst, hands their
 // slots back to the kernel by moving the CQ head, and returns them. The
 // copies stay valid however many completions come after.
 func (r *Ring) Reap(dst []CQE) []CQE {
@@ -229,7 +257,7 @@ func (r *Ring) register(opcode uintptr, arg unsafe.Pointer, nrArgs uintptr) erro
 	return nil
 }
 
-// probe asks the kernel which operations it supports
+// Probe asks the kernel which operations it supports
 // (IORING_REGISTER_PROBE, Linux 5.6), and returns them indexed by opcode.
 // An older kernel fails the call: then nothing is reported, and a loop
 // uses only the single-shot operations of 5.6.
@@ -247,7 +275,7 @@ func (r *Ring) Probe() (supported [256]bool, err error) {
 	return supported, nil
 }
 
-// close unmaps the queues and closes the ring. The kernel cancels what
+// Close unmaps the queues and closes the ring. The kernel cancels what
 // is still in flight; the loop has waited for every completion before
 // (the uring model quiesces first), so no buffer of ours is still in the kernel's hands.
 func (r *Ring) Close() {
