@@ -23,7 +23,7 @@ type benchFlags struct {
 	pair                                          string
 	servers, serverImages                         serverList
 	duration, warmup, timeout                     time.Duration
-	serverCPUs, loadCPUs                          string
+	serverCPUs, loadCPUs, engine                  string
 	noPin, syscalls                               bool
 	out                                           string
 	set                                           []string // the flags given, by name
@@ -50,6 +50,7 @@ func benchCommand() (*flag.FlagSet, func([]string, io.Writer, io.Writer) error) 
 	fs.DurationVar(&f.duration, "duration", 3*time.Second, "measured interval of each level")
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "warm-up of each level, left out of the results")
 	fs.DurationVar(&f.timeout, "timeout", time.Second, "bound on each phase of a request")
+	fs.StringVar(&f.engine, "engine", loadgen.EngineEpoll, "the load generator's engine for echo scenarios: epoll, or uring (io_uring, cheaper per request: see iolab load -h)")
 	fs.StringVar(&f.serverCPUs, "server-cpus", "", "CPUs for the server (default: the last CPU)")
 	fs.StringVar(&f.loadCPUs, "load-cpus", "", "CPUs for the load generator (default: all the others)")
 	fs.BoolVar(&f.noPin, "no-pin", false, "pin neither the server nor the load generator")
@@ -182,7 +183,7 @@ func explicitNames() string {
 // from. A note that there is one CPU only, and so no pinning, goes to
 // stderr.
 func (f *benchFlags) config(stderr io.Writer) (bench.Config, error) {
-	cfg := bench.Config{Duration: f.duration, Warmup: f.warmup, Timeout: f.timeout, NoPin: f.noPin,
+	cfg := bench.Config{Duration: f.duration, Warmup: f.warmup, Timeout: f.timeout, NoPin: f.noPin, Engine: f.engine,
 		Image: f.image, OutDir: f.out, Workers: f.workers, Backlog: f.backlog, Syscalls: f.syscalls}
 	for _, spec := range f.servers {
 		e, err := bench.ParseExternal(spec)

@@ -71,6 +71,10 @@ type Config struct {
 	Syscalls bool
 	// Duration and Warmup of each level; Timeout of each request phase.
 	Duration, Warmup, Timeout time.Duration
+	// Engine is the load generator's engine for echo scenarios
+	// (loadgen.Config.Engine; empty: epoll). Greeting scenarios always
+	// use epoll: the uring engine drives echo connections only.
+	Engine string
 	// ServerCPUs and LoadCPUs pin the server and the load generator. With
 	// NoPin neither is pinned.
 	ServerCPUs, LoadCPUs []int
@@ -167,6 +171,15 @@ func (cfg *Config) Validate() error {
 	if native && cfg.Binary == "" {
 		return errors.New("no iolab binary to start native servers from")
 	}
+	switch cfg.Engine {
+	case "", loadgen.EngineEpoll:
+	case loadgen.EngineUring:
+		if docker {
+			return fmt.Errorf("-engine %s with a docker environment: Docker's default seccomp profile refuses io_uring to the load generator in a container", loadgen.EngineUring)
+		}
+	default:
+		return fmt.Errorf("unknown engine %q: want %s or %s", cfg.Engine, loadgen.EngineEpoll, loadgen.EngineUring)
+	}
 	if len(cfg.Externals) > 0 && slices.Contains(cfg.Envs, DockerInside) && cfg.Binary == "" {
 		return errors.New("no iolab binary to run the load generator in an external server's container")
 	}
@@ -226,6 +239,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	res := &Results{Version: version.String(), RunID: loadgen.NewRunID(), Started: time.Now().UTC(), Machine: ReadMachine(),
 		Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Timeout: cfg.Timeout.String(), Workers: cfg.Workers}
+	if cfg.Engine != "" && cfg.Engine != loadgen.EngineEpoll {
+		res.LoadEngine = cfg.Engine
+	}
 	if cfg.Syscalls {
 		if err := SyscallsUsable(); err != nil {
 			res.SyscallsSkipped, cfg.Syscalls = err.Error(), false

@@ -34,6 +34,7 @@ func TestValidate(t *testing.T) {
 		{"work override", func(c *Config) { c.Work = &models.Work{Kind: models.Sleep, D: time.Millisecond} }, ""},
 		{"no work override", func(c *Config) { c.Work = &models.Work{} }, ""},
 		{"workers", func(c *Config) { c.Workers = 4 }, ""},
+		{"uring engine", func(c *Config) { c.Engine = "uring" }, ""},
 
 		{"no scenarios", func(c *Config) { c.Scenarios = nil }, "no scenarios"},
 		{"no models: each scenario's own", func(c *Config) { c.Models = nil }, ""},
@@ -54,6 +55,8 @@ func TestValidate(t *testing.T) {
 		{"CPUs with NoPin", func(c *Config) { c.NoPin = true }, "NoPin, yet CPUs"},
 		{"negative CPU", func(c *Config) { c.LoadCPUs = []int{0, -1} }, "-1 is not a CPU number"},
 		{"negative workers", func(c *Config) { c.Workers = -1 }, "workers -1 is negative"},
+		{"unknown engine", func(c *Config) { c.Engine = "poll" }, `unknown engine "poll"`},
+		{"uring engine in docker", func(c *Config) { c.Engine, c.Envs, c.Image = "uring", []string{DockerBridge}, DefaultImage }, "seccomp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := valid()
@@ -68,6 +71,23 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want an error with %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestLoadEngine checks that the engine reaches the echo scenarios' load
+// and only theirs.
+func TestLoadEngine(t *testing.T) {
+	cfg := Config{Engine: "uring", Duration: time.Second, Timeout: time.Second}
+	for _, name := range []string{"throughput", "seed"} {
+		sc, _ := LookupScenario(name)
+		got := cfg.loadConfig(sc, "127.0.0.1:1", 1).Engine
+		want := "epoll"
+		if sc.Proto == models.Echo {
+			want = "uring"
+		}
+		if got != want {
+			t.Errorf("scenario %s (%v): engine %q, want %q", name, sc.Proto, got, want)
+		}
 	}
 }
 

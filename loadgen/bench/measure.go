@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"iolab/loadgen"
+	"iolab/models"
 	"iolab/models/proc"
 )
 
@@ -124,6 +125,9 @@ func (cfg *Config) loadConfig(sc Scenario, addr string, n int) loadgen.Config {
 	lcfg.Duration, lcfg.Warmup, lcfg.Timeout = cfg.Duration, max(cfg.Warmup, sc.Warmup), cfg.timeout(sc)
 	if sc.Heavy > 0 {
 		lcfg.Heavy, lcfg.HeavyMark = sc.Heavy, sc.Mark
+	}
+	if sc.Proto == models.Echo && cfg.Engine != "" {
+		lcfg.Engine = cfg.Engine
 	}
 	if sc.Every > 0 {
 		lcfg.Rate = float64(n) / sc.Every.Seconds()

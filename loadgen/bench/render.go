@@ -22,6 +22,9 @@ func WriteText(w io.Writer, r *Results) error {
 	if flag, reported := r.workers(); flag != "" || reported != "" {
 		fmt.Fprintf(w, "Workers: %s\n", workersText(flag, reported, false))
 	}
+	if r.LoadEngine != "" {
+		fmt.Fprintf(w, "Load generator: %s\n", engineText(r.LoadEngine))
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
 		fmt.Fprintf(w, "\n=== %s: %s, work %s ===\n%s\n", s.Name, s.Proto, s.workText(), s.About)
@@ -120,4 +123,9 @@ func levelLabels(clients []int) []string {
 		out[i] = strconv.Itoa(n)
 	}
 	return out
+}
+
+// engineText says which engine the load generator's echo clients ran on.
+func engineText(engine string) string {
+	return "echo clients on the " + engine + " engine (-engine " + engine + "); greeting clients on epoll"
 }

@@ -84,6 +84,9 @@ func newReport(r *Results, plots []Plot) *report {
 	}
 	flag, reported := r.workers()
 	rep.Facts = append(rep.Facts, fact{"Workers", workersText(flag, reported, true)})
+	if r.LoadEngine != "" {
+		rep.Facts = append(rep.Facts, fact{"Load generator", engineText(r.LoadEngine)})
+	}
 	if r.SyscallsSkipped != "" {
 		rep.Facts = append(rep.Facts, fact{"System calls", "not counted: " + r.SyscallsSkipped})
 	}

@@ -34,6 +34,9 @@ type Results struct {
 	Warmup   string    `json:"warmup"`
 	Timeout  string    `json:"timeout"`
 	Workers  int       `json:"workers"` // -workers passed to every server; 0: none, each model's default
+	// LoadEngine is the load generator's engine for echo scenarios, when
+	// it is not epoll (-engine).
+	LoadEngine string `json:"load_engine,omitempty"`
 	// Syscalls is set when each run's system calls were counted
 	// (-syscalls); SyscallsSkipped says why they were not, when asked.
 	Syscalls        bool             `json:"syscalls,omitempty"`
