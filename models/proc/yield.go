@@ -7,8 +7,9 @@ import (
 
 // An event loop inside Go's scheduler, and why it yields.
 //
-// An event loop (the epoll, workers, reuseport and uring models, and the
-// load generator) runs on one goroutine locked to its OS thread, and goes
+// An event loop (the epoll, workers, reuseport and uring models, gnet's
+// loops in the gnet model, and the load generator) runs on one goroutine
+// locked to its OS thread, and goes
 // round forever: wait in epoll_wait(2) or io_uring_enter(2), then read and
 // write sockets. It never parks, never blocks on a channel: to Go's
 // scheduler it is one goroutine that has been running since it started.

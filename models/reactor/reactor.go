@@ -83,6 +83,7 @@ import (
 
 	"iolab/models"
 	"iolab/models/internal/sock"
+	"iolab/models/proc"
 )
 
 // ErrEngineStopped is returned by Serve when gnet's engine ended without
@@ -197,6 +198,12 @@ type handler struct {
 	drainedClosed bool                 // drained is closed
 	quit          chan struct{}        // closed when takeovers must stop (shutdown timeout)
 	writers       sync.WaitGroup       // takeover goroutines
+
+	// yielders holds each event loop's proc.Yielder, by gnet.EventLoop:
+	// gnet's loops, like iolab's, are goroutines locked to their threads
+	// that never pass through Go's scheduler, and OnTraffic, which runs
+	// on them, yields for them (see proc.Yielder).
+	yielders sync.Map
 }
 
 // newHandler returns the handler of one Serve call.
@@ -311,6 +318,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 // connection again (Wake: the sweep, a stalled connection's nudge, the
 // drain), with nothing new read.
 func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
+	h.yield(c)
 	st := c.Context().(*state)
 	now := time.Now().UnixNano()
 	if n := c.InboundBuffered(); n > st.buffered {
@@ -325,6 +333,16 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	return h.settle(c, st, now)
+}
+
+// yield passes c's event loop through Go's scheduler every few
+// milliseconds (proc.Yielder), from the loop's own goroutine.
+func (h *handler) yield(c gnet.Conn) {
+	y, ok := h.yielders.Load(c.EventLoop())
+	if !ok {
+		y, _ = h.yielders.LoadOrStore(c.EventLoop(), new(proc.Yielder))
+	}
+	y.(*proc.Yielder).Yield()
 }
 
 // OnClose logs the close event, unless the socket is taken over to write
