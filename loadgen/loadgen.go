@@ -74,7 +74,8 @@ type Config struct {
 	// (epoll, then read(2) and write(2) for each line) or EngineUring
 	// (io_uring: a multishot receive per connection, and each round's
 	// sends submitted with the wait, in one io_uring_enter(2); see
-	// uring_linux.go). Connecting goes through epoll either way.
+	// uring_linux.go). Connecting goes through epoll either way. Empty
+	// is epoll.
 	Engine string
 	// Heavy, between 0 and 1, is the share of echo lines that begin with
 	// HeavyMark: a server given the same text as -work-mark does its work
@@ -160,7 +161,7 @@ func (c *Config) ValidateIn(agents int) error {
 		return fmt.Errorf("line size %d is not within 1 byte and 1 MiB", c.Size)
 	case c.Pipeline < 1 || c.Pipeline > 1024:
 		return fmt.Errorf("pipeline %d is not within 1 and 1024", c.Pipeline)
-	case c.Engine != EngineEpoll && c.Engine != EngineUring:
+	case c.Engine != "" && c.Engine != EngineEpoll && c.Engine != EngineUring:
 		return fmt.Errorf("unknown engine %q: want %s or %s", c.Engine, EngineEpoll, EngineUring)
 	case c.Engine == EngineUring && c.Proto != models.Echo:
 		return fmt.Errorf("the %s engine drives echo connections only: a %v opens a socket per request", EngineUring, c.Proto)
@@ -412,7 +413,7 @@ func summarize(c *Config) ConfigSummary {
 	}
 	if c.Proto == models.Echo {
 		s.Size, s.Pipeline = c.Size, c.Pipeline
-		if c.Engine != EngineEpoll {
+		if c.Engine == EngineUring {
 			s.Engine = c.Engine
 		}
 		if c.Heavy > 0 {
