@@ -21,4 +21,6 @@ func newLoop(*level, int, int) (*loop, error) { return nil, errNeedsLinux }
 func (*loop) run()   {}
 func (*loop) close() {}
 
-func uringAvailable() error { return errNeedsLinux }
+// UringUsable reports that the uring engine, like every engine here,
+// needs Linux.
+func UringUsable() error { return errNeedsLinux }

@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if cfg.Engine == EngineUring {
-		if err := uringAvailable(); err != nil {
+		if err := UringUsable(); err != nil {
 			return nil, err
 		}
 	}

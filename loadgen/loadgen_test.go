@@ -24,7 +24,6 @@ import (
 	"iolab/models"
 	_ "iolab/models/all" // every model, registered
 	"iolab/models/servetest"
-	"iolab/models/uring"
 )
 
 const patience = 10 * time.Second
@@ -146,7 +145,7 @@ func skipWithoutUring(t *testing.T, cfg loadgen.Config) {
 	if cfg.Engine != loadgen.EngineUring {
 		return
 	}
-	if err := uring.Available(); err != nil {
+	if err := loadgen.UringUsable(); err != nil {
 		t.Skip(err)
 	}
 }

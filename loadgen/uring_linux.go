@@ -88,10 +88,11 @@ func untag(ud uint64) (kind uint8, gen uint32, index int) {
 	return uint8(ud >> 56), uint32(ud>>32) & (1<<ucGenBits - 1), int(uint32(ud))
 }
 
-// uringAvailable reports whether the uring engine can run here: a ring
-// can be set up, and the kernel has multishot receive (Linux 6.0),
-// provided buffer rings and a bounded wait (5.11).
-func uringAvailable() error {
+// UringUsable reports whether the uring engine (-engine uring) can run
+// here: a ring can be set up, and the kernel has multishot receive (Linux
+// 6.0), provided buffer rings and a bounded wait (5.11). Run checks it
+// before it starts.
+func UringUsable() error {
 	r, err := ring.Setup(2, 4)
 	if err != nil {
 		return fmt.Errorf("-engine %s: %w (use -engine %s)", EngineUring, err, EngineEpoll)
